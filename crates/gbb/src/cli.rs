@@ -1,0 +1,174 @@
+//! The command-line interface, declared with clap. Doc comments here are the `--help` text.
+
+use std::path::PathBuf;
+
+use clap::{Args as ClapArgs, Parser, Subcommand, ValueEnum};
+
+/// Build minimal container images from Gentoo packages.
+///
+/// gbb reads a stack of image definitions (a gentoo-bb `build.conf` + `dock/` folder, or a
+/// kubler `kubler.conf` folder), plans what to build in which order, and builds it.
+#[derive(Debug, Parser)]
+#[command(name = "gbb", version, propagate_version = true, max_term_width = 100)]
+#[command(after_help = "Examples:
+  gbb plan                     every step the whole stack needs
+  gbb plan gentoobb/nginx      nginx and what it is built on
+  gbb plan --json gentoobb     all images of the namespace, as JSON
+  gbb graph --format dot | dot -Tsvg > stack.svg
+  gbb add image gentoobb/redis --parent gentoobb/glibc")]
+pub(crate) struct Args {
+    /// The stack folder (default: the current folder, or the nearest one above it that is a
+    /// stack).
+    #[arg(short = 'w', long = "working-dir", global = true, value_name = "DIR")]
+    pub(crate) working_dir: Option<PathBuf>,
+
+    /// Print more: timings and the steps gbb takes.
+    #[arg(short, long, global = true)]
+    pub(crate) verbose: bool,
+
+    #[command(subcommand)]
+    pub(crate) command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum Command {
+    /// Show what would be built, in which order, and why.
+    #[command(after_help = "Examples:
+  gbb plan                      the whole stack
+  gbb plan gentoobb/nginx       nginx, its parents and their builders
+  gbb plan -n gentoobb/nginx    nginx only; parents and builders are taken as built
+  gbb plan gentoobb -e gentoobb/jre --json")]
+    Plan(PlanArgs),
+
+    /// Show the dependency graph of the stack (or of the given ids).
+    #[command(
+        visible_alias = "dep-graph",
+        after_help = "Examples:
+  gbb graph                               trees, from scratch and from each core
+  gbb graph --format dot | dot -Tsvg > stack.svg
+  gbb graph gentoobb/nginx --format mermaid"
+    )]
+    Graph(GraphArgs),
+
+    /// Add a namespace, an image or a builder, with commented starter files.
+    #[command(visible_alias = "new", subcommand)]
+    Add(AddCommand),
+
+    /// Print a shell completion script.
+    #[command(after_help = "Example:\n  gbb completions bash > /etc/bash_completion.d/gbb")]
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+}
+
+/// The ids a command works on, and how to widen or narrow them.
+#[derive(Debug, ClapArgs)]
+pub(crate) struct Selection {
+    /// Image or builder ids (`ns/name`) or namespaces (`ns`, all its images). None: everything.
+    #[arg(value_name = "ID")]
+    pub(crate) ids: Vec<String>,
+
+    /// Only the ids given: their parents and builders are taken as already built.
+    #[arg(short = 'n', long = "no-deps")]
+    pub(crate) only_given: bool,
+
+    /// Leave out this id or namespace (repeatable).
+    #[arg(short = 'e', long = "exclude", value_name = "ID")]
+    pub(crate) exclude: Vec<String>,
+}
+
+#[derive(Debug, ClapArgs)]
+pub(crate) struct PlanArgs {
+    #[command(flatten)]
+    pub(crate) selection: Selection,
+
+    /// Print the plan as JSON: an object with a `steps` array.
+    #[arg(long)]
+    pub(crate) json: bool,
+}
+
+#[derive(Debug, ClapArgs)]
+pub(crate) struct GraphArgs {
+    #[command(flatten)]
+    pub(crate) selection: Selection,
+
+    /// Output format.
+    #[arg(long, short = 'f', value_enum, default_value_t = GraphFormatArg::Text)]
+    pub(crate) format: GraphFormatArg,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub(crate) enum GraphFormatArg {
+    Text,
+    Dot,
+    Mermaid,
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum AddCommand {
+    /// Add a namespace (or, outside any stack, create a new stack with it).
+    #[command(
+        after_help = "Example:\n  gbb add namespace acme --author 'Jane Doe' --email jane@acme.org"
+    )]
+    Namespace(AddNamespaceArgs),
+
+    /// Add an image to a namespace.
+    #[command(after_help = "Example:\n  gbb add image acme/redis --parent acme/glibc")]
+    Image(AddImageArgs),
+
+    /// Add a builder to a namespace.
+    #[command(
+        after_help = "Examples:\n  gbb add builder acme/bob --stage3 stage3-amd64-openrc\n  gbb add builder acme/bob-musl --builder acme/bob"
+    )]
+    Builder(AddBuilderArgs),
+}
+
+#[derive(Debug, ClapArgs)]
+pub(crate) struct AddNamespaceArgs {
+    /// The namespace name (lowercase letters, digits, `.`, `_`, `-`).
+    pub(crate) name: String,
+    /// Author name for image labels.
+    #[arg(long)]
+    pub(crate) author: Option<String>,
+    /// Author e-mail.
+    #[arg(long)]
+    pub(crate) email: Option<String>,
+    /// Container engine: docker or podman.
+    #[arg(long)]
+    pub(crate) engine: Option<String>,
+    /// Take the defaults without asking, even on a terminal.
+    #[arg(short = 'y', long = "yes")]
+    pub(crate) yes: bool,
+}
+
+#[derive(Debug, ClapArgs)]
+pub(crate) struct AddImageArgs {
+    /// The new image's id: `namespace/name`.
+    pub(crate) id: String,
+    /// The image it is built on, or `scratch`.
+    #[arg(long)]
+    pub(crate) parent: Option<String>,
+    /// The builder it is built in (default: the parent's kept state, or DEFAULT_BUILDER).
+    #[arg(long)]
+    pub(crate) builder: Option<String>,
+    /// Take the defaults without asking, even on a terminal.
+    #[arg(short = 'y', long = "yes")]
+    pub(crate) yes: bool,
+}
+
+#[derive(Debug, ClapArgs)]
+pub(crate) struct AddBuilderArgs {
+    /// The new builder's id: `namespace/name`.
+    pub(crate) id: String,
+    /// The builder it extends; without it, it starts from a stage3.
+    #[arg(long)]
+    pub(crate) builder: Option<String>,
+    /// The stage3 it starts from (STAGE3_BASE), when it extends no builder.
+    #[arg(long, value_name = "STAGE3_BASE")]
+    pub(crate) stage3: Option<String>,
+    /// Take the defaults without asking, even on a terminal.
+    #[arg(short = 'y', long = "yes")]
+    pub(crate) yes: bool,
+}

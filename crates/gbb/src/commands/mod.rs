@@ -1,0 +1,110 @@
+//! One module per subcommand. Each turns its clap arguments into library calls and prints the
+//! result; none holds logic of its own beyond presentation.
+
+mod add;
+mod graph;
+mod plan;
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Instant;
+
+use clap::CommandFactory;
+use gbb_config::Environment;
+use gbb_plan::{BuildPlan, Request};
+use gbb_stack::{LoadOptions, Stack};
+
+use crate::cli::{Args, Command, Selection};
+use crate::printer::Printer;
+
+/// Settings every command shares, resolved once from arguments and the environment.
+pub(crate) struct Context {
+    /// Where to look for the stack.
+    pub(crate) start: PathBuf,
+    pub(crate) options: LoadOptions,
+}
+
+impl Context {
+    fn new(working_dir: Option<PathBuf>) -> Self {
+        Self {
+            start: working_dir.unwrap_or_else(|| PathBuf::from(".")),
+            options: LoadOptions::from_env(Environment::capture()),
+        }
+    }
+
+    /// Reads the stack, saying how long it took under `-v`.
+    pub(crate) fn load(&self, printer: &Printer) -> anyhow::Result<Stack> {
+        let started = Instant::now();
+        let stack = Stack::discover(&self.start, &self.options)?;
+        printer.verbose(&format!(
+            "read {} ({} layout): {} namespaces, {} images and builders in {:.1?}",
+            stack.root.display(),
+            stack.layout.as_str(),
+            stack.namespaces.len(),
+            stack.definitions().len(),
+            started.elapsed()
+        ));
+        Ok(stack)
+    }
+}
+
+impl Selection {
+    pub(crate) fn request(&self) -> Request {
+        let Self {
+            ids,
+            only_given,
+            exclude,
+        } = self;
+        Request {
+            ids: ids.clone(),
+            only_given: *only_given,
+            exclude: exclude.clone(),
+        }
+    }
+}
+
+pub(crate) fn plan_for(
+    stack: &Stack,
+    selection: &Selection,
+    printer: &Printer,
+) -> anyhow::Result<BuildPlan> {
+    let started = Instant::now();
+    let plan = BuildPlan::new(stack, &selection.request())?;
+    printer.verbose(&format!(
+        "planned {} steps in {:.1?}",
+        plan.steps.len(),
+        started.elapsed()
+    ));
+    Ok(plan)
+}
+
+/// Runs the command `args` names.
+pub(crate) fn run(args: Args, printer: &Printer) -> anyhow::Result<ExitCode> {
+    let Args {
+        working_dir,
+        verbose: _,
+        command,
+    } = args;
+    let context = Context::new(working_dir);
+    match command {
+        Command::Plan(args) => plan::run(&context, &args, printer),
+        Command::Graph(args) => graph::run(&context, &args, printer),
+        Command::Add(args) => add::run(&context, args, printer),
+        Command::Completions { shell } => {
+            let mut out = Vec::new();
+            clap_complete::generate(shell, &mut Args::command(), "gbb", &mut out);
+            printer.data(&String::from_utf8_lossy(&out));
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+/// `path` shown relative to the current folder when it is below it.
+pub(crate) fn display_path(path: &Path) -> String {
+    let path = path.strip_prefix("./").unwrap_or(path);
+    if path.as_os_str().is_empty() {
+        ".".to_owned()
+    } else {
+        path.display().to_string()
+    }
+}

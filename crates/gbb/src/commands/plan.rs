@@ -1,0 +1,64 @@
+use std::process::ExitCode;
+
+use comfy_table::{Table, presets};
+use gbb_plan::StepKind;
+
+use super::{Context, display_path, plan_for};
+use crate::cli::PlanArgs;
+use crate::printer::{HEADER, Printer};
+
+pub(crate) fn run(
+    context: &Context,
+    args: &PlanArgs,
+    printer: &Printer,
+) -> anyhow::Result<ExitCode> {
+    let stack = context.load(printer)?;
+    let plan = plan_for(&stack, &args.selection, printer)?;
+    if args.json {
+        let mut text = serde_json::to_string_pretty(&plan.to_json(&stack))?;
+        text.push('\n');
+        printer.data(&text);
+        return Ok(ExitCode::SUCCESS);
+    }
+    let count = |kind, word: &str| {
+        let n = plan.steps.iter().filter(|s| s.kind == kind).count();
+        format!("{n} {word}{}", if n == 1 { "" } else { "s" })
+    };
+    let mut out = format!(
+        "{HEADER}Plan for {} ({} layout): {} steps{HEADER:#} ({}, {}, {})\n\n",
+        display_path(&stack.root),
+        stack.layout.as_str(),
+        plan.steps.len(),
+        count(StepKind::Core, "core"),
+        count(StepKind::Builder, "builder"),
+        count(StepKind::Image, "image"),
+    );
+    if plan.steps.is_empty() {
+        out.push_str("Nothing to build.\n");
+        printer.data(&out);
+        return Ok(ExitCode::SUCCESS);
+    }
+    let mut table = Table::new();
+    table.load_style(presets::NOTHING);
+    table.set_header(["#", "KIND", "ID", "PARENT", "BUILDS IN", "WHY"]);
+    for (i, step) in plan.steps.iter().enumerate() {
+        table.add_row([
+            (i + 1).to_string(),
+            step.kind.as_str().to_owned(),
+            step.id.to_string(),
+            step.parent
+                .as_ref()
+                .map_or("-".to_owned(), ToString::to_string),
+            step.builds_in
+                .as_ref()
+                .map_or("-".to_owned(), |b| b.image_name()),
+            step.reason.to_string(),
+        ]);
+    }
+    for line in table.to_string().lines() {
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    printer.data(&out);
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,38 @@
+//! Exit codes, decided in one place.
+//!
+//! - 0: success.
+//! - 1: the work failed (reserved for builds; nothing fails this way yet).
+//! - 2: gbb refused the input: a malformed config, an unknown id, a cycle, a bad argument
+//!   (clap uses 2 for usage errors too).
+//! - 3: the environment failed gbb: a file it could not read or write.
+
+use std::process::ExitCode;
+
+use gbb_plan::PlanError;
+use gbb_stack::StackError;
+use gbb_stack::scaffold::ScaffoldError;
+
+pub(crate) const REFUSED: u8 = 2;
+pub(crate) const IO: u8 = 3;
+
+pub(crate) fn code_for(error: &anyhow::Error) -> ExitCode {
+    if let Some(e) = error.downcast_ref::<StackError>() {
+        return ExitCode::from(match e {
+            StackError::Io { .. } => IO,
+            _ => REFUSED,
+        });
+    }
+    if error.downcast_ref::<PlanError>().is_some() {
+        return ExitCode::from(REFUSED);
+    }
+    if let Some(e) = error.downcast_ref::<ScaffoldError>() {
+        return ExitCode::from(match e {
+            ScaffoldError::Io { .. } => IO,
+            _ => REFUSED,
+        });
+    }
+    if error.downcast_ref::<std::io::Error>().is_some() {
+        return ExitCode::from(IO);
+    }
+    ExitCode::from(REFUSED)
+}

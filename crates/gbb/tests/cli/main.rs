@@ -1,0 +1,9 @@
+//! End-to-end tests of the `gbb` command line: one test binary, one module per area.
+
+mod harness;
+
+mod add;
+mod graph;
+mod layouts;
+mod plan;
+mod refusals;
