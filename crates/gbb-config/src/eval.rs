@@ -1,6 +1,8 @@
 //! Evaluation of parsed config files into layered, immutable configs.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
+
+use rustc_hash::FxHashMap as HashMap;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -103,7 +105,7 @@ impl Config {
     #[must_use]
     pub fn with_preset(&self, name: &str, value: &str, path: &Path) -> Self {
         let depth = self.layer.depth + 1;
-        let mut vars = HashMap::new();
+        let mut vars = HashMap::default();
         vars.insert(
             name.to_owned(),
             Var {
@@ -136,7 +138,7 @@ impl Config {
         let depth = self.layer.depth + 1;
         let mut evaluator = Evaluator {
             parent: &self.layer,
-            vars: HashMap::new(),
+            vars: HashMap::default(),
             env,
             path: Arc::from(path),
             depth,

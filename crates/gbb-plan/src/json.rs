@@ -11,69 +11,125 @@
 //! (ids of earlier steps) and `reason`. Images and builders add `path`, `tag`, `packages`
 //! and `hooks`; images add `state` (the kept builder state they leave); cores add `stage3` and
 //! `portage`.
+//!
+//! The document is written straight to the output from borrowed data (no intermediate JSON
+//! tree): a 10,000-image plan is several megabytes, and building it as `serde_json::Value`s
+//! first cost more than planning it.
+
+use std::io::Write;
 
 use gbb_stack::{PortageTree, Stack, Stage3};
-use serde_json::{Value, json};
+use serde::Serialize;
 
 use crate::{BuildPlan, StepKind};
 
+#[derive(Serialize)]
+struct PlanDocument<'a> {
+    stack: String,
+    layout: &'static str,
+    steps: Vec<StepDocument<'a>>,
+}
+
+#[derive(Serialize)]
+struct StepDocument<'a> {
+    kind: &'static str,
+    id: String,
+    parent: Option<String>,
+    builder: Option<String>,
+    builds_in: Option<&'static str>,
+    needs: Vec<String>,
+    reason: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    path: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    tag: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    packages: Option<&'a Option<Vec<String>>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    hooks: Option<Vec<&'static str>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    state: Option<&'a Option<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    stage3: Option<Stage3Document<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    portage: Option<PortageDocument<'a>>,
+}
+
+#[derive(Serialize)]
+#[serde(untagged)]
+enum Stage3Document<'a> {
+    File {
+        file: String,
+    },
+    Release {
+        base: &'a str,
+        date: &'a Option<String>,
+        arch: &'a str,
+    },
+}
+
+#[derive(Serialize)]
+#[serde(untagged)]
+enum PortageDocument<'a> {
+    Dir {
+        dir: String,
+    },
+    Snapshot {
+        url: &'a Option<String>,
+        date: &'a str,
+    },
+}
+
 impl BuildPlan {
-    /// The plan as a JSON value.
-    pub fn to_json(&self, stack: &Stack) -> Value {
-        let steps: Vec<Value> = self
+    /// Writes the plan as pretty-printed JSON, with a final newline.
+    pub fn write_json(&self, stack: &Stack, out: &mut impl Write) -> std::io::Result<()> {
+        let steps = self
             .steps
             .iter()
             .map(|step| {
-                let mut value = json!({
-                    "kind": step.kind.as_str(),
-                    "id": step.id.to_string(),
-                    "parent": step.parent.as_ref().map(ToString::to_string),
-                    "builder": step.builds_in.as_ref().map(|b| b.image_name()),
-                    "builds_in": step.builds_in.as_ref().map(|b| b.kind_str()),
-                    "needs": step.needs.iter().map(ToString::to_string).collect::<Vec<_>>(),
-                    "reason": step.reason.to_string(),
-                });
-                let object = value.as_object_mut().expect("a JSON object");
-                if let Some(definition) = step.definition.map(|i| &stack.definitions()[i]) {
-                    object.insert("path".into(), json!(definition.dir.display().to_string()));
-                    object.insert("tag".into(), json!(definition.tag));
-                    object.insert("packages".into(), json!(definition.script.packages));
-                    object.insert(
-                        "hooks".into(),
-                        json!(
-                            definition
-                                .script
-                                .hooks
-                                .iter()
-                                .map(|h| h.as_str())
-                                .collect::<Vec<_>>()
-                        ),
-                    );
-                }
-                if step.kind == StepKind::Image {
-                    object.insert("state".into(), json!(step.state_name));
-                }
-                if let Some(core) = &step.core {
-                    let stage3 = match &core.stage3 {
-                        Stage3::File { path } => json!({ "file": path.display().to_string() }),
+                let definition = step.definition.map(|i| &stack.definitions()[i]);
+                StepDocument {
+                    kind: step.kind.as_str(),
+                    id: step.id.to_string(),
+                    parent: step.parent.as_ref().map(ToString::to_string),
+                    builder: step.builds_in.as_ref().map(|b| b.image_name()),
+                    builds_in: step.builds_in.as_ref().map(|b| b.kind_str()),
+                    needs: step.needs.iter().map(ToString::to_string).collect(),
+                    reason: step.reason.to_string(),
+                    path: definition.map(|d| d.dir.display().to_string()),
+                    tag: definition.map(|d| d.tag.as_str()),
+                    packages: definition.map(|d| &d.script.packages),
+                    hooks: definition.map(|d| d.script.hooks.iter().map(|h| h.as_str()).collect()),
+                    state: (step.kind == StepKind::Image).then_some(&step.state_name),
+                    stage3: step.core.as_ref().map(|core| match &core.stage3 {
+                        Stage3::File { path } => Stage3Document::File {
+                            file: path.display().to_string(),
+                        },
                         Stage3::Release { base, date, arch } => {
-                            json!({ "base": base, "date": date, "arch": arch })
+                            Stage3Document::Release { base, date, arch }
                         }
-                    };
-                    let portage = match &core.portage {
-                        PortageTree::Dir { path } => json!({ "dir": path.display().to_string() }),
-                        PortageTree::Snapshot { url, date } => json!({ "url": url, "date": date }),
-                    };
-                    object.insert("stage3".into(), stage3);
-                    object.insert("portage".into(), portage);
+                    }),
+                    portage: step.core.as_ref().map(|core| match &core.portage {
+                        PortageTree::Dir { path } => PortageDocument::Dir {
+                            dir: path.display().to_string(),
+                        },
+                        PortageTree::Snapshot { url, date } => {
+                            PortageDocument::Snapshot { url, date }
+                        }
+                    }),
                 }
-                value
             })
             .collect();
-        json!({
-            "stack": if stack.root.as_os_str().is_empty() { ".".to_owned() } else { stack.root.display().to_string() },
-            "layout": stack.layout.as_str(),
-            "steps": steps,
-        })
+        let document = PlanDocument {
+            stack: if stack.root.as_os_str().is_empty() {
+                ".".to_owned()
+            } else {
+                stack.root.display().to_string()
+            },
+            layout: stack.layout.as_str(),
+            steps,
+        };
+        serde_json::to_writer_pretty(&mut *out, &document)?;
+        out.write_all(b"\n")
     }
 }

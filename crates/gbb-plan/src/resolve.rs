@@ -1,17 +1,23 @@
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 
 use gbb_stack::{BuilderBase, CoreInput, Definition, ImageId, Kind, Reference, Stack};
+use rustc_hash::{FxHashMap, FxHashSet};
 
 use crate::{
     BuildPlan, BuildsIn, DependencyQueue, Link, Parent, PlanError, Reason, Request, Step, StepId,
     StepKind,
 };
 
-/// A step as found by the walk, before filtering and ordering.
+/// A node of the walk: definitions are numbered as in [`Stack::definitions`], cores after them.
+/// Numbers instead of ids keep the walk to vector lookups: on a 10,000-image stack, hashing ids
+/// was most of the planning time.
+type NodeIx = usize;
+
+/// A step as found by the walk, before ordering.
 struct Node {
     step: Step,
     /// Everything it needs, whether or not it ends up in the plan.
-    deps: Vec<StepId>,
+    deps: Vec<NodeIx>,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -22,92 +28,112 @@ enum Mark {
 
 struct Resolver<'s> {
     stack: &'s Stack,
-    /// Definition index by id, to fill `Step::definition`.
-    positions: HashMap<&'s ImageId, usize>,
-    nodes: HashMap<StepId, Node>,
-    marks: HashMap<StepId, Mark>,
-    /// Core ids by input, so that builders sharing a stage3 and tree share a core.
-    cores: HashMap<CoreInput, String>,
+    nodes: Vec<Option<Node>>,
+    marks: Vec<Option<Mark>>,
+    /// Cores by input, so that builders sharing a stage3 and tree share a core, with their
+    /// node number and label.
+    cores: FxHashMap<&'s CoreInput, (NodeIx, String)>,
     /// The builder name that starts each image's chain of kept states (`bob` for an image built
     /// in `ns/bob`, and for every descendant built in its state).
-    root_builder: HashMap<ImageId, String>,
+    root_builder: Vec<Option<&'s str>>,
+    /// Builder ids, to catch a kept state named like an existing builder.
+    builder_ids: FxHashSet<&'s str>,
     /// `-e`: not visited; what needs them takes them as built.
-    excluded: HashSet<ImageId>,
+    excluded: FxHashSet<NodeIx>,
     /// `-n`: the requested ids; nothing else is visited.
-    only: Option<HashSet<ImageId>>,
+    only: Option<FxHashSet<NodeIx>>,
 }
 
 impl BuildPlan {
     /// Plans `request` on `stack`.
     pub fn new(stack: &Stack, request: &Request) -> Result<Self, PlanError> {
         let requested = select(stack, &request.ids, Selecting::Request)?;
-        let excluded: HashSet<ImageId> = select(stack, &request.exclude, Selecting::Exclude)?
+        let excluded: FxHashSet<NodeIx> = select(stack, &request.exclude, Selecting::Exclude)?
             .into_iter()
             .collect();
-        let requested: Vec<ImageId> = requested
+        let requested: Vec<NodeIx> = requested
             .into_iter()
-            .filter(|id| !excluded.contains(id))
+            .filter(|ix| !excluded.contains(ix))
             .collect();
+        let definitions = stack.definitions();
         let mut resolver = Resolver {
             stack,
-            positions: stack
-                .definitions()
+            nodes: Vec::new(),
+            marks: Vec::new(),
+            cores: FxHashMap::default(),
+            root_builder: vec![None; definitions.len()],
+            builder_ids: definitions
                 .iter()
-                .enumerate()
-                .map(|(i, d)| (&d.id, i))
+                .filter(|d| d.kind == Kind::Builder)
+                .map(|d| d.id.as_str())
                 .collect(),
-            nodes: HashMap::new(),
-            marks: HashMap::new(),
-            cores: HashMap::new(),
-            root_builder: HashMap::new(),
             excluded,
             only: request
                 .only_given
-                .then(|| requested.iter().cloned().collect()),
+                .then(|| requested.iter().copied().collect()),
         };
         resolver.name_cores();
+        let total = definitions.len() + resolver.cores.len();
+        resolver.nodes.resize_with(total, || None);
+        resolver.marks.resize(total, None);
+
         let mut path = Vec::new();
-        for id in &requested {
-            resolver.visit(
-                StepId::Definition(id.clone()),
-                None,
-                Reason::Requested,
-                &mut path,
-            )?;
+        for &ix in &requested {
+            resolver.visit(ix, None, Reason::Requested, &mut path)?;
         }
-        let requested: HashSet<StepId> = requested.into_iter().map(StepId::Definition).collect();
         // A requested id keeps "requested" as its reason even when something else reached it
         // first.
-        for id in &requested {
-            if let Some(node) = resolver.nodes.get_mut(id) {
+        for &ix in &requested {
+            if let Some(node) = &mut resolver.nodes[ix] {
                 node.step.reason = Reason::Requested;
             }
         }
-        // Needs on steps that were not visited (excluded, or beyond `-n`) are taken as built.
-        let visited: HashSet<StepId> = resolver.nodes.keys().cloned().collect();
+
+        // Order: Kahn's algorithm, ready steps by (kind, id). Needs on steps that were not
+        // visited (excluded, or beyond `-n`) are taken as built.
+        let mut visited: Vec<NodeIx> = (0..total)
+            .filter(|&ix| resolver.nodes[ix].is_some())
+            .collect();
+        visited.sort_by(|&a, &b| {
+            let (a, b) = (&resolver.nodes[a], &resolver.nodes[b]);
+            let (a, b) = (
+                &a.as_ref().expect("visited").step,
+                &b.as_ref().expect("visited").step,
+            );
+            (a.kind, &a.id).cmp(&(b.kind, &b.id))
+        });
+        let mut rank = vec![usize::MAX; total];
+        for (position, &ix) in visited.iter().enumerate() {
+            rank[ix] = position;
+        }
         let mut queue = DependencyQueue::new();
-        let mut kept: HashMap<StepId, Step> = HashMap::new();
-        for (id, node) in resolver.nodes {
-            let mut step = node.step;
-            step.needs = node
-                .deps
-                .into_iter()
-                .filter(|d| visited.contains(d))
-                .collect();
-            step.needs.sort();
-            queue.queue(id.clone(), (step.kind, id.clone()), &step.needs);
-            kept.insert(id, step);
+        for &ix in &visited {
+            let node = resolver.nodes[ix].as_mut().expect("visited");
+            node.deps.retain(|&d| rank[d] != usize::MAX);
+            node.deps.sort_unstable();
+            node.deps.dedup();
+            queue.queue(ix, rank[ix], &node.deps);
         }
         queue.seal();
-        let mut steps = Vec::with_capacity(kept.len());
-        while let Some(id) = queue.dequeue() {
-            queue.finish(&id);
-            steps.extend(kept.remove(&id));
+        let mut order = Vec::with_capacity(visited.len());
+        while let Some(ix) = queue.dequeue() {
+            queue.finish(&ix);
+            order.push(ix);
         }
-        debug_assert!(
-            kept.is_empty(),
-            "the walk refuses cycles, so ordering takes every step"
-        );
+        debug_assert_eq!(order.len(), visited.len(), "the walk refuses cycles");
+        let ids: Vec<Option<StepId>> = resolver
+            .nodes
+            .iter()
+            .map(|n| n.as_ref().map(|n| n.step.id.clone()))
+            .collect();
+        let mut steps = Vec::with_capacity(order.len());
+        for ix in order {
+            let node = resolver.nodes[ix].take().expect("visited");
+            let mut step = node.step;
+            step.needs = node.deps.iter().filter_map(|&d| ids[d].clone()).collect();
+            step.needs.sort();
+            steps.push(step);
+        }
         Ok(Self { steps })
     }
 }
@@ -120,11 +146,12 @@ enum Selecting {
     Exclude,
 }
 
-/// The definitions named by `ids` (ids or namespaces).
-fn select(stack: &Stack, ids: &[String], selecting: Selecting) -> Result<Vec<ImageId>, PlanError> {
+/// The definitions named by `ids` (ids or namespaces), as positions in the stack.
+fn select(stack: &Stack, ids: &[String], selecting: Selecting) -> Result<Vec<NodeIx>, PlanError> {
+    let definitions = stack.definitions();
     if ids.is_empty() {
         return Ok(if selecting == Selecting::Request {
-            stack.definitions().iter().map(|d| d.id.clone()).collect()
+            (0..definitions.len()).collect()
         } else {
             Vec::new()
         });
@@ -132,28 +159,33 @@ fn select(stack: &Stack, ids: &[String], selecting: Selecting) -> Result<Vec<Ima
     let mut out = Vec::new();
     let mut seen = HashSet::new();
     for given in ids {
-        let given_trimmed = given.trim_end_matches('/');
-        if let Some(definition) = stack.get_str(given_trimmed) {
-            if seen.insert(definition.id.clone()) {
-                out.push(definition.id.clone());
+        let trimmed = given.trim_end_matches('/');
+        if let Some(ix) = trimmed
+            .parse::<ImageId>()
+            .ok()
+            .and_then(|id| stack.position(&id))
+        {
+            if seen.insert(ix) {
+                out.push(ix);
             }
-        } else if !given_trimmed.contains('/') && stack.namespace(given_trimmed).is_some() {
-            let in_namespace = |d: &&Definition| d.id.namespace() == given_trimmed;
-            let images: Vec<_> = stack
-                .definitions()
+        } else if !trimmed.contains('/') && stack.namespace(trimmed).is_some() {
+            let in_namespace: Vec<NodeIx> = (0..definitions.len())
+                .filter(|&ix| definitions[ix].id.namespace() == trimmed)
+                .collect();
+            let images: Vec<NodeIx> = in_namespace
                 .iter()
-                .filter(in_namespace)
-                .filter(|d| d.is_image())
+                .copied()
+                .filter(|&ix| definitions[ix].is_image())
                 .collect();
             // A namespace with only builders stands for its builders.
             let chosen = if images.is_empty() || selecting == Selecting::Exclude {
-                stack.definitions().iter().filter(in_namespace).collect()
+                in_namespace
             } else {
                 images
             };
-            for definition in chosen {
-                if seen.insert(definition.id.clone()) {
-                    out.push(definition.id.clone());
+            for ix in chosen {
+                if seen.insert(ix) {
+                    out.push(ix);
                 }
             }
         } else {
@@ -186,11 +218,13 @@ fn closest(stack: &Stack, given: &str, namespaces: bool) -> Option<String> {
 }
 
 impl<'s> Resolver<'s> {
-    /// Gives every distinct core input a label, adding `-2`, `-3`, ... when two different
-    /// inputs (say, the same stage3 with two portage trees) would share one.
+    /// Gives every distinct core input a node number and a label, adding `-2`, `-3`, ... when
+    /// two different inputs (say, the same stage3 with two portage trees) would share one.
     fn name_cores(&mut self) {
-        let mut used: HashMap<String, usize> = HashMap::new();
-        for definition in self.stack.definitions() {
+        let stack: &'s Stack = self.stack;
+        let mut used: FxHashMap<String, usize> = FxHashMap::default();
+        let mut next = stack.definitions().len();
+        for definition in stack.definitions() {
             if let BuilderBase::Core { input, .. } = &definition.base {
                 if self.cores.contains_key(input) {
                     continue;
@@ -203,28 +237,33 @@ impl<'s> Resolver<'s> {
                 } else {
                     format!("{base}-{count}")
                 };
-                self.cores.insert(input.clone(), label);
+                self.cores.insert(input, (next, label));
+                next += 1;
             }
         }
     }
 
-    fn definition(&self, id: &ImageId) -> Option<(usize, &'s Definition)> {
-        let &i = self.positions.get(id)?;
+    fn definition(&self, ix: NodeIx) -> &'s Definition {
         let stack: &'s Stack = self.stack;
-        Some((i, &stack.definitions()[i]))
+        &stack.definitions()[ix]
     }
 
-    /// Visits `id`, reached from the end of `path` through `via`, and everything it needs.
+    fn step_id(&self, ix: NodeIx) -> StepId {
+        StepId::Definition(self.definition(ix).id.clone())
+    }
+
+    /// Visits `ix`, reached from the end of `path` through `via`, and everything it needs.
     fn visit(
         &mut self,
-        id: StepId,
+        ix: NodeIx,
         via: Option<(&'static str, gbb_config::Origin)>,
         reason: Reason,
         path: &mut Vec<Link>,
     ) -> Result<(), PlanError> {
-        match self.marks.get(&id) {
+        match self.marks[ix] {
             Some(Mark::Done) => return Ok(()),
             Some(Mark::InProgress) => {
+                let id = self.step_id(ix);
                 let start = path.iter().position(|l| l.id == id).unwrap_or(0);
                 let mut cycle = path[start..].to_vec();
                 cycle.push(Link { id, via });
@@ -232,41 +271,36 @@ impl<'s> Resolver<'s> {
             }
             None => {}
         }
-        self.marks.insert(id.clone(), Mark::InProgress);
+        self.marks[ix] = Some(Mark::InProgress);
         path.push(Link {
-            id: id.clone(),
+            id: self.step_id(ix),
             via,
         });
-        let node = match &id {
-            StepId::Core(_) => unreachable!("cores are created by the builders that need them"),
-            StepId::Definition(image_id) => {
-                let (index, definition) = self.definition(image_id).expect("visited ids exist");
-                match definition.kind {
-                    Kind::Image => self.image(index, definition, reason, path)?,
-                    Kind::Builder => self.builder(index, definition, reason, path)?,
-                }
-            }
+        let definition = self.definition(ix);
+        let node = match definition.kind {
+            Kind::Image => self.image(ix, definition, reason, path)?,
+            Kind::Builder => self.builder(ix, definition, reason, path)?,
         };
         path.pop();
-        self.marks.insert(id.clone(), Mark::Done);
-        self.nodes.insert(id, node);
+        self.marks[ix] = Some(Mark::Done);
+        self.nodes[ix] = Some(node);
         Ok(())
     }
 
     /// Follows `reference` from the step at the end of `path`, checking that it names a
-    /// definition of the `expected` kind.
+    /// definition of the `expected` kind. Returns its node number.
     fn follow(
         &mut self,
         reference: &Reference,
         expected: Kind,
         reason: Reason,
         path: &mut Vec<Link>,
-    ) -> Result<(), PlanError> {
+    ) -> Result<NodeIx, PlanError> {
         let what = match expected {
             Kind::Image => "parent image",
             Kind::Builder => "builder",
         };
-        let Some((_, target)) = self.definition(&reference.id) else {
+        let Some(target) = self.stack.position(&reference.id) else {
             return Err(PlanError::UnknownReference {
                 what,
                 missing: reference.id.clone(),
@@ -276,76 +310,69 @@ impl<'s> Resolver<'s> {
                 suggestion: closest(self.stack, reference.id.as_str(), false),
             });
         };
-        if target.kind != expected {
+        let kind = self.definition(target).kind;
+        if kind != expected {
+            let article = |k| {
+                if k == Kind::Image {
+                    "an image"
+                } else {
+                    "a builder"
+                }
+            };
             return Err(PlanError::WrongKind {
                 variable: reference.variable,
                 target: reference.id.clone(),
-                expected: if expected == Kind::Image {
-                    "an image"
-                } else {
-                    "a builder"
-                },
-                actual: if target.kind == Kind::Image {
-                    "an image"
-                } else {
-                    "a builder"
-                },
+                expected: article(expected),
+                actual: article(kind),
                 origin: reference.origin.clone(),
                 chain: path.clone(),
             });
         }
-        if self.excluded.contains(&reference.id)
+        let pruned = self.excluded.contains(&target)
             || self
                 .only
                 .as_ref()
-                .is_some_and(|only| !only.contains(&reference.id))
-        {
-            return Ok(());
+                .is_some_and(|only| !only.contains(&target));
+        if !pruned {
+            self.visit(
+                target,
+                Some((reference.variable, reference.origin.clone())),
+                reason,
+                path,
+            )?;
         }
-        self.visit(
-            StepId::Definition(reference.id.clone()),
-            Some((reference.variable, reference.origin.clone())),
-            reason,
-            path,
-        )
+        Ok(target)
     }
 
     fn image(
         &mut self,
-        index: usize,
-        definition: &Definition,
+        ix: NodeIx,
+        definition: &'s Definition,
         reason: Reason,
         path: &mut Vec<Link>,
     ) -> Result<Node, PlanError> {
         let me = StepId::Definition(definition.id.clone());
-        let mut deps = Vec::new();
+        let mut deps = Vec::with_capacity(2);
+        let mut parent_ix = None;
         if let Some(parent) = &definition.parent {
-            self.follow(parent, Kind::Image, Reason::ParentOf(me.clone()), path)?;
-            deps.push(StepId::Definition(parent.id.clone()));
+            let target = self.follow(parent, Kind::Image, Reason::ParentOf(me.clone()), path)?;
+            deps.push(target);
+            parent_ix = Some(target);
         }
         let builds_in = if let Some(builder) = &definition.builder {
-            self.follow(builder, Kind::Builder, Reason::BuilderOf(me.clone()), path)?;
-            deps.push(StepId::Definition(builder.id.clone()));
-            self.root_builder
-                .insert(definition.id.clone(), builder.id.name().to_owned());
+            deps.push(self.follow(builder, Kind::Builder, Reason::BuilderOf(me.clone()), path)?);
+            self.root_builder[ix] = Some(builder.id.name());
             BuildsIn::Builder(builder.id.clone())
-        } else if let Some(parent) = &definition.parent {
-            let root = self
-                .root_builder
-                .get(&parent.id)
-                .cloned()
-                .unwrap_or_else(|| "bob".to_owned());
-            let state = format!("{}/{}-{}", parent.id.namespace(), root, parent.id.name());
-            self.root_builder.insert(definition.id.clone(), root);
+        } else if let (Some(parent), Some(parent_ix)) = (&definition.parent, parent_ix) {
+            let root = self.root_builder[parent_ix].unwrap_or("bob");
+            self.root_builder[ix] = Some(root);
             BuildsIn::ParentState {
                 parent: parent.id.clone(),
-                state,
+                state: format!("{}/{}-{}", parent.id.namespace(), root, parent.id.name()),
             }
         } else if let Some(builder) = &definition.default_builder {
-            self.follow(builder, Kind::Builder, Reason::BuilderOf(me.clone()), path)?;
-            deps.push(StepId::Definition(builder.id.clone()));
-            self.root_builder
-                .insert(definition.id.clone(), builder.id.name().to_owned());
+            deps.push(self.follow(builder, Kind::Builder, Reason::BuilderOf(me.clone()), path)?);
+            self.root_builder[ix] = Some(builder.id.name());
             BuildsIn::Builder(builder.id.clone())
         } else {
             return Err(PlanError::NoBuilder {
@@ -353,29 +380,24 @@ impl<'s> Resolver<'s> {
                 chain: path.clone(),
             });
         };
-        let root = &self.root_builder[&definition.id];
+        let root = self.root_builder[ix].unwrap_or("bob");
         let state_name = format!(
             "{}/{}-{}",
             definition.id.namespace(),
             root,
             definition.id.name()
         );
-        if let Some(clash) = self
-            .stack
-            .get_str(&state_name)
-            .filter(|d| d.kind == Kind::Builder)
-        {
+        if self.builder_ids.contains(state_name.as_str()) {
             return Err(PlanError::StateNameClash {
                 image: definition.id.clone(),
-                state: clash.id.to_string(),
+                state: state_name,
             });
         }
-        deps.dedup();
         Ok(Node {
             step: Step {
                 kind: StepKind::Image,
                 id: me,
-                definition: Some(index),
+                definition: Some(ix),
                 core: None,
                 parent: Some(match &definition.parent {
                     Some(p) => Parent::Step(StepId::Definition(p.id.clone())),
@@ -392,47 +414,42 @@ impl<'s> Resolver<'s> {
 
     fn builder(
         &mut self,
-        index: usize,
-        definition: &Definition,
+        ix: NodeIx,
+        definition: &'s Definition,
         reason: Reason,
         path: &mut Vec<Link>,
     ) -> Result<Node, PlanError> {
         let me = StepId::Definition(definition.id.clone());
-        let (dep, builds_in) = match &definition.base {
+        let (dep, parent) = match &definition.base {
             BuilderBase::Core { input, .. } => {
-                let core = StepId::Core(self.cores[input].clone());
-                if !self.nodes.contains_key(&core) && self.only.is_none() {
-                    self.nodes.insert(
-                        core.clone(),
-                        Node {
-                            step: Step {
-                                kind: StepKind::Core,
-                                id: core.clone(),
-                                definition: None,
-                                core: Some(input.clone()),
-                                parent: None,
-                                builds_in: None,
-                                needs: Vec::new(),
-                                reason: Reason::CoreOf(me.clone()),
-                                state_name: None,
-                            },
-                            deps: Vec::new(),
+                let (core_ix, label) = self.cores[input].clone();
+                let core = StepId::Core(label);
+                if self.nodes[core_ix].is_none() && self.only.is_none() {
+                    self.nodes[core_ix] = Some(Node {
+                        step: Step {
+                            kind: StepKind::Core,
+                            id: core.clone(),
+                            definition: None,
+                            core: Some(input.clone()),
+                            parent: None,
+                            builds_in: None,
+                            needs: Vec::new(),
+                            reason: Reason::CoreOf(me.clone()),
+                            state_name: None,
                         },
-                    );
+                        deps: Vec::new(),
+                    });
                 }
-                (core.clone(), BuildsIn::Core(core))
+                (core_ix, core)
             }
             BuilderBase::Builder(reference) => {
-                self.follow(
+                let target = self.follow(
                     reference,
                     Kind::Builder,
                     Reason::BuilderOf(me.clone()),
                     path,
                 )?;
-                (
-                    StepId::Definition(reference.id.clone()),
-                    BuildsIn::Builder(reference.id.clone()),
-                )
+                (target, StepId::Definition(reference.id.clone()))
             }
             BuilderBase::Missing => {
                 return Err(PlanError::NoBuilderBase {
@@ -442,13 +459,17 @@ impl<'s> Resolver<'s> {
                 });
             }
         };
+        let builds_in = match &parent {
+            StepId::Core(_) => BuildsIn::Core(parent.clone()),
+            StepId::Definition(id) => BuildsIn::Builder(id.clone()),
+        };
         Ok(Node {
             step: Step {
                 kind: StepKind::Builder,
                 id: me,
-                definition: Some(index),
+                definition: Some(ix),
                 core: None,
-                parent: Some(Parent::Step(dep.clone())),
+                parent: Some(Parent::Step(parent)),
                 builds_in: Some(builds_in),
                 needs: Vec::new(),
                 reason,

@@ -1,8 +1,8 @@
-use std::collections::HashMap;
 use std::io;
 use std::path::{Path, PathBuf};
 
 use gbb_config::{Config, Environment, Script, parse};
+use rustc_hash::FxHashMap;
 
 use crate::definition::{BuilderBase, CoreInput, PortageTree, Stage3};
 use crate::{BuildScript, Definition, ImageId, Kind, Layout, Reference, StackError, validate_name};
@@ -63,7 +63,7 @@ pub struct Stack {
     pub global_file: Option<PathBuf>,
     pub namespaces: Vec<Namespace>,
     definitions: Vec<Definition>,
-    index: HashMap<ImageId, usize>,
+    index: FxHashMap<ImageId, usize>,
 }
 
 /// A config file parsed once, evaluated once per namespace.
@@ -192,7 +192,7 @@ impl Stack {
             global_file,
             namespaces: Vec::new(),
             definitions: Vec::new(),
-            index: HashMap::new(),
+            index: FxHashMap::default(),
         };
         for (name, dir, file) in namespace_dirs {
             validate_name(&name).map_err(|source| StackError::InvalidName {
@@ -214,12 +214,17 @@ impl Stack {
                 config_file: file,
                 config,
             };
+            let mut jobs = Vec::new();
             for (kind, folder) in [(Kind::Builder, "builder"), (Kind::Image, "images")] {
-                for (image_name, image_dir) in subdirs(&namespace.dir.join(folder))? {
-                    let definition =
-                        load_definition(&namespace, &defaults, kind, &image_name, image_dir, env)?;
-                    stack.insert(definition)?;
+                for (name, dir) in subdirs(&namespace.dir.join(folder))? {
+                    jobs.push((kind, name, dir));
                 }
+            }
+            let load = |(kind, name, dir): (Kind, String, PathBuf)| {
+                load_definition(&namespace, &defaults, kind, &name, dir, env)
+            };
+            for definition in in_parallel(jobs, load) {
+                stack.insert(definition?)?;
             }
             stack.namespaces.push(namespace);
         }
@@ -251,6 +256,11 @@ impl Stack {
         self.index.get(id).map(|&i| &self.definitions[i])
     }
 
+    /// The position of `id` in [`Self::definitions`].
+    pub fn position(&self, id: &ImageId) -> Option<usize> {
+        self.index.get(id).copied()
+    }
+
     /// The image or builder whose id is `id` (as text).
     pub fn get_str(&self, id: &str) -> Option<&Definition> {
         self.get(&id.parse().ok()?)
@@ -259,6 +269,37 @@ impl Stack {
     pub fn namespace(&self, name: &str) -> Option<&Namespace> {
         self.namespaces.iter().find(|ns| ns.name == name)
     }
+}
+
+/// Maps `jobs` with `f` on all cores, keeping their order (so that the first error reported is
+/// the same on every run). Reading a definition is two small file reads and an evaluation; on a
+/// 10,000-image stack spreading them over the cores roughly divides the load time by their
+/// number. Small stacks stay on one thread, where starting threads would cost more than it saves.
+fn in_parallel<J: Send, T: Send>(jobs: Vec<J>, f: impl Fn(J) -> T + Sync) -> Vec<T> {
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    if threads == 1 || jobs.len() < 256 {
+        return jobs.into_iter().map(f).collect();
+    }
+    let chunk = jobs.len().div_ceil(threads);
+    let mut chunks: Vec<Vec<J>> = Vec::new();
+    let mut jobs = jobs.into_iter().peekable();
+    while jobs.peek().is_some() {
+        chunks.push(jobs.by_ref().take(chunk).collect());
+    }
+    let f = &f;
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = chunks
+            .into_iter()
+            .map(|chunk| scope.spawn(move || chunk.into_iter().map(f).collect::<Vec<T>>()))
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| {
+                h.join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+            })
+            .collect()
+    })
 }
 
 fn reference(config: &Config, names: &[&'static str]) -> Result<Option<Reference>, StackError> {

@@ -27,6 +27,21 @@ impl Printer {
         let _ = out.flush();
     }
 
+    /// Data written by `write` straight to stdout, unstyled and buffered: for machine output
+    /// (JSON), which has no colour to strip and can be megabytes long.
+    pub(crate) fn data_with(
+        &self,
+        write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
+    ) -> std::io::Result<()> {
+        let stdout = std::io::stdout();
+        let mut out = std::io::BufWriter::with_capacity(1 << 16, stdout.lock());
+        match write(&mut out).and_then(|()| out.flush()) {
+            // A closed pipe (`gbb plan --json | head`) is not an error worth reporting.
+            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+            other => other,
+        }
+    }
+
     /// A message for the person at the terminal.
     pub(crate) fn note(&self, text: &str) {
         let _ = writeln!(anstream::stderr(), "{text}");

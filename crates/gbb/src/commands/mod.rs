@@ -99,6 +99,13 @@ pub(crate) fn run(args: Args, printer: &Printer) -> anyhow::Result<ExitCode> {
     }
 }
 
+/// Ends the life of `value` without running its destructors. A loaded 10,000-image stack is
+/// hundreds of thousands of small allocations; freeing them one by one just before the process
+/// exits (which frees everything at once) cost a tenth of `gbb plan`'s run time.
+pub(crate) fn skip_drop<T>(value: T) {
+    std::mem::forget(value);
+}
+
 /// `path` shown relative to the current folder when it is below it.
 pub(crate) fn display_path(path: &Path) -> String {
     let path = path.strip_prefix("./").unwrap_or(path);

@@ -15,9 +15,8 @@ pub(crate) fn run(
     let stack = context.load(printer)?;
     let plan = plan_for(&stack, &args.selection, printer)?;
     if args.json {
-        let mut text = serde_json::to_string_pretty(&plan.to_json(&stack))?;
-        text.push('\n');
-        printer.data(&text);
+        printer.data_with(|out| plan.write_json(&stack, &mut { out }))?;
+        super::skip_drop((stack, plan));
         return Ok(ExitCode::SUCCESS);
     }
     let count = |kind, word: &str| {

@@ -300,3 +300,37 @@ fn seed_stack_human() {
     run.success();
     assert_snapshot!(run.stdout);
 }
+
+/// Large stacks are read on several threads; the result and the first error reported must be
+/// the same as on one.
+#[test]
+fn large_stack_reads_in_order() {
+    let mut stack = small_stack();
+    for i in 0..300 {
+        let parent = if i == 0 {
+            "ns/app".to_owned()
+        } else {
+            format!("ns/gen{:03}", i - 1)
+        };
+        stack = stack.file(
+            &format!("dock/ns/images/gen{i:03}/build.conf"),
+            &format!("IMAGE_PARENT={parent}\n"),
+        );
+    }
+    let plan = stack.gbb(&["plan", "--json", "ns/gen299"]).json();
+    let ids = step_ids(&plan);
+    assert_eq!(ids.len(), 6 + 300 - 1);
+    assert_eq!(ids.last().unwrap(), "ns/gen299");
+    let stack = stack
+        .file("dock/ns/images/gen100/build.conf", "A=$(x)\n")
+        .file("dock/ns/images/gen200/build.conf", "B=`y`\n");
+    for _ in 0..3 {
+        let run = stack.gbb(&["plan"]);
+        run.refused();
+        assert!(
+            run.stderr.contains("gen100/build.conf:1:3"),
+            "{}",
+            run.all()
+        );
+    }
+}

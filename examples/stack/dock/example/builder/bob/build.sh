@@ -1,0 +1,7 @@
+#
+# Builder `example/bob`.
+#
+configure_builder()
+{
+    :
+}
