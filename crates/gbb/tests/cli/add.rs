@@ -174,3 +174,45 @@ fn kubler_single_refuses_a_second_namespace() {
         run.all()
     );
 }
+
+#[test]
+fn prompts_on_a_terminal() {
+    let stack = small_stack();
+    // Parent typed, builder left at its default (Enter).
+    let run = stack.gbb_on_terminal(&["add", "image", "ns/web"], "ns/lib\r\r");
+    assert_eq!(run.code, Some(0), "{run:?}");
+    assert!(
+        run.stdout.contains("Parent image (an id, or scratch)"),
+        "{run:?}"
+    );
+    let conf = std::fs::read_to_string(stack.path().join("dock/ns/images/web/build.conf")).unwrap();
+    assert!(conf.contains("IMAGE_PARENT=\"ns/lib\""), "{conf}");
+    assert!(conf.contains("#BUILDER="), "{conf}");
+    // Flags given are not asked for.
+    let run = stack.gbb_on_terminal(
+        &[
+            "add",
+            "image",
+            "ns/web2",
+            "--parent",
+            "ns/app",
+            "--builder",
+            "",
+        ],
+        "",
+    );
+    assert_eq!(run.code, Some(0), "{run:?}");
+    assert!(!run.stdout.contains("Parent image"), "{run:?}");
+}
+
+#[test]
+fn no_prompts_without_a_terminal() {
+    let stack = small_stack();
+    let run = stack.gbb(&["add", "image", "ns/web"]);
+    run.success();
+    let conf = std::fs::read_to_string(stack.path().join("dock/ns/images/web/build.conf")).unwrap();
+    assert!(
+        conf.contains("IMAGE_PARENT=\"scratch\""),
+        "defaults taken: {conf}"
+    );
+}

@@ -94,6 +94,45 @@ impl TestStack {
         self.gbb_in(".", args)
     }
 
+    /// Runs `gbb args` on a terminal (a pty made by util-linux's `script`, which Debian always
+    /// has), typing `keys` into it: for the prompts gbb shows only on a terminal.
+    pub(crate) fn gbb_on_terminal(&self, args: &[&str], keys: &str) -> Run {
+        let command_line = std::iter::once(env!("CARGO_BIN_EXE_gbb"))
+            .chain(args.iter().copied())
+            .map(|a| format!("'{}'", a.replace('\'', r"'\''")))
+            .collect::<Vec<_>>()
+            .join(" ");
+        let mut child = Command::new("script")
+            .args(["-qec", &command_line, "/dev/null"])
+            .current_dir(self.path())
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("HOME", self.dir.path().join(".home"))
+            .env("GBB_USER_CONFIG", "")
+            .env("NO_COLOR", "1")
+            .env("TERM", "dumb")
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("script (util-linux) runs");
+        let mut stdin = child.stdin.take().unwrap();
+        std::io::Write::write_all(&mut stdin, keys.as_bytes()).unwrap();
+        // Keep the terminal open until gbb is done; closing it early would hang up on gbb.
+        let output = std::thread::scope(|scope| {
+            let waiter = scope.spawn(|| child.wait_with_output());
+            let output = waiter.join().unwrap();
+            drop(stdin);
+            output
+        })
+        .expect("script finishes");
+        Run {
+            code: output.status.code(),
+            stdout: String::from_utf8_lossy(&output.stdout).replace('\r', ""),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        }
+    }
+
     /// Runs `gbb args` in a sub-folder of the stack.
     pub(crate) fn gbb_in(&self, sub: &str, args: &[&str]) -> Run {
         let mut command = Command::new(env!("CARGO_BIN_EXE_gbb"));
