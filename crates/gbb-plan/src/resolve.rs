@@ -35,7 +35,7 @@ struct Resolver<'s> {
     cores: FxHashMap<&'s CoreInput, (NodeIx, String)>,
     /// The builder name that starts each image's chain of kept states (`bob` for an image built
     /// in `ns/bob`, and for every descendant built in its state).
-    root_builder: Vec<Option<&'s str>>,
+    root_builder: Vec<Option<&'s ImageId>>,
     /// Builder ids, to catch a kept state named like an existing builder.
     builder_ids: FxHashSet<&'s str>,
     /// `-e`: not visited; what needs them takes them as built.
@@ -361,18 +361,24 @@ impl<'s> Resolver<'s> {
         }
         let builds_in = if let Some(builder) = &definition.builder {
             deps.push(self.follow(builder, Kind::Builder, Reason::BuilderOf(me.clone()), path)?);
-            self.root_builder[ix] = Some(builder.id.name());
+            self.root_builder[ix] = Some(&builder.id);
             BuildsIn::Builder(builder.id.clone())
         } else if let (Some(parent), Some(parent_ix)) = (&definition.parent, parent_ix) {
-            let root = self.root_builder[parent_ix].unwrap_or("bob");
-            self.root_builder[ix] = Some(root);
+            let root = self.root_builder[parent_ix];
+            self.root_builder[ix] = root;
+            let root_name = root.map_or("bob", ImageId::name);
             BuildsIn::ParentState {
                 parent: parent.id.clone(),
-                state: format!("{}/{}-{}", parent.id.namespace(), root, parent.id.name()),
+                state: format!(
+                    "{}/{}-{}",
+                    parent.id.namespace(),
+                    root_name,
+                    parent.id.name()
+                ),
             }
         } else if let Some(builder) = &definition.default_builder {
             deps.push(self.follow(builder, Kind::Builder, Reason::BuilderOf(me.clone()), path)?);
-            self.root_builder[ix] = Some(builder.id.name());
+            self.root_builder[ix] = Some(&builder.id);
             BuildsIn::Builder(builder.id.clone())
         } else {
             return Err(PlanError::NoBuilder {
@@ -380,11 +386,11 @@ impl<'s> Resolver<'s> {
                 chain: path.clone(),
             });
         };
-        let root = self.root_builder[ix].unwrap_or("bob");
+        let root = self.root_builder[ix];
         let state_name = format!(
             "{}/{}-{}",
             definition.id.namespace(),
-            root,
+            root.map_or("bob", ImageId::name),
             definition.id.name()
         );
         if self.builder_ids.contains(state_name.as_str()) {
@@ -407,6 +413,7 @@ impl<'s> Resolver<'s> {
                 needs: Vec::new(),
                 reason,
                 state_name: Some(state_name),
+                root_builder: root.cloned(),
             },
             deps,
         })
@@ -436,6 +443,7 @@ impl<'s> Resolver<'s> {
                             needs: Vec::new(),
                             reason: Reason::CoreOf(me.clone()),
                             state_name: None,
+                            root_builder: None,
                         },
                         deps: Vec::new(),
                     });
@@ -474,6 +482,7 @@ impl<'s> Resolver<'s> {
                 needs: Vec::new(),
                 reason,
                 state_name: None,
+                root_builder: Some(definition.id.clone()),
             },
             deps: vec![dep],
         })

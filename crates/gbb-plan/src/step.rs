@@ -131,6 +131,10 @@ pub struct Step {
     pub reason: Reason,
     /// The name its kept builder state will have (images only).
     pub state_name: Option<String>,
+    /// The builder its chain of kept states started in (images), or itself (builders): whose
+    /// binary package cache the step uses. `None` for cores, and for images whose chain starts
+    /// outside the plan.
+    pub root_builder: Option<ImageId>,
 }
 
 /// The ordered steps of a build.

@@ -1,0 +1,416 @@
+//! The Docker engine, over its HTTP API.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::Path;
+
+use bollard::models::{
+    ContainerConfig, ContainerCreateBody, HostConfig, Mount as DockerMount, MountType,
+};
+use bollard::query_parameters::{
+    BuildImageOptions, CommitContainerOptions, CreateContainerOptions, CreateImageOptions,
+    ListContainersOptions, LogsOptions, RemoveContainerOptions, RemoveImageOptions,
+    TagImageOptions, WaitContainerOptions,
+};
+use futures_util::{StreamExt, TryStreamExt};
+
+use crate::{BuildRequest, ContainerSpec, Engine, EngineError, ImageInfo};
+
+/// The Docker engine at `DOCKER_HOST` (or the local socket).
+pub struct Docker {
+    client: bollard::Docker,
+    runtime: tokio::runtime::Runtime,
+    host: String,
+    version: String,
+    api_version: String,
+}
+
+fn api(operation: impl Into<String>) -> impl FnOnce(bollard::errors::Error) -> EngineError {
+    let operation = operation.into();
+    move |e| EngineError::Api {
+        operation,
+        message: match e {
+            bollard::errors::Error::DockerResponseServerError { message, .. } => message,
+            other => other.to_string(),
+        },
+    }
+}
+
+/// Splits `name:tag` (the tag may be absent; a registry port is not a tag).
+fn split_reference(reference: &str) -> (&str, &str) {
+    match reference.rsplit_once(':') {
+        Some((repo, tag)) if !tag.contains('/') => (repo, tag),
+        _ => (reference, "latest"),
+    }
+}
+
+/// A file as a stream of chunks, for request bodies: stage3 tarballs and build contexts can be
+/// hundreds of megabytes, so they are never read into memory whole.
+async fn file_stream(
+    path: &Path,
+) -> Result<tokio_util::io::ReaderStream<tokio::fs::File>, EngineError> {
+    let file = tokio::fs::File::open(path)
+        .await
+        .map_err(|source| EngineError::Io {
+            path: path.to_owned(),
+            source,
+        })?;
+    Ok(tokio_util::io::ReaderStream::with_capacity(file, 1 << 20))
+}
+
+impl Docker {
+    /// Connects to `host` (a `DOCKER_HOST` value such as `unix:///run/docker.sock` or
+    /// `tcp://host:2375`), or to the local default socket, and agrees on an API version: the
+    /// engine may be older than the client (Debian 12's Docker speaks API 1.41).
+    pub fn connect(host: Option<&str>) -> Result<Self, EngineError> {
+        let host = host
+            .filter(|h| !h.is_empty())
+            .unwrap_or("unix:///var/run/docker.sock")
+            .to_owned();
+        let unreachable = |cause: String| EngineError::Unreachable {
+            host: host.clone(),
+            cause,
+        };
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .map_err(|e| unreachable(e.to_string()))?;
+        let client = bollard::Docker::connect_with_host(&host)
+            .map_err(|e| unreachable(e.to_string()))?
+            .with_timeout(std::time::Duration::from_secs(3600));
+        let (client, version) = runtime.block_on(async {
+            let ping = tokio::time::timeout(std::time::Duration::from_secs(10), client.ping())
+                .await
+                .map_err(|_| unreachable("no answer within 10 s".to_owned()))?;
+            ping.map_err(|e| unreachable(short_cause(&e)))?;
+            let client = client
+                .negotiate_version()
+                .await
+                .map_err(|e| unreachable(short_cause(&e)))?;
+            let version = client
+                .version()
+                .await
+                .map_err(|e| unreachable(short_cause(&e)))?;
+            Ok::<_, EngineError>((client, version))
+        })?;
+        Ok(Self {
+            api_version: client.client_version().to_string(),
+            client,
+            runtime,
+            host,
+            version: version.version.unwrap_or_else(|| "?".to_owned()),
+        })
+    }
+}
+
+/// The innermost cause of a connection error, which is the part that says what happened
+/// ("Connection refused", "No such file or directory").
+fn short_cause(e: &bollard::errors::Error) -> String {
+    let mut source: &dyn std::error::Error = e;
+    while let Some(next) = source.source() {
+        source = next;
+    }
+    source.to_string()
+}
+
+impl Engine for Docker {
+    fn describe(&self) -> String {
+        format!(
+            "docker {} (API {}) at {}",
+            self.version, self.api_version, self.host
+        )
+    }
+
+    fn inspect_image(&self, reference: &str) -> Result<Option<ImageInfo>, EngineError> {
+        self.runtime.block_on(async {
+            match self.client.inspect_image(reference).await {
+                Ok(image) => Ok(Some(ImageInfo {
+                    id: image.id.unwrap_or_default(),
+                    labels: image
+                        .config
+                        .and_then(|c| c.labels)
+                        .unwrap_or_default()
+                        .into_iter()
+                        .collect(),
+                    size: image.size.unwrap_or(0).max(0) as u64,
+                })),
+                Err(bollard::errors::Error::DockerResponseServerError {
+                    status_code: 404, ..
+                }) => Ok(None),
+                Err(e) => Err(api(format!("inspecting image `{reference}`"))(e)),
+            }
+        })
+    }
+
+    fn import_image(&self, tarball: &Path, reference: &str) -> Result<(), EngineError> {
+        let (repo, tag) = split_reference(reference);
+        self.runtime.block_on(async {
+            let body = bollard::body_try_stream(file_stream(tarball).await?);
+            let options = CreateImageOptions {
+                from_src: Some("-".to_owned()),
+                repo: Some(repo.to_owned()),
+                tag: Some(tag.to_owned()),
+                ..Default::default()
+            };
+            let mut stream = self.client.create_image(Some(options), Some(body), None);
+            while let Some(info) = stream.next().await {
+                let info = info.map_err(api(format!("importing `{}`", tarball.display())))?;
+                if let Some(detail) = info.error_detail {
+                    return Err(EngineError::Api {
+                        operation: format!("importing `{}`", tarball.display()),
+                        message: detail.message.unwrap_or_default(),
+                    });
+                }
+            }
+            Ok(())
+        })
+    }
+
+    fn build_image(
+        &self,
+        request: &BuildRequest,
+        log: &mut dyn FnMut(&str),
+    ) -> Result<String, EngineError> {
+        let first = request.tags.first().cloned();
+        let operation = format!("building `{}`", first.as_deref().unwrap_or("image"));
+        let id = self.runtime.block_on(async {
+            let body = bollard::body_try_stream(file_stream(&request.context).await?);
+            let options = BuildImageOptions {
+                dockerfile: request.dockerfile.clone(),
+                t: first.clone(),
+                rm: true,
+                forcerm: true,
+                labels: Some(
+                    request
+                        .labels
+                        .iter()
+                        .map(|(k, v)| (k.clone(), v.clone()))
+                        .collect::<HashMap<_, _>>(),
+                ),
+                ..Default::default()
+            };
+            let mut stream = self.client.build_image(options, None, Some(body));
+            let mut id = None;
+            while let Some(info) = stream.next().await {
+                let info = info.map_err(api(operation.clone()))?;
+                if let Some(text) = &info.stream {
+                    for line in text.lines() {
+                        log(line);
+                    }
+                }
+                if let Some(detail) = info.error_detail {
+                    return Err(EngineError::Api {
+                        operation: operation.clone(),
+                        message: detail.message.unwrap_or_default(),
+                    });
+                }
+                if let Some(aux) = info.aux
+                    && let Some(image_id) = aux.id
+                {
+                    id = Some(image_id);
+                }
+            }
+            id.ok_or_else(|| EngineError::Api {
+                operation: operation.clone(),
+                message: "the engine reported no image id".to_owned(),
+            })
+        })?;
+        for tag in request.tags.iter().skip(1) {
+            self.tag_image(&id, tag)?;
+        }
+        Ok(id)
+    }
+
+    fn create_container(&self, spec: &ContainerSpec) -> Result<String, EngineError> {
+        let mounts = spec
+            .mounts
+            .iter()
+            .map(|m| DockerMount {
+                source: Some(m.source.display().to_string()),
+                target: Some(m.target.clone()),
+                typ: Some(MountType::BIND),
+                read_only: Some(m.read_only),
+                ..Default::default()
+            })
+            .collect();
+        let body = ContainerCreateBody {
+            image: Some(spec.image.clone()),
+            cmd: Some(spec.cmd.clone()),
+            env: Some(spec.env.clone()),
+            labels: Some(spec.labels.clone().into_iter().collect()),
+            working_dir: spec.working_dir.clone(),
+            tty: Some(spec.interactive),
+            open_stdin: Some(spec.interactive),
+            stdin_once: Some(spec.interactive),
+            attach_stdin: Some(spec.interactive),
+            attach_stdout: Some(true),
+            attach_stderr: Some(true),
+            host_config: Some(HostConfig {
+                mounts: Some(mounts),
+                cap_add: (!spec.cap_add.is_empty()).then(|| spec.cap_add.clone()),
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        let options = spec.name.as_ref().map(|name| CreateContainerOptions {
+            name: Some(name.clone()),
+            ..Default::default()
+        });
+        self.runtime.block_on(async {
+            let created = self
+                .client
+                .create_container(options, body)
+                .await
+                .map_err(api(format!("creating a container of `{}`", spec.image)))?;
+            Ok(created.id)
+        })
+    }
+
+    fn run_container(&self, id: &str, log: &mut dyn FnMut(&[u8])) -> Result<i64, EngineError> {
+        self.runtime.block_on(async {
+            self.client
+                .start_container(id, None::<bollard::query_parameters::StartContainerOptions>)
+                .await
+                .map_err(api(format!("starting container `{id}`")))?;
+            let options = LogsOptions {
+                follow: true,
+                stdout: true,
+                stderr: true,
+                ..Default::default()
+            };
+            let mut logs = self.client.logs(id, Some(options));
+            while let Some(chunk) = logs.next().await {
+                match chunk {
+                    Ok(output) => log(&output.into_bytes()),
+                    Err(e) => return Err(api(format!("reading the output of `{id}`"))(e)),
+                }
+            }
+            let waited: Vec<_> = self
+                .client
+                .wait_container(id, None::<WaitContainerOptions>)
+                .map(|r| match r {
+                    // bollard reports a non-zero exit as an error carrying the code.
+                    Err(bollard::errors::Error::DockerContainerWaitError { code, .. }) => Ok(code),
+                    Ok(response) => Ok(response.status_code),
+                    Err(e) => Err(e),
+                })
+                .try_collect()
+                .await
+                .map_err(api(format!("waiting for `{id}`")))?;
+            Ok(waited.last().copied().unwrap_or(-1))
+        })
+    }
+
+    fn commit_container(
+        &self,
+        id: &str,
+        reference: &str,
+        labels: &BTreeMap<String, String>,
+    ) -> Result<String, EngineError> {
+        let (repo, tag) = split_reference(reference);
+        let options = CommitContainerOptions {
+            container: Some(id.to_owned()),
+            repo: Some(repo.to_owned()),
+            tag: Some(tag.to_owned()),
+            pause: true,
+            ..Default::default()
+        };
+        let config = ContainerConfig {
+            labels: Some(labels.clone().into_iter().collect()),
+            ..Default::default()
+        };
+        self.runtime.block_on(async {
+            let response = self
+                .client
+                .commit_container(options, config)
+                .await
+                .map_err(api(format!("committing container `{id}` as `{reference}`")))?;
+            Ok(response.id)
+        })
+    }
+
+    fn remove_container(&self, id: &str) -> Result<(), EngineError> {
+        self.runtime.block_on(async {
+            let options = RemoveContainerOptions {
+                force: true,
+                v: true,
+                ..Default::default()
+            };
+            match self.client.remove_container(id, Some(options)).await {
+                Ok(()) => Ok(()),
+                Err(bollard::errors::Error::DockerResponseServerError {
+                    status_code: 404, ..
+                }) => Ok(()),
+                Err(e) => Err(api(format!("removing container `{id}`"))(e)),
+            }
+        })
+    }
+
+    fn tag_image(&self, source: &str, reference: &str) -> Result<(), EngineError> {
+        let (repo, tag) = split_reference(reference);
+        let options = TagImageOptions {
+            repo: Some(repo.to_owned()),
+            tag: Some(tag.to_owned()),
+        };
+        self.runtime.block_on(async {
+            self.client
+                .tag_image(source, Some(options))
+                .await
+                .map_err(api(format!("tagging `{source}` as `{reference}`")))
+        })
+    }
+
+    fn remove_image(&self, reference: &str) -> Result<(), EngineError> {
+        self.runtime.block_on(async {
+            let options = RemoveImageOptions {
+                force: false,
+                noprune: false,
+                ..Default::default()
+            };
+            match self
+                .client
+                .remove_image(reference, Some(options), None)
+                .await
+            {
+                Ok(_) => Ok(()),
+                Err(bollard::errors::Error::DockerResponseServerError {
+                    status_code: 404, ..
+                }) => Ok(()),
+                Err(e) => Err(api(format!("removing image `{reference}`"))(e)),
+            }
+        })
+    }
+
+    fn containers_with_label(&self, label: &str) -> Result<Vec<String>, EngineError> {
+        let mut filters = HashMap::new();
+        filters.insert("label".to_owned(), vec![label.to_owned()]);
+        let options = ListContainersOptions {
+            all: true,
+            filters: Some(filters),
+            ..Default::default()
+        };
+        self.runtime.block_on(async {
+            let containers = self
+                .client
+                .list_containers(Some(options))
+                .await
+                .map_err(api("listing containers"))?;
+            Ok(containers.into_iter().filter_map(|c| c.id).collect())
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::split_reference;
+
+    #[test]
+    fn references() {
+        assert_eq!(split_reference("ns/app:1.0"), ("ns/app", "1.0"));
+        assert_eq!(split_reference("ns/app"), ("ns/app", "latest"));
+        assert_eq!(
+            split_reference("localhost:5000/ns/app"),
+            ("localhost:5000/ns/app", "latest")
+        );
+    }
+}

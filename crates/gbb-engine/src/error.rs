@@ -1,0 +1,21 @@
+/// Why an engine operation failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum EngineError {
+    /// No engine answers at the address: one clear line, with what to do about it.
+    #[error(
+        "cannot reach the container engine at `{host}`: {cause}\n  hint: start it (dockerd) or point DOCKER_HOST at a running one"
+    )]
+    Unreachable { host: String, cause: String },
+
+    /// The engine answered with an error.
+    #[error("{operation} failed: {message}")]
+    Api { operation: String, message: String },
+
+    #[error("cannot read `{}`: {source}", path.display())]
+    Io {
+        path: std::path::PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+}

@@ -1,0 +1,64 @@
+//! Engines: what runs build containers and builds images, behind one trait.
+//!
+//! The build logic talks to an [`Engine`]; [`Docker`] implements it over the Docker Engine API
+//! (through bollard, never the `docker` command). The trait is synchronous: each engine owns
+//! whatever async runtime it needs, so the build code stays plain threads and a test double is
+//! a plain struct. Podman will implement the same trait (its API is Docker-compatible).
+
+mod docker;
+mod error;
+mod spec;
+
+pub use docker::Docker;
+pub use error::EngineError;
+pub use spec::{BuildRequest, ContainerSpec, ImageInfo, Mount};
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+/// What gbb needs from a container engine.
+pub trait Engine: Send + Sync {
+    /// A line saying what the engine is and where (for logs and `-v`).
+    fn describe(&self) -> String;
+
+    /// The image `reference` (a name, `name:tag` or an id), or `None` when it does not exist.
+    fn inspect_image(&self, reference: &str) -> Result<Option<ImageInfo>, EngineError>;
+
+    /// Imports a root file system tarball as the image `reference` (`docker import`).
+    fn import_image(&self, tarball: &Path, reference: &str) -> Result<(), EngineError>;
+
+    /// Builds an image from a context tarball; `log` gets each line of build output. Returns
+    /// the new image's id.
+    fn build_image(
+        &self,
+        request: &BuildRequest,
+        log: &mut dyn FnMut(&str),
+    ) -> Result<String, EngineError>;
+
+    /// Creates (but does not start) a container; returns its id.
+    fn create_container(&self, spec: &ContainerSpec) -> Result<String, EngineError>;
+
+    /// Starts a created container, streams its output to `log` until it exits, and returns its
+    /// exit code. The container is kept (to commit it, or to read it after a failure).
+    fn run_container(&self, id: &str, log: &mut dyn FnMut(&[u8])) -> Result<i64, EngineError>;
+
+    /// Saves a container's file system as the image `reference`, with `labels`.
+    fn commit_container(
+        &self,
+        id: &str,
+        reference: &str,
+        labels: &BTreeMap<String, String>,
+    ) -> Result<String, EngineError>;
+
+    /// Removes a container, running or not. A container that is already gone is not an error.
+    fn remove_container(&self, id: &str) -> Result<(), EngineError>;
+
+    /// Gives the image `source` the name `reference` too.
+    fn tag_image(&self, source: &str, reference: &str) -> Result<(), EngineError>;
+
+    /// Removes the name `reference` (and the image, when nothing else uses it).
+    fn remove_image(&self, reference: &str) -> Result<(), EngineError>;
+
+    /// The ids of the containers carrying `label` (`key=value`), running or not.
+    fn containers_with_label(&self, label: &str) -> Result<Vec<String>, EngineError>;
+}

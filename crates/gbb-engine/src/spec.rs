@@ -1,0 +1,49 @@
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+/// An image as the engine reports it.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ImageInfo {
+    pub id: String,
+    pub labels: BTreeMap<String, String>,
+    /// Bytes, as the engine counts them (all layers).
+    pub size: u64,
+}
+
+/// `docker build`: a context tarball and what to do with it.
+#[derive(Clone, Debug, Default)]
+pub struct BuildRequest {
+    /// A tar file holding the build context, with the Dockerfile in it.
+    pub context: PathBuf,
+    /// The Dockerfile's path inside the context.
+    pub dockerfile: String,
+    /// The first is given to the build, the others are added as tags afterwards.
+    pub tags: Vec<String>,
+    pub labels: BTreeMap<String, String>,
+}
+
+/// A host folder (or file) mounted into a container.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Mount {
+    pub source: PathBuf,
+    pub target: String,
+    pub read_only: bool,
+}
+
+/// A container to create.
+#[derive(Clone, Debug, Default)]
+pub struct ContainerSpec {
+    pub image: String,
+    /// A name to find it by (`docker ps`); the engine makes one up when `None`.
+    pub name: Option<String>,
+    pub cmd: Vec<String>,
+    /// `KEY=value` entries.
+    pub env: Vec<String>,
+    pub mounts: Vec<Mount>,
+    pub labels: BTreeMap<String, String>,
+    /// Linux capabilities to add (`SYS_PTRACE`).
+    pub cap_add: Vec<String>,
+    pub working_dir: Option<String>,
+    /// Allocate a terminal and keep standard input open (for `gbb shell`).
+    pub interactive: bool,
+}
