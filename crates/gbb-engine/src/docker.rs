@@ -236,6 +236,7 @@ impl Engine for Docker {
         let body = ContainerCreateBody {
             image: Some(spec.image.clone()),
             cmd: Some(spec.cmd.clone()),
+            entrypoint: spec.entrypoint.clone(),
             env: Some(spec.env.clone()),
             labels: Some(spec.labels.clone().into_iter().collect()),
             working_dir: spec.working_dir.clone(),

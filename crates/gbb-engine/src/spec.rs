@@ -34,6 +34,8 @@ pub struct Mount {
 #[derive(Clone, Debug, Default)]
 pub struct ContainerSpec {
     pub image: String,
+    /// Replaces the image's entrypoint when set.
+    pub entrypoint: Option<Vec<String>>,
     /// A name to find it by (`docker ps`); the engine makes one up when `None`.
     pub name: Option<String>,
     pub cmd: Vec<String>,

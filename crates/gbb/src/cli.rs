@@ -40,6 +40,17 @@ pub(crate) enum Command {
   gbb plan gentoobb -e gentoobb/jre --json")]
     Plan(PlanArgs),
 
+    /// Build images: cores, builders and images, parents first; what is up to date is skipped.
+    #[command(after_help = "Examples:
+  gbb build                        everything that changed
+  gbb build example/greet          greet, and what it is built on when that changed
+  gbb build -F example             all images of a namespace again, phase 1 included
+  gbb build -n example/greet       greet only, on the parents already built
+
+A step is up to date when its images carry the content key it would get: the hash of its
+folder, its resolved config, and the keys of what it is built on and in.")]
+    Build(BuildArgs),
+
     /// Show the dependency graph of the stack (or of the given ids).
     #[command(
         visible_alias = "dep-graph",
@@ -86,6 +97,28 @@ pub(crate) struct PlanArgs {
     /// Print the plan as JSON: an object with a `steps` array.
     #[arg(long)]
     pub(crate) json: bool,
+}
+
+#[derive(Debug, ClapArgs)]
+pub(crate) struct BuildArgs {
+    #[command(flatten)]
+    pub(crate) selection: Selection,
+
+    /// Rebuild the images even when up to date (phase 2; phase 1 only when its output is gone).
+    #[arg(short = 'f', long = "force")]
+    pub(crate) force: bool,
+
+    /// Rebuild the images, phase 1 included.
+    #[arg(short = 'F', long = "force-full")]
+    pub(crate) force_full: bool,
+
+    /// Rebuild the builders too.
+    #[arg(short = 'c', long = "clean-builders")]
+    pub(crate) clean_builders: bool,
+
+    /// Rebuild everything, down to the stage3 import.
+    #[arg(short = 'C', long = "clean-all")]
+    pub(crate) clean_all: bool,
 }
 
 #[derive(Debug, ClapArgs)]

@@ -5,15 +5,20 @@
 //! - 2: gbb refused the input: a malformed config, an unknown id, a cycle, a bad argument
 //!   (clap uses 2 for usage errors too).
 //! - 3: the environment failed gbb: a file it could not read or write.
+//! - 130: interrupted (Ctrl-C), after removing the containers gbb started.
 
 use std::process::ExitCode;
 
+use gbb_build::BuildError;
+use gbb_engine::EngineError;
 use gbb_plan::PlanError;
 use gbb_stack::StackError;
 use gbb_stack::scaffold::ScaffoldError;
 
 pub(crate) const REFUSED: u8 = 2;
 pub(crate) const IO: u8 = 3;
+pub(crate) const FAILED: u8 = 1;
+pub(crate) const INTERRUPTED: u8 = 130;
 
 pub(crate) fn code_for(error: &anyhow::Error) -> ExitCode {
     if let Some(e) = error.downcast_ref::<StackError>() {
@@ -30,6 +35,22 @@ pub(crate) fn code_for(error: &anyhow::Error) -> ExitCode {
             ScaffoldError::Io { .. } => IO,
             _ => REFUSED,
         });
+    }
+    if let Some(e) = error.downcast_ref::<BuildError>() {
+        return ExitCode::from(match e {
+            BuildError::MissingTemplate { .. }
+            | BuildError::NoRootfsAdd { .. }
+            | BuildError::NoStage3File { .. }
+            | BuildError::NoPortageDir { .. }
+            | BuildError::Unsupported { .. }
+            | BuildError::NotBuilt { .. } => REFUSED,
+            BuildError::Interrupted => INTERRUPTED,
+            BuildError::Io { .. } => IO,
+            _ => FAILED,
+        });
+    }
+    if error.downcast_ref::<EngineError>().is_some() {
+        return ExitCode::from(FAILED);
     }
     if error.downcast_ref::<std::io::Error>().is_some() {
         return ExitCode::from(IO);

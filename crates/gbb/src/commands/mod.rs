@@ -2,6 +2,7 @@
 //! result; none holds logic of its own beyond presentation.
 
 mod add;
+mod build;
 mod graph;
 mod plan;
 
@@ -88,6 +89,7 @@ pub(crate) fn run(args: Args, printer: &Printer) -> anyhow::Result<ExitCode> {
     let context = Context::new(working_dir);
     match command {
         Command::Plan(args) => plan::run(&context, &args, printer),
+        Command::Build(args) => build::run(&context, &args, printer),
         Command::Graph(args) => graph::run(&context, &args, printer),
         Command::Add(args) => add::run(&context, args, printer),
         Command::Completions { shell } => {

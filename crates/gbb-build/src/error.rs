@@ -1,0 +1,96 @@
+use std::path::PathBuf;
+
+use gbb_engine::EngineError;
+
+/// Why a build stopped.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum BuildError {
+    /// A hook, the emerge or another step of phase 1 (or a builder's hook) failed: which step,
+    /// its status, and the end of its log.
+    #[error(
+        "{id}: {step} failed with status {status}\n  log: {}\n{}",
+        log.display(),
+        tail.iter().map(|l| format!("  | {l}")).collect::<Vec<_>>().join("\n")
+    )]
+    StepFailed {
+        id: String,
+        step: String,
+        status: i64,
+        log: PathBuf,
+        tail: Vec<String>,
+    },
+
+    #[error("{id}: building the image failed: {message}\n  log: {}", log.display())]
+    ImageBuildFailed {
+        id: String,
+        message: String,
+        log: PathBuf,
+    },
+
+    #[error("`{}` is missing; every image needs a Dockerfile.template", path.display())]
+    MissingTemplate { path: PathBuf },
+
+    #[error(
+        "`{}` does not add the root file system; it needs a line `ADD rootfs.tar /`",
+        path.display()
+    )]
+    NoRootfsAdd { path: PathBuf },
+
+    #[error("stage3 file `{}` does not exist (STAGE3_FILE)", path.display())]
+    NoStage3File { path: PathBuf },
+
+    #[error("portage tree `{}` is not a folder (PORTAGE_DIR)", path.display())]
+    NoPortageDir { path: PathBuf },
+
+    #[error("{what} is not supported yet; {hint}")]
+    Unsupported { what: String, hint: &'static str },
+
+    #[error(
+        "`{id}` is needed but not built, and -n keeps gbb from building it: build it first, or drop -n"
+    )]
+    NotBuilt { id: String },
+
+    #[error("interrupted")]
+    Interrupted,
+
+    #[error("{context}: {source}")]
+    Engine {
+        context: String,
+        #[source]
+        source: EngineError,
+    },
+
+    /// The step failed, and removing its container failed too: both are reported.
+    #[error("{error}\n  and removing container `{container}` failed too: {cleanup}")]
+    CleanupFailed {
+        error: Box<BuildError>,
+        container: String,
+        cleanup: EngineError,
+    },
+
+    #[error("cannot access `{}`: {source}", path.display())]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+impl BuildError {
+    pub(crate) fn engine(context: impl Into<String>) -> impl FnOnce(EngineError) -> Self {
+        let context = context.into();
+        move |source| Self::Engine { context, source }
+    }
+
+    /// Whether the engine could not be reached at all.
+    pub fn is_unreachable(&self) -> bool {
+        matches!(
+            self,
+            Self::Engine {
+                source: EngineError::Unreachable { .. },
+                ..
+            }
+        )
+    }
+}

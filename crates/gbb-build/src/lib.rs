@@ -1,0 +1,39 @@
+//! Building a plan: cores, builders and images on an engine.
+//!
+//! [`Build::run`] executes a [`gbb_plan::BuildPlan`] step by step, parents first:
+//!
+//! - a **core** imports the stage3 (`gbb-stage3/<label>`) and adds gbb's in-container scripts
+//!   (`container/` in this repository) on top (`gbb-core/<label>`);
+//! - a **builder** runs its `configure_builder` hook in a container of the builder or core it
+//!   extends, and the container is kept as the builder image;
+//! - an **image** runs phase 1 (`gbb-build image`: hooks, emerge into the empty root,
+//!   `rootfs.tar`) in a container of its builder or of its parent's kept state, keeps that
+//!   container as its own kept state (`ns/<builder>-<name>`), then phase 2 builds the image
+//!   from its `Dockerfile.template` with `rootfs.tar` in the context, and writes `PACKAGES.md`.
+//!
+//! Every result carries a [`ContentKey`] label: the hash of everything it depends on. A step
+//! whose images already carry the key it would get is skipped without starting a container.
+
+mod context;
+mod error;
+mod key;
+mod packages_md;
+mod paths;
+mod registry;
+mod run;
+mod template;
+
+pub use error::BuildError;
+pub use key::{ContentKey, KEY_LABEL};
+pub use paths::Paths;
+pub use registry::ContainerRegistry;
+pub use run::{Build, BuildOptions, CONTAINER_LABEL, Force, Outcome, Reporter, StepReport};
+pub use template::{check_template, render_template};
+
+/// The in-container scripts, built into gbb so that the binary is all a user needs; they go
+/// into every core image.
+pub const CONTAINER_SCRIPTS: [(&str, &str); 3] = [
+    ("gbb-build", include_str!("../../../container/gbb-build")),
+    ("helpers.sh", include_str!("../../../container/helpers.sh")),
+    ("shellrc", include_str!("../../../container/shellrc")),
+];

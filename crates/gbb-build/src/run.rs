@@ -1,0 +1,940 @@
+//! The executor: runs a plan's steps on an engine, parents first.
+
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use gbb_engine::{BuildRequest, ContainerSpec, Engine, Mount};
+use gbb_plan::{BuildPlan, BuildsIn, Parent, Step, StepId, StepKind};
+use gbb_stack::{BuilderBase, CoreInput, Definition, ImageId, Kind, PortageTree, Stack, Stage3};
+
+use crate::key::{core_key, definition_key};
+use crate::packages_md::{self, Installed};
+use crate::{
+    BuildError, ContainerRegistry, ContentKey, KEY_LABEL, Paths, check_template, context,
+    render_template,
+};
+
+/// The label naming the stack id a result belongs to.
+const ID_LABEL: &str = "org.gentoo-bb.id";
+/// The label every container gbb starts carries, for cleanup.
+pub const CONTAINER_LABEL: &str = "org.gentoo-bb.container";
+
+/// How much to rebuild even when content keys match (`-f`, `-F`, `-c`, `-C`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Force {
+    /// Only what changed.
+    #[default]
+    Nothing,
+    /// `-f`: images again (phase 2; phase 1 too when its output is gone).
+    Images,
+    /// `-F`: images again, phase 1 included.
+    ImagesPhase1,
+    /// `-c`: builders and images.
+    Builders,
+    /// `-C`: everything, down to the stage3 import.
+    Everything,
+}
+
+/// How to build.
+#[derive(Clone, Debug)]
+pub struct BuildOptions {
+    pub force: Force,
+    pub paths: Paths,
+    /// File times in every `rootfs.tar` are clamped to this (reproducible images).
+    pub source_date_epoch: u64,
+}
+
+/// What became of a step.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    Built,
+    Skipped(String),
+}
+
+/// One step's result, for the summary.
+#[derive(Clone, Debug)]
+pub struct StepReport {
+    pub id: String,
+    pub kind: StepKind,
+    pub outcome: Outcome,
+    pub duration: Duration,
+    /// Image size in bytes, where there is an image.
+    pub size: Option<u64>,
+}
+
+/// Where a build tells what it does. The library never prints; the command line implements
+/// this.
+pub trait Reporter: Sync {
+    /// A step (or a part of one: "phase 1 in ns/bob") begins.
+    fn started(&self, id: &str, what: &str);
+    /// A step ended.
+    fn finished(&self, report: &StepReport);
+    /// A line of a container's or image build's output.
+    fn log(&self, id: &str, line: &str);
+}
+
+/// A build of one plan.
+pub struct Build<'a> {
+    stack: &'a Stack,
+    plan: &'a BuildPlan,
+    engine: &'a dyn Engine,
+    options: &'a BuildOptions,
+    reporter: &'a dyn Reporter,
+    registry: ContainerRegistry,
+    keys: HashMap<StepId, ContentKey>,
+}
+
+/// The Dockerfile of a core: the stage3 plus gbb's in-container scripts.
+const CORE_DOCKERFILE: &str = "\
+FROM ${STAGE3_IMAGE}
+COPY gbb/ /usr/local/lib/gbb/
+RUN chmod 0755 /usr/local/lib/gbb/gbb-build \\
+ && ln -sf /usr/local/lib/gbb/gbb-build /usr/local/bin/gbb-build \\
+ && mkdir -p /emerge-root /packages /distfiles /gbb-out /etc/portage/profile \\
+ && touch /etc/portage/profile/package.provided
+";
+
+/// A name Docker accepts, made from a label (`stage3-amd64+nomultilib` becomes
+/// `stage3-amd64-nomultilib`).
+fn image_name_part(label: &str) -> String {
+    let mapped: String = label
+        .to_ascii_lowercase()
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+        .collect();
+    let trimmed = mapped.trim_matches('-');
+    if trimmed.is_empty() {
+        "core".to_owned()
+    } else {
+        trimmed.to_owned()
+    }
+}
+
+fn io(path: &Path) -> impl FnOnce(std::io::Error) -> BuildError + '_ {
+    move |source| BuildError::Io {
+        path: path.to_owned(),
+        source,
+    }
+}
+
+/// An absolute path for a bind mount (the engine resolves nothing relative).
+fn absolute(path: &Path) -> Result<PathBuf, BuildError> {
+    std::fs::canonicalize(path).map_err(io(path))
+}
+
+/// Writes `content` to `path` through a temporary file, so readers never see half of it.
+fn write_atomically(path: &Path, content: &[u8]) -> Result<(), BuildError> {
+    let temp = path.with_extension(format!("gbb-tmp-{}", std::process::id()));
+    std::fs::write(&temp, content).map_err(io(&temp))?;
+    std::fs::rename(&temp, path).map_err(io(path))
+}
+
+/// What a container run streams back: the log file, the last lines, and the `::gbb::` step.
+struct RunLog {
+    file: std::io::BufWriter<std::fs::File>,
+    tail: VecDeque<String>,
+    partial: Vec<u8>,
+    step: String,
+    failed_step: Option<String>,
+}
+
+const TAIL_LINES: usize = 25;
+
+impl RunLog {
+    fn line(&mut self, line: &str, id: &str, reporter: &dyn Reporter) {
+        if let Some(marker) = line.strip_prefix("::gbb:: ") {
+            if let Some(step) = marker.strip_prefix("step ") {
+                self.step = step.split_whitespace().next().unwrap_or(step).to_owned();
+            } else if let Some(failed) = marker.strip_prefix("failed step=") {
+                self.failed_step = failed.split_whitespace().next().map(str::to_owned);
+            }
+        } else {
+            if self.tail.len() == TAIL_LINES {
+                self.tail.pop_front();
+            }
+            self.tail.push_back(line.to_owned());
+        }
+        reporter.log(id, line);
+    }
+
+    fn bytes(&mut self, bytes: &[u8], id: &str, reporter: &dyn Reporter) {
+        let _ = self.file.write_all(bytes);
+        self.partial.extend_from_slice(bytes);
+        while let Some(at) = self.partial.iter().position(|&b| b == b'\n') {
+            let line: Vec<u8> = self.partial.drain(..=at).collect();
+            let text = String::from_utf8_lossy(&line[..line.len() - 1]).into_owned();
+            self.line(text.trim_end_matches('\r'), id, reporter);
+        }
+    }
+}
+
+impl<'a> Build<'a> {
+    pub fn new(
+        stack: &'a Stack,
+        plan: &'a BuildPlan,
+        engine: &'a dyn Engine,
+        options: &'a BuildOptions,
+        reporter: &'a dyn Reporter,
+        registry: ContainerRegistry,
+    ) -> Self {
+        Self {
+            stack,
+            plan,
+            engine,
+            options,
+            reporter,
+            registry,
+            keys: HashMap::new(),
+        }
+    }
+
+    fn definition(&self, step: &Step) -> &'a Definition {
+        let stack: &'a Stack = self.stack;
+        &stack.definitions()[step
+            .definition
+            .expect("builder and image steps have a definition")]
+    }
+
+    /// Checks what can be checked before any container starts: templates, local inputs.
+    fn preflight(&self) -> Result<(), BuildError> {
+        for step in &self.plan.steps {
+            match step.kind {
+                StepKind::Image => {
+                    check_template(&self.definition(step).dir)?;
+                }
+                StepKind::Core => {
+                    let input = step.core.as_ref().expect("cores have inputs");
+                    match &input.stage3 {
+                        Stage3::File { path } if !path.is_file() => {
+                            return Err(BuildError::NoStage3File { path: path.clone() });
+                        }
+                        Stage3::File { .. } => {}
+                        Stage3::Release { base, .. } => {
+                            return Err(BuildError::Unsupported {
+                                what: format!("downloading stage3 `{base}` from a mirror"),
+                                hint: "set STAGE3_FILE to a local stage3 tarball",
+                            });
+                        }
+                    }
+                    match &input.portage {
+                        PortageTree::Dir { path } if !path.is_dir() => {
+                            return Err(BuildError::NoPortageDir { path: path.clone() });
+                        }
+                        PortageTree::Dir { .. } => {}
+                        PortageTree::Snapshot { .. } => {
+                            return Err(BuildError::Unsupported {
+                                what: "downloading a portage snapshot".to_owned(),
+                                hint: "set PORTAGE_DIR to a local portage tree",
+                            });
+                        }
+                    }
+                }
+                StepKind::Builder => {}
+            }
+        }
+        Ok(())
+    }
+
+    /// Runs every step, parents first. Stops at the first failure.
+    pub fn run(&mut self) -> Result<Vec<StepReport>, BuildError> {
+        self.preflight()?;
+        let mut reports = Vec::with_capacity(self.plan.steps.len());
+        for step in &self.plan.steps {
+            if self.registry.interrupted() {
+                return Err(BuildError::Interrupted);
+            }
+            let started = Instant::now();
+            let (outcome, size) = match step.kind {
+                StepKind::Core => self.core(step)?,
+                StepKind::Builder => self.builder(step)?,
+                StepKind::Image => self.image(step)?,
+            };
+            let report = StepReport {
+                id: step.id.to_string(),
+                kind: step.kind,
+                outcome,
+                duration: started.elapsed(),
+                size,
+            };
+            self.reporter.finished(&report);
+            reports.push(report);
+        }
+        Ok(reports)
+    }
+
+    /// The label key of an existing image, if it exists.
+    fn existing_key(&self, reference: &str) -> Result<Option<ContentKey>, BuildError> {
+        let info = self
+            .engine
+            .inspect_image(reference)
+            .map_err(BuildError::engine(format!("looking up `{reference}`")))?;
+        Ok(info.and_then(|i| i.labels.get(KEY_LABEL).map(|k| ContentKey::from_label(k))))
+    }
+
+    /// The key of a step this plan depends on: computed when it is in the plan, else read from
+    /// the image already built (`-n`, `-e`).
+    fn key_of(&self, id: &StepId, reference: &str) -> Result<ContentKey, BuildError> {
+        if let Some(key) = self.keys.get(id) {
+            return Ok(key.clone());
+        }
+        self.existing_key(reference)?
+            .ok_or_else(|| BuildError::NotBuilt { id: id.to_string() })
+    }
+
+    /// The core a definition's chain starts from (for its portage tree).
+    fn core_input(&self, definition: &'a Definition) -> Option<&'a CoreInput> {
+        let stack: &'a Stack = self.stack;
+        let mut current = definition;
+        for _ in 0..stack.definitions().len() + 1 {
+            let next = match current.kind {
+                Kind::Builder => match &current.base {
+                    BuilderBase::Core { input, .. } => return Some(input),
+                    BuilderBase::Builder(reference) => &reference.id,
+                    BuilderBase::Missing => return None,
+                },
+                Kind::Image => {
+                    match (&current.builder, &current.parent, &current.default_builder) {
+                        (Some(builder), _, _) => &builder.id,
+                        (None, Some(parent), _) => &parent.id,
+                        (None, None, Some(builder)) => &builder.id,
+                        (None, None, None) => return None,
+                    }
+                }
+            };
+            current = stack.get(next)?;
+        }
+        None
+    }
+
+    fn core_image(label: &str) -> String {
+        format!("gbb-core/{}:latest", image_name_part(label))
+    }
+
+    fn core(&mut self, step: &Step) -> Result<(Outcome, Option<u64>), BuildError> {
+        let StepId::Core(label) = &step.id else {
+            unreachable!("core steps have core ids")
+        };
+        let input = step.core.as_ref().expect("cores have inputs");
+        let key = core_key(input, CORE_DOCKERFILE)?;
+        self.keys.insert(step.id.clone(), key.clone());
+        let core_image = Self::core_image(label);
+        if self.options.force < Force::Everything
+            && self.existing_key(&core_image)?.as_ref() == Some(&key)
+        {
+            return Ok((Outcome::Skipped("up to date".to_owned()), None));
+        }
+        let Stage3::File { path: stage3 } = &input.stage3 else {
+            unreachable!("preflight refuses stage3 downloads")
+        };
+        // The stage3 import is keyed on its own (by the file alone), so that a change of
+        // scripts or portage tree does not import it again.
+        let stage3_key = core_key(
+            &CoreInput {
+                stage3: input.stage3.clone(),
+                portage: PortageTree::Snapshot {
+                    url: None,
+                    date: String::new(),
+                },
+            },
+            "",
+        )?;
+        let stage3_image = format!(
+            "gbb-stage3/{}:{}",
+            image_name_part(label),
+            stage3_key.short()
+        );
+        if self.options.force == Force::Everything
+            || self
+                .engine
+                .inspect_image(&stage3_image)
+                .map_err(BuildError::engine("looking up the stage3"))?
+                .is_none()
+        {
+            self.reporter.started(
+                &step.id.to_string(),
+                &format!("importing {}", stage3.display()),
+            );
+            self.engine
+                .import_image(stage3, &stage3_image)
+                .map_err(BuildError::engine(format!(
+                    "importing stage3 `{}`",
+                    stage3.display()
+                )))?;
+        }
+        self.reporter
+            .started(&step.id.to_string(), "building the core");
+        let mut vars = BTreeMap::new();
+        vars.insert("STAGE3_IMAGE".to_owned(), stage3_image);
+        let dockerfile = render_template(CORE_DOCKERFILE, &vars);
+        let out = self
+            .options
+            .paths
+            .output(&format!("core/{}", image_name_part(label)));
+        std::fs::create_dir_all(&out).map_err(io(&out))?;
+        let context_path = out.join("context.tar");
+        let mut generated: Vec<(String, &[u8], u32)> = crate::CONTAINER_SCRIPTS
+            .iter()
+            .map(|(name, text)| (format!("gbb/{name}"), text.as_bytes(), 0o755))
+            .collect();
+        generated.push(("Dockerfile".to_owned(), dockerfile.as_bytes(), 0o644));
+        let generated: Vec<(&str, &[u8], u32)> = generated
+            .iter()
+            .map(|(n, b, m)| (n.as_str(), *b, *m))
+            .collect();
+        context::write_context(&context_path, None, &[], &generated)?;
+        let log_path = self
+            .options
+            .paths
+            .log(&format!("core/{}", image_name_part(label)));
+        self.image_build(
+            &step.id.to_string(),
+            &context_path,
+            vec![core_image.clone()],
+            &key,
+            &log_path,
+        )?;
+        let _ = std::fs::remove_file(&context_path);
+        let size = self.size_of(&core_image)?;
+        Ok((Outcome::Built, size))
+    }
+
+    fn size_of(&self, reference: &str) -> Result<Option<u64>, BuildError> {
+        Ok(self
+            .engine
+            .inspect_image(reference)
+            .map_err(BuildError::engine(format!("looking up `{reference}`")))?
+            .map(|i| i.size))
+    }
+
+    /// Runs an image build, logging to `log_path`.
+    fn image_build(
+        &self,
+        id: &str,
+        context: &Path,
+        tags: Vec<String>,
+        key: &ContentKey,
+        log_path: &Path,
+    ) -> Result<String, BuildError> {
+        if let Some(dir) = log_path.parent() {
+            std::fs::create_dir_all(dir).map_err(io(dir))?;
+        }
+        let mut log =
+            std::io::BufWriter::new(std::fs::File::create(log_path).map_err(io(log_path))?);
+        let mut labels = BTreeMap::new();
+        labels.insert(KEY_LABEL.to_owned(), key.to_string());
+        labels.insert(ID_LABEL.to_owned(), id.to_owned());
+        let request = BuildRequest {
+            context: context.to_owned(),
+            dockerfile: "Dockerfile".to_owned(),
+            tags,
+            labels,
+        };
+        let result = self.engine.build_image(&request, &mut |line| {
+            let _ = writeln!(log, "{line}");
+            self.reporter.log(id, line);
+        });
+        let _ = log.flush();
+        result.map_err(|e| BuildError::ImageBuildFailed {
+            id: id.to_owned(),
+            message: e.to_string(),
+            log: log_path.to_owned(),
+        })
+    }
+
+    /// The environment of a build container: every BOB_* variable, and gbb's own.
+    fn container_env(&self, definition: &Definition) -> Vec<String> {
+        let mut env: Vec<String> = definition
+            .config
+            .vars()
+            .into_iter()
+            .filter(|(name, _)| name.starts_with("BOB_"))
+            .map(|(name, var)| format!("{name}={}", var.value.joined()))
+            .collect();
+        env.push(format!("GBB_ID={}", definition.id));
+        env.push(format!("GBB_KIND={}", definition.kind.as_str()));
+        env.push("EMERGE_ROOT=/emerge-root".to_owned());
+        env.push("_EMERGE_ROOT=/emerge-root".to_owned());
+        env.push(format!(
+            "SOURCE_DATE_EPOCH={}",
+            self.options.source_date_epoch
+        ));
+        env
+    }
+
+    /// The mounts of a build container.
+    fn container_mounts(
+        &self,
+        definition: &'a Definition,
+        packages_of: Option<&ImageId>,
+        output: &Path,
+    ) -> Result<Vec<Mount>, BuildError> {
+        let paths = &self.options.paths;
+        let packages = paths.packages(packages_of);
+        let distfiles = paths.distfiles();
+        for dir in [&packages, &distfiles] {
+            std::fs::create_dir_all(dir).map_err(io(dir))?;
+        }
+        let mut mounts = vec![
+            Mount {
+                source: absolute(&definition.dir)?,
+                target: "/config".to_owned(),
+                read_only: true,
+            },
+            Mount {
+                source: absolute(&packages)?,
+                target: "/packages".to_owned(),
+                read_only: false,
+            },
+            Mount {
+                source: absolute(&distfiles)?,
+                target: "/distfiles".to_owned(),
+                read_only: false,
+            },
+            Mount {
+                source: absolute(output)?,
+                target: "/gbb-out".to_owned(),
+                read_only: false,
+            },
+        ];
+        if let Some(CoreInput {
+            portage: PortageTree::Dir { path },
+            ..
+        }) = self.core_input(definition)
+        {
+            mounts.push(Mount {
+                source: absolute(path)?,
+                target: "/var/db/repos/gentoo".to_owned(),
+                read_only: true,
+            });
+        }
+        if let Some(var) = definition.config.get("BUILDER_MOUNTS") {
+            for entry in var.value.items().into_iter().filter(|e| !e.is_empty()) {
+                let mut parts = entry.splitn(3, ':');
+                let (Some(source), Some(target)) = (parts.next(), parts.next()) else {
+                    return Err(BuildError::Unsupported {
+                        what: format!("BUILDER_MOUNTS entry `{entry}` ({})", var.origin),
+                        hint: "write entries as /host/path:/container/path[:ro]",
+                    });
+                };
+                let source = Path::new(source);
+                let source = if source.is_relative() {
+                    definition.dir.join(source)
+                } else {
+                    source.to_owned()
+                };
+                mounts.push(Mount {
+                    source: absolute(&source)?,
+                    target: target.to_owned(),
+                    read_only: parts.next() == Some("ro"),
+                });
+            }
+        }
+        Ok(mounts)
+    }
+
+    fn container_spec(
+        &self,
+        definition: &'a Definition,
+        image: &str,
+        mode: &str,
+        packages_of: Option<&ImageId>,
+        output: &Path,
+    ) -> Result<ContainerSpec, BuildError> {
+        let mut labels = BTreeMap::new();
+        labels.insert(CONTAINER_LABEL.to_owned(), std::process::id().to_string());
+        labels.insert(ID_LABEL.to_owned(), definition.id.to_string());
+        let mut cap_add = Vec::new();
+        if definition.config.value("BUILDER_CAPS_SYS_PTRACE") == Some("true") {
+            cap_add.push("SYS_PTRACE".to_owned());
+        }
+        Ok(ContainerSpec {
+            image: image.to_owned(),
+            entrypoint: Some(vec!["/usr/local/lib/gbb/gbb-build".to_owned()]),
+            name: None,
+            cmd: vec![mode.to_owned()],
+            env: self.container_env(definition),
+            mounts: self.container_mounts(definition, packages_of, output)?,
+            labels,
+            cap_add,
+            working_dir: Some("/".to_owned()),
+            interactive: false,
+        })
+    }
+
+    /// Creates and runs a container; returns its id once it exited with status 0. On failure
+    /// the container is removed and the error names the failed step with the log's end.
+    fn run_container(
+        &self,
+        id: &str,
+        spec: &ContainerSpec,
+        log_path: &Path,
+    ) -> Result<String, BuildError> {
+        if let Some(dir) = log_path.parent() {
+            std::fs::create_dir_all(dir).map_err(io(dir))?;
+        }
+        let file = std::fs::File::create(log_path).map_err(io(log_path))?;
+        let container = self
+            .engine
+            .create_container(spec)
+            .map_err(BuildError::engine(format!(
+                "{id}: creating a container of `{}`",
+                spec.image
+            )))?;
+        self.registry.add(&container);
+        let mut log = RunLog {
+            file: std::io::BufWriter::new(file),
+            tail: VecDeque::new(),
+            partial: Vec::new(),
+            step: "setup".to_owned(),
+            failed_step: None,
+        };
+        let result = self
+            .engine
+            .run_container(&container, &mut |bytes| log.bytes(bytes, id, self.reporter));
+        if !log.partial.is_empty() {
+            let rest = String::from_utf8_lossy(&std::mem::take(&mut log.partial)).into_owned();
+            log.line(&rest, id, self.reporter);
+        }
+        let _ = log.file.flush();
+        let failure = match result {
+            Ok(0) if !self.registry.interrupted() => return Ok(container),
+            _ if self.registry.interrupted() => BuildError::Interrupted,
+            Ok(status) => BuildError::StepFailed {
+                id: id.to_owned(),
+                step: log.failed_step.clone().unwrap_or_else(|| log.step.clone()),
+                status,
+                log: log_path.to_owned(),
+                tail: log.tail.iter().cloned().collect(),
+            },
+            Err(e) => BuildError::engine(format!("{id}: running `{}`", spec.image))(e),
+        };
+        Err(self.discard(&container, failure))
+    }
+
+    /// Removes a container after `error`, reporting both errors when the removal fails too.
+    fn discard(&self, container: &str, error: BuildError) -> BuildError {
+        let result = self.engine.remove_container(container);
+        self.registry.remove(container);
+        match result {
+            Ok(()) => error,
+            Err(cleanup) => BuildError::CleanupFailed {
+                error: Box::new(error),
+                container: container.to_owned(),
+                cleanup,
+            },
+        }
+    }
+
+    /// Saves a finished container as `reference` and removes it.
+    fn keep(
+        &self,
+        id: &str,
+        container: &str,
+        reference: &str,
+        key: &ContentKey,
+    ) -> Result<(), BuildError> {
+        let mut labels = BTreeMap::new();
+        labels.insert(KEY_LABEL.to_owned(), key.to_string());
+        labels.insert(ID_LABEL.to_owned(), id.to_owned());
+        if let Err(e) = self.engine.commit_container(container, reference, &labels) {
+            let error =
+                BuildError::engine(format!("{id}: keeping the container as `{reference}`"))(e);
+            return Err(self.discard(container, error));
+        }
+        let removed = self.engine.remove_container(container);
+        self.registry.remove(container);
+        removed.map_err(BuildError::engine(format!(
+            "{id}: removing container `{container}`"
+        )))
+    }
+
+    fn builder(&mut self, step: &Step) -> Result<(Outcome, Option<u64>), BuildError> {
+        let definition = self.definition(step);
+        let id = definition.id.to_string();
+        let (base_image, base_key) = match step.builds_in.as_ref().expect("builders run somewhere")
+        {
+            BuildsIn::Core(core) => {
+                let StepId::Core(label) = core else {
+                    unreachable!("a core id")
+                };
+                let image = Self::core_image(label);
+                let key = self.key_of(core, &image)?;
+                (image, key)
+            }
+            BuildsIn::Builder(builder) => {
+                let image = format!("{builder}:latest");
+                let key = self.key_of(&StepId::Definition(builder.clone()), &image)?;
+                (image, key)
+            }
+            BuildsIn::ParentState { .. } => unreachable!("builders do not run in states"),
+        };
+        let key = definition_key(definition, Some(&base_key), None)?;
+        self.keys.insert(step.id.clone(), key.clone());
+        let reference = format!("{id}:latest");
+        if self.options.force < Force::Builders
+            && self.existing_key(&reference)?.as_ref() == Some(&key)
+        {
+            return Ok((Outcome::Skipped("up to date".to_owned()), None));
+        }
+        self.reporter
+            .started(&id, &format!("configuring in {base_image}"));
+        let output = self.options.paths.output(&id);
+        std::fs::create_dir_all(&output).map_err(io(&output))?;
+        let spec = self.container_spec(
+            definition,
+            &base_image,
+            "builder",
+            Some(&definition.id),
+            &output,
+        )?;
+        let container = self.run_container(&id, &spec, &self.options.paths.log(&id))?;
+        self.keep(&id, &container, &reference, &key)?;
+        if definition.tag != "latest" {
+            self.engine
+                .tag_image(&reference, &format!("{id}:{}", definition.tag))
+                .map_err(BuildError::engine(format!("{id}: tagging")))?;
+        }
+        Ok((Outcome::Built, self.size_of(&reference)?))
+    }
+
+    fn image(&mut self, step: &Step) -> Result<(Outcome, Option<u64>), BuildError> {
+        let definition = self.definition(step);
+        let id = definition.id.to_string();
+        let parent = match step.parent.as_ref().expect("images have a parent") {
+            Parent::Scratch => None,
+            Parent::Step(parent) => Some(parent.clone()),
+        };
+        let parent_key = match &parent {
+            Some(parent) => Some(self.key_of(parent, &format!("{parent}:latest"))?),
+            None => None,
+        };
+        let builds_in = step.builds_in.as_ref().expect("images run somewhere");
+        let (run_image, builder_key) = match builds_in {
+            BuildsIn::Builder(builder) => {
+                let image = format!("{builder}:latest");
+                let key = self.key_of(&StepId::Definition(builder.clone()), &image)?;
+                (image, Some(key))
+            }
+            // The state is the parent's phase 1: the parent's key covers it.
+            BuildsIn::ParentState { state, .. } => (format!("{state}:latest"), None),
+            BuildsIn::Core(_) => unreachable!("images do not run in cores"),
+        };
+        let key = definition_key(definition, parent_key.as_ref(), builder_key.as_ref())?;
+        self.keys.insert(step.id.clone(), key.clone());
+        let reference = format!("{id}:latest");
+        let state = format!(
+            "{}:latest",
+            step.state_name.as_deref().expect("images leave a state")
+        );
+        let output = self.options.paths.output(&id);
+        let rootfs = output.join("rootfs.tar");
+        let key_file = output.join("key");
+        let image_current = self.existing_key(&reference)?.as_ref() == Some(&key);
+        let state_current = self.existing_key(&state)?.as_ref() == Some(&key);
+        if self.options.force < Force::Images && image_current && state_current {
+            return Ok((Outcome::Skipped("up to date".to_owned()), None));
+        }
+
+        // Phase 1, unless only phase 2 is asked for (-f) and phase 1's output is current.
+        let phase1_current = state_current
+            && rootfs.is_file()
+            && std::fs::read_to_string(&key_file).ok().as_deref() == Some(key.as_str());
+        if self.options.force >= Force::ImagesPhase1 || !phase1_current {
+            self.reporter
+                .started(&id, &format!("phase 1 in {run_image}"));
+            if output.exists() {
+                std::fs::remove_dir_all(&output).map_err(io(&output))?;
+            }
+            std::fs::create_dir_all(&output).map_err(io(&output))?;
+            let spec = self.container_spec(
+                definition,
+                &run_image,
+                "image",
+                step.root_builder.as_ref(),
+                &output,
+            )?;
+            let log_path = self.options.paths.log(&id);
+            let container = self.run_container(&id, &spec, &log_path)?;
+            if !rootfs.is_file() {
+                let error = BuildError::StepFailed {
+                    id: id.clone(),
+                    step: "rootfs.tar".to_owned(),
+                    status: 1,
+                    log: log_path,
+                    tail: vec![format!(
+                        "phase 1 ended without writing {}",
+                        rootfs.display()
+                    )],
+                };
+                return Err(self.discard(&container, error));
+            }
+            self.keep(&id, &container, &state, &key)?;
+            write_atomically(&key_file, key.as_str().as_bytes())?;
+        }
+
+        // Phase 2.
+        self.reporter.started(&id, "phase 2");
+        let template = check_template(&definition.dir)?;
+        let mut vars: BTreeMap<String, String> = definition
+            .config
+            .vars()
+            .into_iter()
+            .filter(|(name, _)| name.starts_with("BOB_"))
+            .map(|(name, var)| (name.to_owned(), var.value.joined()))
+            .collect();
+        let parent_image = parent
+            .as_ref()
+            .map_or("scratch".to_owned(), |p| format!("{p}:latest"));
+        let author = definition
+            .config
+            .value("AUTHOR")
+            .unwrap_or_default()
+            .to_owned();
+        vars.insert("IMAGE_PARENT".to_owned(), parent_image);
+        vars.insert("NAMESPACE".to_owned(), definition.id.namespace().to_owned());
+        vars.insert("TAG".to_owned(), definition.tag.clone());
+        vars.insert("IMAGE_TAG".to_owned(), definition.tag.clone());
+        vars.insert("MAINTAINER".to_owned(), author.clone());
+        vars.insert("AUTHOR".to_owned(), author);
+        let dockerfile = render_template(&template, &vars);
+        let context_path = output.join("context.tar");
+        context::write_context(
+            &context_path,
+            Some(&definition.dir),
+            &[("rootfs.tar", &rootfs)],
+            &[("Dockerfile", dockerfile.as_bytes(), 0o644)],
+        )?;
+        // Built under a candidate tag first: the image's own tags move only once it passed
+        // its tests, so a failure leaves the previous image tagged as it was.
+        let candidate = format!("{id}:gbb-candidate");
+        let log_path = self.options.paths.log(&format!("{id}.phase2"));
+        let image_id =
+            self.image_build(&id, &context_path, vec![candidate.clone()], &key, &log_path)?;
+        let _ = std::fs::remove_file(&context_path);
+        if definition.dir.join("build-test.sh").is_file() {
+            self.reporter.started(&id, "build-test.sh");
+            if let Err(e) = self.build_test(definition, &candidate) {
+                let _ = self.engine.remove_image(&candidate);
+                return Err(e);
+            }
+        }
+        let mut tags = vec![reference.clone()];
+        if definition.tag != "latest" {
+            tags.push(format!("{id}:{}", definition.tag));
+        }
+        for tag in &tags {
+            self.engine
+                .tag_image(&image_id, tag)
+                .map_err(BuildError::engine(format!("{id}: tagging `{tag}`")))?;
+        }
+        self.engine
+            .remove_image(&candidate)
+            .map_err(BuildError::engine(format!(
+                "{id}: removing tag `{candidate}`"
+            )))?;
+        let size = self.size_of(&reference)?;
+        self.write_packages_md(step, definition, size.unwrap_or(0))?;
+        Ok((Outcome::Built, size))
+    }
+
+    /// Runs the image folder's `build-test.sh` inside the new image.
+    fn build_test(&self, definition: &'a Definition, image: &str) -> Result<(), BuildError> {
+        let id = definition.id.to_string();
+        let mut labels = BTreeMap::new();
+        labels.insert(CONTAINER_LABEL.to_owned(), std::process::id().to_string());
+        let spec = ContainerSpec {
+            image: image.to_owned(),
+            entrypoint: Some(vec!["/bin/sh".to_owned()]),
+            cmd: vec!["/gbb-test/build-test.sh".to_owned()],
+            mounts: vec![Mount {
+                source: absolute(&definition.dir)?,
+                target: "/gbb-test".to_owned(),
+                read_only: true,
+            }],
+            labels,
+            ..ContainerSpec::default()
+        };
+        let log_path = self.options.paths.log(&format!("{id}.test"));
+        let container = self
+            .run_container(&id, &spec, &log_path)
+            .map_err(|e| match e {
+                BuildError::StepFailed {
+                    id,
+                    status,
+                    log,
+                    tail,
+                    ..
+                } => BuildError::StepFailed {
+                    id,
+                    step: "build-test.sh".to_owned(),
+                    status,
+                    log,
+                    tail,
+                },
+                other => other,
+            })?;
+        let removed = self.engine.remove_container(&container);
+        self.registry.remove(&container);
+        removed.map_err(BuildError::engine(format!(
+            "{id}: removing the test container"
+        )))
+    }
+
+    fn write_packages_md(
+        &self,
+        step: &Step,
+        definition: &Definition,
+        size: u64,
+    ) -> Result<(), BuildError> {
+        let paths = &self.options.paths;
+        let installed =
+            packages_md::read_packages(&paths.output(definition.id.as_str()).join("packages.tsv"));
+        let mut ancestors: Vec<(String, Vec<Installed>)> = Vec::new();
+        let mut next = definition.parent.as_ref().map(|p| p.id.clone());
+        while let Some(parent) = next {
+            let packages =
+                packages_md::read_packages(&paths.output(parent.as_str()).join("packages.tsv"));
+            next = self
+                .stack
+                .get(&parent)
+                .and_then(|d| d.parent.as_ref().map(|p| p.id.clone()));
+            ancestors.push((parent.to_string(), packages));
+        }
+        let purged: Vec<String> =
+            std::fs::read_to_string(paths.output(definition.id.as_str()).join("purged.txt"))
+                .unwrap_or_default()
+                .lines()
+                .map(str::to_owned)
+                .collect();
+        let _ = step;
+        let text = packages_md::render(
+            definition.id.as_str(),
+            &definition.tag,
+            size,
+            &installed,
+            &ancestors,
+            &purged,
+        );
+        write_atomically(&definition.dir.join("PACKAGES.md"), text.as_bytes())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::image_name_part;
+
+    #[test]
+    fn image_names_from_labels() {
+        assert_eq!(
+            image_name_part("stage3-amd64-hardened+nomultilib-2026"),
+            "stage3-amd64-hardened-nomultilib-2026"
+        );
+        assert_eq!(
+            image_name_part("test-build-root.tar"),
+            "test-build-root-tar"
+        );
+        assert_eq!(image_name_part("+++"), "core");
+    }
+}
