@@ -28,8 +28,9 @@ impl ContainerRegistry {
         self.lock().insert(id.to_owned());
     }
 
-    pub fn remove(&self, id: &str) {
-        self.lock().remove(id);
+    /// Unlists a container; `false` when it was not listed (the signal handler took it).
+    pub fn remove(&self, id: &str) -> bool {
+        self.lock().remove(id)
     }
 
     /// Every listed container, and the list emptied.

@@ -615,9 +615,11 @@ impl<'a> Build<'a> {
 
     /// Removes a container after `error`, reporting both errors when the removal fails too.
     fn discard(&self, container: &str, error: BuildError) -> BuildError {
-        let result = self.engine.remove_container(container);
-        self.registry.remove(container);
-        match result {
+        // When the signal handler took the container off the list, it removes it.
+        if !self.registry.remove(container) {
+            return error;
+        }
+        match self.engine.remove_container(container) {
             Ok(()) => error,
             Err(cleanup) => BuildError::CleanupFailed {
                 error: Box::new(error),

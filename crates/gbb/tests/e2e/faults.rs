@@ -1,0 +1,163 @@
+//! Faults: each stops with a clear message, a non-zero exit, no container left behind, and the
+//! previous image tags untouched.
+
+use std::io::Read;
+use std::time::{Duration, Instant};
+
+use crate::harness::{E2eStack, now};
+
+const HELLO_BUILD_SH: &str = "_packages=\"app-misc/hello-static\"\n";
+
+#[test]
+fn failing_hook_names_the_hook_and_keeps_the_previous_image() {
+    let stack = E2eStack::new();
+    let hello = stack.id("hello");
+    stack.gbb(&["build", &hello]).success();
+    let before = stack.image_id("hello:latest").unwrap();
+
+    stack.write(
+        "hello",
+        "build.sh",
+        &format!("{HELLO_BUILD_SH}configure_rootfs_build() {{\n    echo preparing\n    update_uze foo +bar\n}}\n"),
+    );
+    let run = stack.gbb(&["build", &hello]);
+    assert_eq!(run.code, Some(1), "{}", run.stderr);
+    assert!(
+        run.stderr.contains(&format!(
+            "error: {hello}: configure_rootfs_build failed with status 127"
+        )),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("  | preparing"),
+        "the log's last lines: {}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("update_uze"), "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains(&format!(".gbb/logs/{}/hello.log", stack.ns)),
+        "{}",
+        run.stderr
+    );
+    assert!(stack.containers().is_empty(), "{:?}", stack.containers());
+    assert_eq!(
+        stack.image_id("hello:latest").as_deref(),
+        Some(before.as_str()),
+        "the previous image keeps its tag"
+    );
+}
+
+#[test]
+fn failing_emerge_names_the_emerge() {
+    let stack = E2eStack::new();
+    let hello = stack.id("hello");
+    stack.write(
+        "hello",
+        "build.sh",
+        "_packages=\"app-misc/no-such-package\"\n",
+    );
+    let run = stack.gbb(&["build", &hello]);
+    assert_eq!(run.code, Some(1), "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains(&format!("error: {hello}: emerge failed with status 1")),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("no-such-package"), "{}", run.stderr);
+    assert!(stack.containers().is_empty(), "{:?}", stack.containers());
+    assert!(stack.image_id("hello:latest").is_none());
+}
+
+#[test]
+fn template_without_rootfs_is_refused_before_any_container() {
+    let stack = E2eStack::new();
+    stack.write(
+        "greet",
+        "Dockerfile.template",
+        "FROM ${IMAGE_PARENT}\nCMD [\"/usr/bin/greet\"]\n",
+    );
+    let since = now();
+    let run = stack.gbb(&["build"]);
+    assert_eq!(run.code, Some(2), "{}", run.stderr);
+    assert!(run.stderr.contains("Dockerfile.template` does not add the root file system; it needs a line `ADD rootfs.tar /`"), "{}", run.stderr);
+    assert_eq!(stack.containers_created(since, now() + 1), 0);
+}
+
+#[test]
+fn sigint_during_phase_1_removes_the_containers() {
+    let stack = E2eStack::new();
+    let hello = stack.id("hello");
+    stack.write(
+        "hello",
+        "build.sh",
+        &format!(
+            "{HELLO_BUILD_SH}configure_rootfs_build() {{\n    echo waiting\n    sleep 120\n}}\n"
+        ),
+    );
+    let mut child = stack.spawn(&["build", &hello]);
+    // Wait for the phase 1 container of hello.
+    let started = Instant::now();
+    while !stack.containers().iter().any(|c| c.ends_with(&hello)) {
+        assert!(
+            started.elapsed() < Duration::from_secs(120),
+            "phase 1 did not start"
+        );
+        if let Some(status) = child.try_wait().unwrap() {
+            let mut err = String::new();
+            child
+                .stderr
+                .take()
+                .unwrap()
+                .read_to_string(&mut err)
+                .unwrap();
+            panic!("gbb ended early ({status}): {err}");
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    std::thread::sleep(Duration::from_millis(500));
+    let pid = child.id().to_string();
+    assert!(
+        std::process::Command::new("kill")
+            .args(["-INT", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let output = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(130), "{stderr}");
+    assert!(stderr.contains("error: interrupted"), "{stderr}");
+    assert!(
+        started.elapsed() < Duration::from_secs(60),
+        "gbb stopped at once, not after the hook"
+    );
+    assert!(stack.containers().is_empty(), "{:?}", stack.containers());
+    // The next run succeeds.
+    stack.write("hello", "build.sh", HELLO_BUILD_SH);
+    stack.gbb(&["build", &hello]).success();
+}
+
+#[test]
+fn unreachable_engine_is_one_clear_line() {
+    let stack = E2eStack::new();
+    let run = stack
+        .command(&["build"])
+        .env("DOCKER_HOST", "unix:///nonexistent/docker.sock")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert_eq!(run.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.starts_with(
+            "error: cannot reach the container engine at `unix:///nonexistent/docker.sock`: "
+        ),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("hint: start it (dockerd) or point DOCKER_HOST at a running one"),
+        "{stderr}"
+    );
+}

@@ -1,0 +1,270 @@
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+static COUNTER: AtomicUsize = AtomicUsize::new(0);
+
+/// The test build root, which `scripts/test` makes; a missing one fails the test.
+fn build_root() -> PathBuf {
+    let path = std::env::var_os("GBB_TEST_BUILD_ROOT")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            PathBuf::from(std::env::var("HOME").unwrap_or_default())
+                .join(".cache/gbb/test-build-root.tar")
+        });
+    assert!(
+        path.is_file(),
+        "the test build root `{}` is missing: run scripts/test (or scripts/test-build-root)",
+        path.display()
+    );
+    path
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let name = entry.file_name();
+        if name == ".gbb" || name == "PACKAGES.md" {
+            continue;
+        }
+        let target = to.join(&name);
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).unwrap();
+        }
+    }
+}
+
+/// Runs the docker command line (tests inspect the engine with it; gbb itself uses the API).
+pub(crate) fn docker(args: &[&str]) -> String {
+    let output = Command::new("docker")
+        .args(args)
+        .output()
+        .expect("the docker command runs");
+    assert!(
+        output.status.success(),
+        "docker {args:?}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+/// Seconds since the epoch, as docker events takes them.
+pub(crate) fn now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+}
+
+/// A copy of the example stack, with its namespace renamed to one only this test uses.
+pub(crate) struct E2eStack {
+    _dir: tempfile::TempDir,
+    root: PathBuf,
+    pub(crate) ns: String,
+    build_root: PathBuf,
+}
+
+/// What a run of gbb showed.
+#[derive(Debug)]
+pub(crate) struct Run {
+    pub(crate) code: Option<i32>,
+    pub(crate) stdout: String,
+    pub(crate) stderr: String,
+}
+
+impl Run {
+    fn from(output: Output) -> Self {
+        Self {
+            code: output.status.code(),
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        }
+    }
+
+    #[track_caller]
+    pub(crate) fn success(&self) -> &Self {
+        assert_eq!(
+            self.code,
+            Some(0),
+            "stdout:\n{}\nstderr:\n{}",
+            self.stdout,
+            self.stderr
+        );
+        self
+    }
+
+    /// The summary row of `id`: `built` or `skipped (...)`.
+    pub(crate) fn result_of(&self, id: &str) -> String {
+        self.stderr
+            .lines()
+            .find_map(|line| {
+                let mut words = line.split_whitespace();
+                (words.next() == Some(id)).then(|| words.next().unwrap_or_default().to_owned())
+            })
+            .unwrap_or_else(|| panic!("no summary row for {id}:\n{}", self.stderr))
+    }
+}
+
+impl E2eStack {
+    pub(crate) fn new() -> Self {
+        let build_root = build_root();
+        let dir = tempfile::tempdir().unwrap();
+        let examples = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples");
+        let root = dir.path().join("stack");
+        copy_dir(&examples.join("stack"), &root);
+        copy_dir(&examples.join("portage"), &dir.path().join("portage"));
+        let ns = format!(
+            "e2e{}n{}",
+            std::process::id(),
+            COUNTER.fetch_add(1, Ordering::SeqCst)
+        );
+        std::fs::rename(root.join("dock/example"), root.join("dock").join(&ns)).unwrap();
+        Self {
+            _dir: dir,
+            root,
+            ns,
+            build_root,
+        }
+    }
+
+    pub(crate) fn id(&self, name: &str) -> String {
+        format!("{}/{name}", self.ns)
+    }
+
+    pub(crate) fn image_dir(&self, name: &str) -> PathBuf {
+        self.root
+            .join("dock")
+            .join(&self.ns)
+            .join("images")
+            .join(name)
+    }
+
+    pub(crate) fn output_dir(&self, name: &str) -> PathBuf {
+        self.root.join(".gbb/build").join(&self.ns).join(name)
+    }
+
+    pub(crate) fn log(&self, name: &str) -> String {
+        std::fs::read_to_string(
+            self.root
+                .join(".gbb/logs")
+                .join(&self.ns)
+                .join(format!("{name}.log")),
+        )
+        .unwrap()
+    }
+
+    /// Writes a file of an image folder.
+    pub(crate) fn write(&self, image: &str, file: &str, content: &str) {
+        let dir = self.image_dir(image);
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join(file), content).unwrap();
+    }
+
+    pub(crate) fn command(&self, args: &[&str]) -> Command {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_gbb"));
+        command
+            .args(args)
+            .current_dir(&self.root)
+            .env("GBB_TEST_BUILD_ROOT", &self.build_root)
+            .env("GBB_USER_CONFIG", "")
+            .env("NO_COLOR", "1");
+        command
+    }
+
+    pub(crate) fn gbb(&self, args: &[&str]) -> Run {
+        Run::from(self.command(args).output().expect("gbb runs"))
+    }
+
+    pub(crate) fn spawn(&self, args: &[&str]) -> Child {
+        self.command(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("gbb starts")
+    }
+
+    /// The containers of this test's namespace that exist now.
+    pub(crate) fn containers(&self) -> Vec<String> {
+        docker(&[
+            "ps",
+            "-a",
+            "--filter",
+            "label=org.gentoo-bb.id",
+            "--format",
+            "{{.ID}} {{.Label \"org.gentoo-bb.id\"}}",
+        ])
+        .lines()
+        .filter(|l| {
+            l.split_whitespace()
+                .nth(1)
+                .is_some_and(|id| id.starts_with(&format!("{}/", self.ns)))
+        })
+        .map(str::to_owned)
+        .collect()
+    }
+
+    /// How many containers of this namespace were created between two times.
+    pub(crate) fn containers_created(&self, since: u64, until: u64) -> usize {
+        docker(&[
+            "events",
+            "--since",
+            &since.to_string(),
+            "--until",
+            &until.to_string(),
+            "--filter",
+            "type=container",
+            "--filter",
+            "event=create",
+            "--format",
+            "{{index .Actor.Attributes \"org.gentoo-bb.id\"}}",
+        ])
+        .lines()
+        .filter(|id| id.starts_with(&format!("{}/", self.ns)))
+        .count()
+    }
+
+    /// The image id of `name:tag` in this namespace, if it exists.
+    pub(crate) fn image_id(&self, reference: &str) -> Option<String> {
+        let output = Command::new("docker")
+            .args([
+                "image",
+                "inspect",
+                "--format",
+                "{{.Id}}",
+                &format!("{}/{reference}", self.ns),
+            ])
+            .output()
+            .unwrap();
+        output
+            .status
+            .success()
+            .then(|| String::from_utf8_lossy(&output.stdout).trim().to_owned())
+    }
+}
+
+impl Drop for E2eStack {
+    fn drop(&mut self) {
+        let prefix = format!("{}/", self.ns);
+        for container in self.containers() {
+            let id = container
+                .split_whitespace()
+                .next()
+                .unwrap_or_default()
+                .to_owned();
+            let _ = Command::new("docker").args(["rm", "-f", &id]).output();
+        }
+        let images: Vec<String> = docker(&["images", "--format", "{{.Repository}}:{{.Tag}}"])
+            .lines()
+            .filter(|r| r.starts_with(&prefix))
+            .map(str::to_owned)
+            .collect();
+        if !images.is_empty() {
+            let mut args = vec!["rmi", "-f"];
+            args.extend(images.iter().map(String::as_str));
+            let _ = Command::new("docker").args(&args).output();
+        }
+    }
+}

@@ -1,0 +1,11 @@
+//! End-to-end tests of `gbb build` against a real Docker engine and the test build root.
+//!
+//! They never skip: `scripts/test` starts the engine and makes the build root (its path in
+//! `GBB_TEST_BUILD_ROOT`), and a test that cannot reach either fails and says so. Each test
+//! builds a copy of `examples/stack` under a namespace of its own, so tests can run at once,
+//! and removes its images when done.
+
+mod harness;
+
+mod build;
+mod faults;
