@@ -28,6 +28,9 @@ pub enum BuildError {
         log: PathBuf,
     },
 
+    #[error("{id}: the health check failed: {reason}")]
+    HealthCheckFailed { id: String, reason: String },
+
     #[error("`{}` is missing; every image needs a Dockerfile.template", path.display())]
     MissingTemplate { path: PathBuf },
 

@@ -3,7 +3,7 @@
 //! [`Build::run`] executes a [`gbb_plan::BuildPlan`] step by step, parents first:
 //!
 //! - a **core** imports the stage3 (`gbb-stage3/<label>`) and adds gbb's in-container scripts
-//!   (`container/` in this repository) on top (`gbb-core/<label>`);
+//!   (`container/` in this repository) on top (`gbb-core/<label>:<key>`);
 //! - a **builder** runs its `configure_builder` hook in a container of the builder or core it
 //!   extends, and the container is kept as the builder image;
 //! - an **image** runs phase 1 (`gbb-build image`: hooks, emerge into the empty root,

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use gbb_engine::{BuildRequest, ContainerSpec, Engine, Mount};
-use gbb_plan::{BuildPlan, BuildsIn, Parent, Step, StepId, StepKind};
+use gbb_plan::{BuildPlan, BuildsIn, Parent, Reason, Step, StepId, StepKind};
 use gbb_stack::{BuilderBase, CoreInput, Definition, ImageId, Kind, PortageTree, Stack, Stage3};
 
 use crate::key::{core_key, definition_key};
@@ -21,7 +21,9 @@ const ID_LABEL: &str = "org.gentoo-bb.id";
 /// The label every container gbb starts carries, for cleanup.
 pub const CONTAINER_LABEL: &str = "org.gentoo-bb.container";
 
-/// How much to rebuild even when content keys match (`-f`, `-F`, `-c`, `-C`).
+/// How much to rebuild even when content keys match (`-f`, `-F`, `-c`, `-C`). Images are
+/// forced only when asked for by id (or by namespace, or by naming nothing); builders and
+/// cores in the plan are forced whenever their level is.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Force {
     /// Only what changed.
@@ -131,6 +133,69 @@ fn write_atomically(path: &Path, content: &[u8]) -> Result<(), BuildError> {
     std::fs::rename(&temp, path).map_err(io(path))
 }
 
+/// `BUILDER_DOCKER_ARGS`: `docker run` options for build containers. The engine is driven
+/// through its API, not the `docker` command, so each option is translated; the ones gbb does
+/// not know are refused rather than dropped.
+fn apply_docker_args(definition: &Definition, spec: &mut ContainerSpec) -> Result<(), BuildError> {
+    let Some(var) = definition.config.get("BUILDER_DOCKER_ARGS") else {
+        return Ok(());
+    };
+    let args: Vec<String> = var
+        .value
+        .items()
+        .iter()
+        .flat_map(|item| item.split_whitespace())
+        .map(str::to_owned)
+        .collect();
+    let mut args = args.into_iter();
+    while let Some(arg) = args.next() {
+        let (option, inline) = match arg.split_once('=') {
+            Some((option, value)) if option.starts_with("--") => {
+                (option.to_owned(), Some(value.to_owned()))
+            }
+            _ => (arg.clone(), None),
+        };
+        let mut value = || {
+            inline
+                .clone()
+                .or_else(|| args.next())
+                .ok_or_else(|| BuildError::Unsupported {
+                    what: format!(
+                        "BUILDER_DOCKER_ARGS `{option}` without a value ({})",
+                        var.origin
+                    ),
+                    hint: "give the option its value",
+                })
+        };
+        match option.as_str() {
+            "--cap-add" => spec.cap_add.push(value()?),
+            "-e" | "--env" => spec.env.push(value()?),
+            "-v" | "--volume" => {
+                let volume = value()?;
+                let mut parts = volume.splitn(3, ':');
+                let (Some(source), Some(target)) = (parts.next(), parts.next()) else {
+                    return Err(BuildError::Unsupported {
+                        what: format!("BUILDER_DOCKER_ARGS volume `{volume}` ({})", var.origin),
+                        hint: "write volumes as /host/path:/container/path[:ro]",
+                    });
+                };
+                spec.mounts.push(Mount {
+                    source: absolute(Path::new(source))?,
+                    target: target.to_owned(),
+                    read_only: parts.next() == Some("ro"),
+                });
+            }
+            other => {
+                return Err(BuildError::Unsupported {
+                    what: format!("BUILDER_DOCKER_ARGS option `{other}` ({})", var.origin),
+                    hint: "gbb translates --cap-add, -e/--env and -v/--volume; use BUILDER_MOUNTS for mounts",
+                });
+            }
+        }
+    }
+    Ok(())
+}
+
 /// What a container run streams back: the log file, the last lines, and the `::gbb::` step.
 struct RunLog {
     file: std::io::BufWriter<std::fs::File>,
@@ -233,8 +298,45 @@ impl<'a> Build<'a> {
                 }
                 StepKind::Builder => {}
             }
+            if step.kind != StepKind::Core {
+                apply_docker_args(self.definition(step), &mut ContainerSpec::default())?;
+            }
         }
         Ok(())
+    }
+
+    /// The container `gbb shell` opens for `step`: the one its phase 1 (or a builder's hook)
+    /// runs in, with the same mounts and environment, running an interactive bash with the
+    /// helpers and `build.sh` loaded. Also returns the image it is made from.
+    pub fn shell_spec(&self, step: &Step) -> Result<(ContainerSpec, String), BuildError> {
+        let definition = self.definition(step);
+        let id = definition.id.to_string();
+        let image = match step
+            .builds_in
+            .as_ref()
+            .expect("builders and images run somewhere")
+        {
+            BuildsIn::Core(core) => self.core_of(definition, core)?.0,
+            BuildsIn::Builder(builder) => format!("{builder}:latest"),
+            BuildsIn::ParentState { state, .. } => format!("{state}:latest"),
+        };
+        if self
+            .engine
+            .inspect_image(&image)
+            .map_err(BuildError::engine(format!("looking up `{image}`")))?
+            .is_none()
+        {
+            return Err(BuildError::NotBuilt { id: image });
+        }
+        let output = self.options.paths.output(&format!("{id}.shell"));
+        std::fs::create_dir_all(&output).map_err(io(&output))?;
+        let packages_of = match step.kind {
+            StepKind::Builder => Some(&definition.id),
+            _ => step.root_builder.as_ref(),
+        };
+        let mut spec = self.container_spec(definition, &image, "shell", packages_of, &output)?;
+        spec.interactive = true;
+        Ok((spec, image))
     }
 
     /// Runs every step, parents first. Stops at the first failure.
@@ -308,8 +410,27 @@ impl<'a> Build<'a> {
         None
     }
 
-    fn core_image(label: &str) -> String {
-        format!("gbb-core/{}:latest", image_name_part(label))
+    /// A core's image: tagged with its key, so that two stacks on the same stage3 file with
+    /// different portage trees (or gbb versions) each keep their own core.
+    fn core_image(label: &str, key: &ContentKey) -> String {
+        format!("gbb-core/{}:{}", image_name_part(label), key.short())
+    }
+
+    /// The core a builder made from a stage3 runs in, and its key.
+    fn core_of(
+        &self,
+        definition: &Definition,
+        core: &StepId,
+    ) -> Result<(String, ContentKey), BuildError> {
+        let StepId::Core(label) = core else {
+            unreachable!("a core id")
+        };
+        let key = match (self.keys.get(core), &definition.base) {
+            (Some(key), _) => key.clone(),
+            (None, BuilderBase::Core { input, .. }) => core_key(input, CORE_DOCKERFILE)?,
+            (None, _) => unreachable!("builders that run in a core have a core input"),
+        };
+        Ok((Self::core_image(label, &key), key))
     }
 
     fn core(&mut self, step: &Step) -> Result<(Outcome, Option<u64>), BuildError> {
@@ -319,7 +440,7 @@ impl<'a> Build<'a> {
         let input = step.core.as_ref().expect("cores have inputs");
         let key = core_key(input, CORE_DOCKERFILE)?;
         self.keys.insert(step.id.clone(), key.clone());
-        let core_image = Self::core_image(label);
+        let core_image = Self::core_image(label, &key);
         if self.options.force < Force::Everything
             && self.existing_key(&core_image)?.as_ref() == Some(&key)
         {
@@ -545,11 +666,7 @@ impl<'a> Build<'a> {
         let mut labels = BTreeMap::new();
         labels.insert(CONTAINER_LABEL.to_owned(), std::process::id().to_string());
         labels.insert(ID_LABEL.to_owned(), definition.id.to_string());
-        let mut cap_add = Vec::new();
-        if definition.config.value("BUILDER_CAPS_SYS_PTRACE") == Some("true") {
-            cap_add.push("SYS_PTRACE".to_owned());
-        }
-        Ok(ContainerSpec {
+        let mut spec = ContainerSpec {
             image: image.to_owned(),
             entrypoint: Some(vec!["/usr/local/lib/gbb/gbb-build".to_owned()]),
             name: None,
@@ -557,10 +674,15 @@ impl<'a> Build<'a> {
             env: self.container_env(definition),
             mounts: self.container_mounts(definition, packages_of, output)?,
             labels,
-            cap_add,
+            cap_add: Vec::new(),
             working_dir: Some("/".to_owned()),
             interactive: false,
-        })
+        };
+        if definition.config.value("BUILDER_CAPS_SYS_PTRACE") == Some("true") {
+            spec.cap_add.push("SYS_PTRACE".to_owned());
+        }
+        apply_docker_args(definition, &mut spec)?;
+        Ok(spec)
     }
 
     /// Creates and runs a container; returns its id once it exited with status 0. On failure
@@ -658,11 +780,12 @@ impl<'a> Build<'a> {
         let (base_image, base_key) = match step.builds_in.as_ref().expect("builders run somewhere")
         {
             BuildsIn::Core(core) => {
-                let StepId::Core(label) = core else {
-                    unreachable!("a core id")
-                };
-                let image = Self::core_image(label);
-                let key = self.key_of(core, &image)?;
+                let (image, key) = self.core_of(definition, core)?;
+                if self.existing_key(&image)?.as_ref() != Some(&key) {
+                    return Err(BuildError::NotBuilt {
+                        id: core.to_string(),
+                    });
+                }
                 (image, key)
             }
             BuildsIn::Builder(builder) => {
@@ -735,7 +858,11 @@ impl<'a> Build<'a> {
         let key_file = output.join("key");
         let image_current = self.existing_key(&reference)?.as_ref() == Some(&key);
         let state_current = self.existing_key(&state)?.as_ref() == Some(&key);
-        if self.options.force < Force::Images && image_current && state_current {
+        // -f and -F force the images asked for (their parents are rebuilt only when they
+        // changed); -C forces every step.
+        let forced = self.options.force == Force::Everything
+            || (self.options.force >= Force::Images && step.reason == Reason::Requested);
+        if !forced && image_current && state_current {
             return Ok((Outcome::Skipped("up to date".to_owned()), None));
         }
 
@@ -743,7 +870,7 @@ impl<'a> Build<'a> {
         let phase1_current = state_current
             && rootfs.is_file()
             && std::fs::read_to_string(&key_file).ok().as_deref() == Some(key.as_str());
-        if self.options.force >= Force::ImagesPhase1 || !phase1_current {
+        if (forced && self.options.force >= Force::ImagesPhase1) || !phase1_current {
             self.reporter
                 .started(&id, &format!("phase 1 in {run_image}"));
             if output.exists() {
@@ -822,6 +949,12 @@ impl<'a> Build<'a> {
                 return Err(e);
             }
         }
+        if definition.config.value("POST_BUILD_HC") == Some("true") {
+            if let Err(e) = self.health_check(definition, &candidate) {
+                let _ = self.engine.remove_image(&candidate);
+                return Err(e);
+            }
+        }
         let mut tags = vec![reference.clone()];
         if definition.tag != "latest" {
             tags.push(format!("{id}:{}", definition.tag));
@@ -882,6 +1015,94 @@ impl<'a> Build<'a> {
         removed.map_err(BuildError::engine(format!(
             "{id}: removing the test container"
         )))
+    }
+
+    /// `POST_BUILD_HC=true`: starts the new image and waits for its HEALTHCHECK to pass,
+    /// at most `POST_BUILD_HC_MAX_DURATION` seconds (30 by default).
+    fn health_check(&self, definition: &'a Definition, image: &str) -> Result<(), BuildError> {
+        let id = definition.id.to_string();
+        let limit = definition
+            .config
+            .value("POST_BUILD_HC_MAX_DURATION")
+            .and_then(|v| v.trim().parse::<u64>().ok())
+            .unwrap_or(30);
+        self.reporter.started(
+            &id,
+            &format!("waiting for its HEALTHCHECK (at most {limit} s)"),
+        );
+        let mut labels = BTreeMap::new();
+        labels.insert(CONTAINER_LABEL.to_owned(), std::process::id().to_string());
+        labels.insert(ID_LABEL.to_owned(), id.clone());
+        let spec = ContainerSpec {
+            image: image.to_owned(),
+            labels,
+            ..ContainerSpec::default()
+        };
+        let container = self
+            .engine
+            .create_container(&spec)
+            .map_err(BuildError::engine(format!(
+                "{id}: creating the health check container"
+            )))?;
+        self.registry.add(&container);
+        let started = Instant::now();
+        let outcome = (|| {
+            self.engine
+                .start_container(&container)
+                .map_err(BuildError::engine(format!(
+                    "{id}: starting the health check container"
+                )))?;
+            loop {
+                if self.registry.interrupted() {
+                    return Err(BuildError::Interrupted);
+                }
+                let status =
+                    self.engine
+                        .container_health(&container)
+                        .map_err(BuildError::engine(format!(
+                            "{id}: reading the health status"
+                        )))?;
+                let failed = |reason: String| {
+                    Err(BuildError::HealthCheckFailed {
+                        id: id.clone(),
+                        reason,
+                    })
+                };
+                match status.as_deref() {
+                    Some("healthy") => return Ok(()),
+                    Some("unhealthy") => {
+                        return failed("its HEALTHCHECK reported `unhealthy`".to_owned());
+                    }
+                    Some("exited") => {
+                        return failed(
+                            "the container exited before its HEALTHCHECK passed".to_owned(),
+                        );
+                    }
+                    None => {
+                        return failed(
+                            "POST_BUILD_HC is true, but the image has no HEALTHCHECK".to_owned(),
+                        );
+                    }
+                    Some(_) if started.elapsed() > Duration::from_secs(limit) => {
+                        return failed(format!("its HEALTHCHECK did not pass within {limit} s"));
+                    }
+                    Some(_) => std::thread::sleep(Duration::from_millis(250)),
+                }
+            }
+        })();
+        match outcome {
+            Ok(()) => {
+                if !self.registry.remove(&container) {
+                    return Err(BuildError::Interrupted);
+                }
+                self.engine
+                    .remove_container(&container)
+                    .map_err(BuildError::engine(format!(
+                        "{id}: removing the health check container"
+                    )))
+            }
+            Err(e) => Err(self.discard(&container, e)),
+        }
     }
 
     fn write_packages_md(

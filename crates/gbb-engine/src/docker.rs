@@ -302,6 +302,117 @@ impl Engine for Docker {
         })
     }
 
+    fn run_interactive(
+        &self,
+        id: &str,
+        mut input: Box<dyn std::io::Read + Send>,
+        output: &mut dyn std::io::Write,
+        size: Option<(u16, u16)>,
+    ) -> Result<i64, EngineError> {
+        use tokio::io::AsyncWriteExt;
+        self.runtime.block_on(async {
+            let options = bollard::query_parameters::AttachContainerOptions {
+                stdin: true,
+                stdout: true,
+                stderr: true,
+                stream: true,
+                logs: false,
+                detach_keys: None,
+            };
+            let attached = self
+                .client
+                .attach_container(id, Some(options))
+                .await
+                .map_err(api(format!("attaching to container `{id}`")))?;
+            self.client
+                .start_container(id, None::<bollard::query_parameters::StartContainerOptions>)
+                .await
+                .map_err(api(format!("starting container `{id}`")))?;
+            if let Some((columns, rows)) = size {
+                let resize = bollard::query_parameters::ResizeContainerTTYOptions {
+                    w: i32::from(columns),
+                    h: i32::from(rows),
+                };
+                // A terminal of the wrong size is an annoyance, not a failure.
+                let _ = self.client.resize_container_tty(id, resize).await;
+            }
+            // The user's keystrokes: read on a thread of their own (reading a terminal blocks),
+            // handed to the container's input.
+            let (keys, mut received) = tokio::sync::mpsc::channel::<Vec<u8>>(64);
+            std::thread::spawn(move || {
+                let mut buffer = [0u8; 1024];
+                while let Ok(n) = input.read(&mut buffer) {
+                    if n == 0 || keys.blocking_send(buffer[..n].to_vec()).is_err() {
+                        break;
+                    }
+                }
+            });
+            let mut container_input = attached.input;
+            let forward = tokio::spawn(async move {
+                while let Some(bytes) = received.recv().await {
+                    if container_input.write_all(&bytes).await.is_err() {
+                        break;
+                    }
+                    let _ = container_input.flush().await;
+                }
+            });
+            let mut stream = attached.output;
+            while let Some(chunk) = stream.next().await {
+                match chunk {
+                    Ok(chunk) => {
+                        let _ = output.write_all(&chunk.into_bytes());
+                        let _ = output.flush();
+                    }
+                    Err(_) => break,
+                }
+            }
+            forward.abort();
+            let waited: Vec<_> = self
+                .client
+                .wait_container(id, None::<WaitContainerOptions>)
+                .map(|r| match r {
+                    Err(bollard::errors::Error::DockerContainerWaitError { code, .. }) => Ok(code),
+                    Ok(response) => Ok(response.status_code),
+                    Err(e) => Err(e),
+                })
+                .try_collect()
+                .await
+                .map_err(api(format!("waiting for `{id}`")))?;
+            Ok(waited.last().copied().unwrap_or(-1))
+        })
+    }
+
+    fn start_container(&self, id: &str) -> Result<(), EngineError> {
+        self.runtime.block_on(async {
+            self.client
+                .start_container(id, None::<bollard::query_parameters::StartContainerOptions>)
+                .await
+                .map_err(api(format!("starting container `{id}`")))
+        })
+    }
+
+    fn container_health(&self, id: &str) -> Result<Option<String>, EngineError> {
+        self.runtime.block_on(async {
+            let container = self
+                .client
+                .inspect_container(
+                    id,
+                    None::<bollard::query_parameters::InspectContainerOptions>,
+                )
+                .await
+                .map_err(api(format!("inspecting container `{id}`")))?;
+            let state = container.state.unwrap_or_default();
+            if state.running != Some(true) {
+                return Ok(Some("exited".to_owned()));
+            }
+            Ok(state
+                .health
+                .and_then(|h| h.status)
+                .map(|s| s.to_string())
+                .filter(|s| !s.is_empty() && s != "none"))
+        })
+    }
+
     fn commit_container(
         &self,
         id: &str,

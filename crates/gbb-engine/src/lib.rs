@@ -42,6 +42,24 @@ pub trait Engine: Send + Sync {
     /// exit code. The container is kept (to commit it, or to read it after a failure).
     fn run_container(&self, id: &str, log: &mut dyn FnMut(&[u8])) -> Result<i64, EngineError>;
 
+    /// Starts a created container made with `interactive: true`, connects it to `input` and
+    /// `output` (the user's terminal, in raw mode) until it exits, and returns its exit code.
+    /// `size` is the terminal's (columns, rows).
+    fn run_interactive(
+        &self,
+        id: &str,
+        input: Box<dyn std::io::Read + Send>,
+        output: &mut dyn std::io::Write,
+        size: Option<(u16, u16)>,
+    ) -> Result<i64, EngineError>;
+
+    /// Starts a created container and returns at once.
+    fn start_container(&self, id: &str) -> Result<(), EngineError>;
+
+    /// The health status of a running container (`starting`, `healthy`, `unhealthy`), `None`
+    /// when its image has no HEALTHCHECK, and `Some("exited")` once it stopped.
+    fn container_health(&self, id: &str) -> Result<Option<String>, EngineError>;
+
     /// Saves a container's file system as the image `reference`, with `labels`.
     fn commit_container(
         &self,

@@ -61,6 +61,18 @@ folder, its resolved config, and the keys of what it is built on and in.")]
     )]
     Graph(GraphArgs),
 
+    /// Open bash in the build container of an image or builder, with the helpers loaded.
+    #[command(after_help = "Example:
+  gbb shell example/greet      bash where greet's phase 1 runs: in the kept state of greetlib
+
+The container has the same mounts and environment as a build (/config, /packages, /distfiles,
+the portage tree, every BOB_* variable), the helpers (update_use, provide_package, ...) and
+the image's build.sh loaded. It is removed when the shell exits.")]
+    Shell {
+        /// The image or builder id.
+        id: String,
+    },
+
     /// Add a namespace, an image or a builder, with commented starter files.
     #[command(visible_alias = "new", subcommand)]
     Add(AddCommand),
@@ -104,15 +116,16 @@ pub(crate) struct BuildArgs {
     #[command(flatten)]
     pub(crate) selection: Selection,
 
-    /// Rebuild the images even when up to date (phase 2; phase 1 only when its output is gone).
+    /// Rebuild the images asked for even when up to date (phase 2; phase 1 only when its output
+    /// is gone); their parents are rebuilt only when they changed.
     #[arg(short = 'f', long = "force")]
     pub(crate) force: bool,
 
-    /// Rebuild the images, phase 1 included.
+    /// Rebuild the images asked for, phase 1 included.
     #[arg(short = 'F', long = "force-full")]
     pub(crate) force_full: bool,
 
-    /// Rebuild the builders too.
+    /// Rebuild the builders in the plan too.
     #[arg(short = 'c', long = "clean-builders")]
     pub(crate) clean_builders: bool,
 

@@ -50,7 +50,7 @@ fn megabytes(bytes: u64) -> String {
 }
 
 /// The shared cache: `GBB_CACHE_DIR`, else `$XDG_CACHE_HOME/gbb`, else `~/.cache/gbb`.
-fn cache_dir(context: &Context) -> PathBuf {
+pub(crate) fn cache_dir(context: &Context) -> PathBuf {
     let env = &context.options.env;
     if let Some(dir) = env.get("GBB_CACHE_DIR").filter(|d| !d.is_empty()) {
         return PathBuf::from(dir);

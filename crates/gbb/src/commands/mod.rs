@@ -5,6 +5,7 @@ mod add;
 mod build;
 mod graph;
 mod plan;
+mod shell;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -92,6 +93,7 @@ pub(crate) fn run(args: Args, printer: &Printer) -> anyhow::Result<ExitCode> {
         Command::Build(args) => build::run(&context, &args, printer),
         Command::Graph(args) => graph::run(&context, &args, printer),
         Command::Add(args) => add::run(&context, args, printer),
+        Command::Shell { id } => shell::run(&context, &id, printer),
         Command::Completions { shell } => {
             let mut out = Vec::new();
             clap_complete::generate(shell, &mut Args::command(), "gbb", &mut out);

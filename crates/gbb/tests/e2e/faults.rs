@@ -161,3 +161,78 @@ fn unreachable_engine_is_one_clear_line() {
         "{stderr}"
     );
 }
+
+#[test]
+fn health_checks_are_waited_on() {
+    let stack = E2eStack::new();
+    let hello = stack.id("hello");
+    stack.write(
+        "hello",
+        "build.conf",
+        "IMAGE_PARENT=scratch\nPOST_BUILD_HC=true\nPOST_BUILD_HC_MAX_DURATION=20\n",
+    );
+    stack.write(
+        "hello",
+        "Dockerfile.template",
+        "FROM ${IMAGE_PARENT}\nADD rootfs.tar /\nENTRYPOINT [\"/bin/hello\"]\nCMD [\"--wait\"]\nHEALTHCHECK --interval=1s --timeout=2s --retries=2 CMD [\"/bin/hello\"]\n",
+    );
+    let run = stack.gbb(&["build", &hello]);
+    run.success();
+    assert!(
+        run.stderr.contains("waiting for its HEALTHCHECK"),
+        "{}",
+        run.stderr
+    );
+    assert!(stack.containers().is_empty(), "{:?}", stack.containers());
+    let before = stack.image_id("hello:latest").unwrap();
+
+    // A check that never passes fails the build, and the previous image keeps its tag.
+    stack.write(
+        "hello",
+        "Dockerfile.template",
+        "FROM ${IMAGE_PARENT}\nADD rootfs.tar /\nENTRYPOINT [\"/bin/hello\"]\nCMD [\"--wait\"]\nHEALTHCHECK --interval=1s --timeout=2s --retries=2 CMD [\"/bin/no-such-check\"]\n",
+    );
+    let run = stack.gbb(&["build", &hello]);
+    assert_eq!(run.code, Some(1), "{}", run.stderr);
+    assert!(
+        run.stderr.contains(&format!(
+            "error: {hello}: the health check failed: its HEALTHCHECK reported `unhealthy`"
+        )),
+        "{}",
+        run.stderr
+    );
+    assert!(stack.containers().is_empty(), "{:?}", stack.containers());
+    assert_eq!(
+        stack.image_id("hello:latest").as_deref(),
+        Some(before.as_str())
+    );
+    assert!(
+        stack.image_id("hello:gbb-candidate").is_none(),
+        "the candidate tag is removed"
+    );
+}
+
+#[test]
+fn unknown_builder_docker_args_are_refused_before_any_container() {
+    let stack = E2eStack::new();
+    stack.write(
+        "hello",
+        "build.conf",
+        "IMAGE_PARENT=scratch\nBUILDER_DOCKER_ARGS=( --cap-add SYS_ADMIN --privileged )\n",
+    );
+    let since = now();
+    let run = stack.gbb(&["build", &stack.id("hello")]);
+    assert_eq!(run.code, Some(2), "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("BUILDER_DOCKER_ARGS option `--privileged`"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("hello/build.conf:2:1"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(stack.containers_created(since, now() + 1), 0);
+}

@@ -206,7 +206,9 @@ impl E2eStack {
         .collect()
     }
 
-    /// How many containers of this namespace were created between two times.
+    /// How many build containers of this namespace gbb created between two times. Containers
+    /// the test itself runs from final images (`docker run`) carry the image's id label but
+    /// not gbb's container label, so they do not count.
     pub(crate) fn containers_created(&self, since: u64, until: u64) -> usize {
         docker(&[
             "events",
@@ -218,6 +220,8 @@ impl E2eStack {
             "type=container",
             "--filter",
             "event=create",
+            "--filter",
+            "label=org.gentoo-bb.container",
             "--format",
             "{{index .Actor.Attributes \"org.gentoo-bb.id\"}}",
         ])

@@ -9,3 +9,4 @@ mod harness;
 
 mod build;
 mod faults;
+mod shell;

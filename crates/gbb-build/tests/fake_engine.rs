@@ -1,0 +1,376 @@
+//! The executor's decisions, on a recording fake engine: what runs, in which order, what is
+//! skipped, and what is refused before anything runs. The real engine is tested end to end in
+//! `crates/gbb/tests/e2e`; this is the fast check of the logic around it.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::Mutex;
+
+use gbb_build::{
+    Build, BuildError, BuildOptions, ContainerRegistry, Force, Outcome, Paths, Reporter, StepReport,
+};
+use gbb_config::Environment;
+use gbb_engine::{BuildRequest, ContainerSpec, Engine, EngineError, ImageInfo};
+use gbb_plan::{BuildPlan, Request};
+use gbb_stack::{LoadOptions, Stack};
+
+/// Keeps images (with labels) in memory and records every call.
+#[derive(Default)]
+struct FakeEngine {
+    images: Mutex<BTreeMap<String, BTreeMap<String, String>>>,
+    containers: Mutex<BTreeMap<String, ContainerSpec>>,
+    calls: Mutex<Vec<String>>,
+}
+
+impl FakeEngine {
+    fn record(&self, call: String) {
+        self.calls.lock().unwrap().push(call);
+    }
+
+    fn calls(&self) -> Vec<String> {
+        std::mem::take(&mut *self.calls.lock().unwrap())
+    }
+}
+
+impl Engine for FakeEngine {
+    fn describe(&self) -> String {
+        "fake".to_owned()
+    }
+
+    fn inspect_image(&self, reference: &str) -> Result<Option<ImageInfo>, EngineError> {
+        Ok(self
+            .images
+            .lock()
+            .unwrap()
+            .get(reference)
+            .map(|labels| ImageInfo {
+                id: format!("sha256:{reference}"),
+                labels: labels.clone(),
+                size: 1000,
+            }))
+    }
+
+    fn import_image(&self, _tarball: &Path, reference: &str) -> Result<(), EngineError> {
+        self.record(format!("import {reference}"));
+        self.images
+            .lock()
+            .unwrap()
+            .insert(reference.to_owned(), BTreeMap::new());
+        Ok(())
+    }
+
+    fn build_image(
+        &self,
+        request: &BuildRequest,
+        _log: &mut dyn FnMut(&str),
+    ) -> Result<String, EngineError> {
+        self.record(format!("build {}", request.tags.join(",")));
+        for tag in &request.tags {
+            self.images
+                .lock()
+                .unwrap()
+                .insert(tag.clone(), request.labels.clone());
+        }
+        Ok(request.tags[0].clone())
+    }
+
+    fn create_container(&self, spec: &ContainerSpec) -> Result<String, EngineError> {
+        let mut containers = self.containers.lock().unwrap();
+        let id = format!("c{}", containers.len());
+        self.record(format!("run {} {}", spec.image, spec.cmd.join(" ")));
+        containers.insert(id.clone(), spec.clone());
+        Ok(id)
+    }
+
+    fn run_container(&self, id: &str, log: &mut dyn FnMut(&[u8])) -> Result<i64, EngineError> {
+        // Phase 1 writes its root file system to the folder mounted at /gbb-out.
+        let spec = self.containers.lock().unwrap()[id].clone();
+        if let Some(out) = spec.mounts.iter().find(|m| m.target == "/gbb-out") {
+            std::fs::write(out.source.join("rootfs.tar"), [0u8; 1024]).unwrap();
+        }
+        log(b"::gbb:: step emerge\n::gbb:: done\n");
+        Ok(0)
+    }
+
+    fn run_interactive(
+        &self,
+        _id: &str,
+        _input: Box<dyn std::io::Read + Send>,
+        _output: &mut dyn std::io::Write,
+        _size: Option<(u16, u16)>,
+    ) -> Result<i64, EngineError> {
+        Ok(0)
+    }
+
+    fn start_container(&self, _id: &str) -> Result<(), EngineError> {
+        Ok(())
+    }
+
+    fn container_health(&self, _id: &str) -> Result<Option<String>, EngineError> {
+        Ok(Some("healthy".to_owned()))
+    }
+
+    fn commit_container(
+        &self,
+        _id: &str,
+        reference: &str,
+        labels: &BTreeMap<String, String>,
+    ) -> Result<String, EngineError> {
+        self.record(format!("commit {reference}"));
+        self.images
+            .lock()
+            .unwrap()
+            .insert(reference.to_owned(), labels.clone());
+        Ok(reference.to_owned())
+    }
+
+    fn remove_container(&self, id: &str) -> Result<(), EngineError> {
+        self.containers.lock().unwrap().remove(id);
+        Ok(())
+    }
+
+    fn tag_image(&self, source: &str, reference: &str) -> Result<(), EngineError> {
+        let labels = self
+            .images
+            .lock()
+            .unwrap()
+            .get(source)
+            .cloned()
+            .unwrap_or_default();
+        self.images
+            .lock()
+            .unwrap()
+            .insert(reference.to_owned(), labels);
+        Ok(())
+    }
+
+    fn remove_image(&self, reference: &str) -> Result<(), EngineError> {
+        self.images.lock().unwrap().remove(reference);
+        Ok(())
+    }
+
+    fn containers_with_label(&self, _label: &str) -> Result<Vec<String>, EngineError> {
+        Ok(self.containers.lock().unwrap().keys().cloned().collect())
+    }
+}
+
+struct Silent;
+
+impl Reporter for Silent {
+    fn started(&self, _: &str, _: &str) {}
+    fn finished(&self, _: &StepReport) {}
+    fn log(&self, _: &str, _: &str) {}
+}
+
+fn write(root: &Path, path: &str, content: &str) {
+    let path = root.join(path);
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(path, content).unwrap();
+}
+
+/// A seed stack: a builder on a local stage3, `base` on scratch and `app` on it.
+fn stack(dir: &Path) -> Stack {
+    write(dir, "stage3.tar", "not really a tar");
+    write(dir, "portage/profiles/repo_name", "gentoo\n");
+    write(
+        dir,
+        "stack/build.conf",
+        "STAGE3_FILE=../stage3.tar\nPORTAGE_DIR=../portage\n",
+    );
+    write(dir, "stack/dock/ns/build.conf", "DEFAULT_BUILDER=ns/bob\n");
+    write(dir, "stack/dock/ns/builder/bob/build.conf", "");
+    for (name, parent) in [("base", "scratch"), ("app", "ns/base")] {
+        write(
+            dir,
+            &format!("stack/dock/ns/images/{name}/build.conf"),
+            &format!("IMAGE_PARENT={parent}\n"),
+        );
+        write(
+            dir,
+            &format!("stack/dock/ns/images/{name}/Dockerfile.template"),
+            "FROM ${IMAGE_PARENT}\nADD rootfs.tar /\n",
+        );
+    }
+    Stack::discover(
+        &dir.join("stack"),
+        &LoadOptions {
+            env: Environment::empty(),
+            user_config: None,
+        },
+    )
+    .unwrap()
+}
+
+fn build(
+    stack: &Stack,
+    engine: &FakeEngine,
+    dir: &Path,
+    force: Force,
+    ids: &[&str],
+) -> Result<Vec<StepReport>, BuildError> {
+    let request = Request {
+        ids: ids.iter().map(|s| (*s).to_owned()).collect(),
+        ..Request::default()
+    };
+    let plan = BuildPlan::new(stack, &request).unwrap();
+    let options = BuildOptions {
+        force,
+        paths: Paths::new(&stack.root, &dir.join("cache")),
+        source_date_epoch: 0,
+    };
+    Build::new(
+        stack,
+        &plan,
+        engine,
+        &options,
+        &Silent,
+        ContainerRegistry::new(),
+    )
+    .run()
+}
+
+#[test]
+fn builds_in_order_then_skips_without_containers() {
+    let dir = tempfile::tempdir().unwrap();
+    let stack = stack(dir.path());
+    let engine = FakeEngine::default();
+    let reports = build(&stack, &engine, dir.path(), Force::Nothing, &[]).unwrap();
+    assert!(reports.iter().all(|r| r.outcome == Outcome::Built));
+    assert_eq!(
+        engine.calls(),
+        [
+            "import gbb-stage3/stage3-tar:".to_owned() + &engine_stage3_tag(&engine),
+            format!("build gbb-core/stage3-tar:{}", core_tag(&engine)),
+            format!("run gbb-core/stage3-tar:{} builder", core_tag(&engine)),
+            "commit ns/bob:latest".to_owned(),
+            "run ns/bob:latest image".to_owned(),
+            "commit ns/bob-base:latest".to_owned(),
+            "build ns/base:gbb-candidate".to_owned(),
+            "run ns/bob-base:latest image".to_owned(),
+            "commit ns/bob-app:latest".to_owned(),
+            "build ns/app:gbb-candidate".to_owned(),
+        ]
+    );
+
+    // Unchanged: nothing runs.
+    let reports = build(&stack, &engine, dir.path(), Force::Nothing, &[]).unwrap();
+    assert!(
+        reports
+            .iter()
+            .all(|r| matches!(r.outcome, Outcome::Skipped(_)))
+    );
+    assert_eq!(engine.calls(), Vec::<String>::new());
+
+    // -f: phase 2 only, for images.
+    build(&stack, &engine, dir.path(), Force::Images, &["ns/app"]).unwrap();
+    assert_eq!(engine.calls(), ["build ns/app:gbb-candidate"]);
+
+    // An edit in base rebuilds base and app, not the builder.
+    write(
+        dir.path(),
+        "stack/dock/ns/images/base/build.sh",
+        "_packages=x\n",
+    );
+    let stack = Stack::discover(&dir.path().join("stack"), &LoadOptions::default()).unwrap();
+    build(&stack, &engine, dir.path(), Force::Nothing, &[]).unwrap();
+    let calls = engine.calls();
+    assert!(
+        calls
+            .iter()
+            .all(|c| !c.contains("ns/bob:latest builder") && !c.starts_with("build gbb-core")),
+        "{calls:?}"
+    );
+    assert!(
+        calls.contains(&"build ns/base:gbb-candidate".to_owned()),
+        "{calls:?}"
+    );
+    assert!(
+        calls.contains(&"build ns/app:gbb-candidate".to_owned()),
+        "{calls:?}"
+    );
+}
+
+/// The stage3 import's tag is a key of its own; read it back from the engine.
+fn engine_stage3_tag(engine: &FakeEngine) -> String {
+    engine
+        .images
+        .lock()
+        .unwrap()
+        .keys()
+        .find_map(|k| k.strip_prefix("gbb-stage3/stage3-tar:").map(str::to_owned))
+        .unwrap()
+}
+
+#[test]
+fn refusals_come_before_any_engine_call() {
+    let dir = tempfile::tempdir().unwrap();
+    let stack_value = stack(dir.path());
+    write(
+        dir.path(),
+        "stack/dock/ns/images/app/Dockerfile.template",
+        "FROM ${IMAGE_PARENT}\n",
+    );
+    let stack_value = {
+        drop(stack_value);
+        Stack::discover(&dir.path().join("stack"), &LoadOptions::default()).unwrap()
+    };
+    let engine = FakeEngine::default();
+    let error = build(&stack_value, &engine, dir.path(), Force::Nothing, &[]).unwrap_err();
+    assert!(matches!(error, BuildError::NoRootfsAdd { .. }), "{error}");
+    assert_eq!(engine.calls(), Vec::<String>::new());
+
+    std::fs::remove_file(dir.path().join("stage3.tar")).unwrap();
+    let error = build(
+        &stack_value,
+        &engine,
+        dir.path(),
+        Force::Nothing,
+        &["ns/bob"],
+    )
+    .unwrap_err();
+    assert!(matches!(error, BuildError::NoStage3File { .. }), "{error}");
+    assert_eq!(engine.calls(), Vec::<String>::new());
+}
+
+#[test]
+fn only_given_ids_need_their_parents_built() {
+    let dir = tempfile::tempdir().unwrap();
+    let stack = stack(dir.path());
+    let engine = FakeEngine::default();
+    let request = Request {
+        ids: vec!["ns/app".to_owned()],
+        only_given: true,
+        exclude: Vec::new(),
+    };
+    let plan = BuildPlan::new(&stack, &request).unwrap();
+    let options = BuildOptions {
+        force: Force::Nothing,
+        paths: Paths::new(&stack.root, &dir.path().join("cache")),
+        source_date_epoch: 0,
+    };
+    let error = Build::new(
+        &stack,
+        &plan,
+        &engine,
+        &options,
+        &Silent,
+        ContainerRegistry::new(),
+    )
+    .run()
+    .unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        "`ns/base` is needed but not built, and -n keeps gbb from building it: build it first, or drop -n"
+    );
+}
+
+/// The core's tag, its key.
+fn core_tag(engine: &FakeEngine) -> String {
+    engine
+        .images
+        .lock()
+        .unwrap()
+        .keys()
+        .find_map(|k| k.strip_prefix("gbb-core/stage3-tar:").map(str::to_owned))
+        .unwrap()
+}
