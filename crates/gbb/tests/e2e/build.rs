@@ -21,7 +21,14 @@ fn builds_runs_and_rebuilds_only_what_changed() {
     // Cold: everything is built, and the final images run.
     let run = stack.gbb(&["build"]);
     run.success();
-    for name in ["glibc", "greetlib", "greet", "greet-tools", "hello"] {
+    for name in [
+        "busybox",
+        "glibc",
+        "greetlib",
+        "greet",
+        "greet-tools",
+        "hello",
+    ] {
         assert_eq!(run.result_of(&stack.id(name)), "built", "{}", run.stderr);
     }
     assert_eq!(
@@ -131,6 +138,7 @@ fn builds_runs_and_rebuilds_only_what_changed() {
     let run = stack.gbb(&["build"]);
     run.success();
     for (name, expected) in [
+        ("busybox", "skipped"),
         ("glibc", "skipped"),
         ("greetlib", "built"),
         ("greet", "built"),

@@ -236,3 +236,41 @@ fn unknown_builder_docker_args_are_refused_before_any_container() {
     );
     assert_eq!(stack.containers_created(since, now() + 1), 0);
 }
+
+#[test]
+fn build_test_runs_in_the_new_image_and_guards_its_tags() {
+    let stack = E2eStack::new();
+    let busybox = stack.id("busybox");
+    let run = stack.gbb(&["build", &busybox]);
+    run.success();
+    assert!(
+        run.stderr
+            .contains(&format!("==> {busybox}: build-test.sh")),
+        "{}",
+        run.stderr
+    );
+    let before = stack.image_id("busybox:latest").unwrap();
+
+    stack.write(
+        "busybox",
+        "build-test.sh",
+        "#!/bin/sh\necho checking\ntest -x /bin/no-such-program\n",
+    );
+    let run = stack.gbb(&["build", &busybox]);
+    assert_eq!(run.code, Some(1), "{}", run.stderr);
+    assert!(
+        run.stderr.contains(&format!(
+            "error: {busybox}: build-test.sh failed with status 1"
+        )),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("  | checking"), "{}", run.stderr);
+    assert!(stack.containers().is_empty(), "{:?}", stack.containers());
+    assert_eq!(
+        stack.image_id("busybox:latest").as_deref(),
+        Some(before.as_str()),
+        "the tested-out image is not tagged"
+    );
+    assert!(stack.image_id("busybox:gbb-candidate").is_none());
+}
