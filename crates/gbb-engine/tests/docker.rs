@@ -1,0 +1,124 @@
+//! The Docker engine through its API: imports of every stage3 compression, and the one-line
+//! error when no engine answers. Needs a running engine (`scripts/test` starts one).
+
+use std::collections::BTreeMap;
+use std::process::Command;
+
+use gbb_engine::{ContainerSpec, Docker, Engine, EngineError};
+
+fn docker() -> Docker {
+    let host = std::env::var("DOCKER_HOST").ok();
+    Docker::connect(host.as_deref()).expect("a Docker engine answers (scripts/test starts one)")
+}
+
+/// A tiny root file system: one file.
+fn root_tar(dir: &std::path::Path) -> std::path::PathBuf {
+    let path = dir.join("root.tar");
+    let mut builder = tar::Builder::new(std::fs::File::create(&path).unwrap());
+    let content = b"gentoo-bb\n";
+    let mut header = tar::Header::new_gnu();
+    header.set_size(content.len() as u64);
+    header.set_mode(0o644);
+    header.set_cksum();
+    builder
+        .append_data(&mut header, "etc/marker", &content[..])
+        .unwrap();
+    builder.finish().unwrap();
+    path
+}
+
+#[test]
+fn imports_plain_and_compressed_tarballs() {
+    let engine = docker();
+    let dir = tempfile::tempdir().unwrap();
+    let tar = root_tar(dir.path());
+    for (tool, extension) in [
+        (None, "tar"),
+        (Some("gzip"), "tar.gz"),
+        (Some("xz"), "tar.xz"),
+        (Some("bzip2"), "tar.bz2"),
+    ] {
+        let file = match tool {
+            None => tar.clone(),
+            Some(tool) => {
+                let out = dir.path().join(format!("root.{extension}"));
+                let compressed = Command::new(tool)
+                    .arg("-c")
+                    .arg(&tar)
+                    .output()
+                    .unwrap_or_else(|e| panic!("{tool}: {e}"));
+                assert!(compressed.status.success(), "{tool} failed");
+                std::fs::write(&out, compressed.stdout).unwrap();
+                out
+            }
+        };
+        let reference = format!(
+            "gbb-engine-test/import-{}:{}",
+            extension.replace('.', "-"),
+            std::process::id()
+        );
+        engine.import_image(&file, &reference).unwrap();
+        let info = engine
+            .inspect_image(&reference)
+            .unwrap()
+            .unwrap_or_else(|| panic!("{extension} imported"));
+        assert!(info.size > 0, "{extension}: {info:?}");
+        engine.remove_image(&reference).unwrap();
+        assert!(engine.inspect_image(&reference).unwrap().is_none());
+    }
+}
+
+#[test]
+fn missing_images_are_none_and_labels_are_read() {
+    let engine = docker();
+    assert!(
+        engine
+            .inspect_image("gbb-engine-test/never-built:x")
+            .unwrap()
+            .is_none()
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let reference = format!("gbb-engine-test/labels:{}", std::process::id());
+    engine
+        .import_image(&root_tar(dir.path()), &reference)
+        .unwrap();
+    // A container of a root without a program cannot start, but can be committed.
+    let spec = ContainerSpec {
+        image: reference.clone(),
+        cmd: vec!["/nothing".to_owned()],
+        ..ContainerSpec::default()
+    };
+    let container = engine.create_container(&spec).unwrap();
+    let mut labels = BTreeMap::new();
+    labels.insert("org.gentoo-bb.key".to_owned(), "abc".to_owned());
+    let committed = format!("gbb-engine-test/committed:{}", std::process::id());
+    engine
+        .commit_container(&container, &committed, &labels)
+        .unwrap();
+    engine.remove_container(&container).unwrap();
+    engine.remove_container(&container).unwrap();
+    let info = engine.inspect_image(&committed).unwrap().unwrap();
+    assert_eq!(
+        info.labels.get("org.gentoo-bb.key").map(String::as_str),
+        Some("abc")
+    );
+    engine.remove_image(&committed).unwrap();
+    engine.remove_image(&reference).unwrap();
+}
+
+#[test]
+fn no_engine_is_one_clear_error() {
+    let error = Docker::connect(Some("unix:///nonexistent/gbb.sock"))
+        .err()
+        .expect("no engine there");
+    assert!(matches!(error, EngineError::Unreachable { .. }), "{error}");
+    let text = error.to_string();
+    assert!(
+        text.starts_with("cannot reach the container engine at `unix:///nonexistent/gbb.sock`: "),
+        "{text}"
+    );
+    let error = Docker::connect(Some("tcp://127.0.0.1:1"))
+        .err()
+        .expect("nothing listens on port 1");
+    assert!(error.to_string().contains("`tcp://127.0.0.1:1`"), "{error}");
+}
