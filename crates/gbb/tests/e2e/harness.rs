@@ -251,6 +251,13 @@ impl E2eStack {
 
 impl Drop for E2eStack {
     fn drop(&mut self) {
+        // The binary packages of this namespace's builders (the cache is per builder chain).
+        let cache = std::env::var_os("GBB_CACHE_DIR")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| {
+                PathBuf::from(std::env::var("HOME").unwrap_or_default()).join(".cache/gbb")
+            });
+        let _ = std::fs::remove_dir_all(cache.join("packages").join(&self.ns));
         let prefix = format!("{}/", self.ns);
         for container in self.containers() {
             let id = container
