@@ -115,7 +115,20 @@ impl E2eStack {
         let examples = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples");
         let root = dir.path().join("stack");
         copy_dir(&examples.join("stack"), &root);
-        copy_dir(&examples.join("portage"), &dir.path().join("portage"));
+        // The repository's tree, not a copy: the core's key hashes the tree's files (with their
+        // times), so every test shares one core instead of making one each.
+        let portage = std::fs::canonicalize(examples.join("portage")).unwrap();
+        let global = root.join("build.conf");
+        let text = std::fs::read_to_string(&global).unwrap();
+        let text = text.replace(
+            "PORTAGE_DIR=\"../portage\"",
+            &format!("PORTAGE_DIR=\"{}\"", portage.display()),
+        );
+        assert!(
+            text.contains(&portage.display().to_string()),
+            "the example names its tree: {text}"
+        );
+        std::fs::write(&global, text).unwrap();
         let ns = format!(
             "e2e{}n{}",
             std::process::id(),
