@@ -54,6 +54,13 @@ pub enum BuildError {
     )]
     NotBuilt { id: String },
 
+    #[error(
+        "another gbb build{} holds the stack's lock `{}`; run again when it is done, or without --no-wait to wait",
+        holder.map(|p| format!(" (pid {p})")).unwrap_or_default(),
+        path.display()
+    )]
+    Locked { path: PathBuf, holder: Option<u32> },
+
     #[error("interrupted")]
     Interrupted,
 

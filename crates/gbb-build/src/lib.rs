@@ -17,6 +17,7 @@
 mod context;
 mod error;
 mod key;
+mod lock;
 mod packages_md;
 mod paths;
 mod registry;
@@ -25,9 +26,12 @@ mod template;
 
 pub use error::BuildError;
 pub use key::{ContentKey, KEY_LABEL};
+pub use lock::StackLock;
 pub use paths::Paths;
 pub use registry::ContainerRegistry;
-pub use run::{Build, BuildOptions, CONTAINER_LABEL, Force, Outcome, Reporter, StepReport};
+pub use run::{
+    Build, BuildOptions, BuildSummary, CONTAINER_LABEL, Force, Outcome, Reporter, StepReport,
+};
 pub use template::{check_template, render_template};
 
 /// The in-container scripts, built into gbb so that the binary is all a user needs; they go

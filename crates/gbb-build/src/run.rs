@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use gbb_engine::{BuildRequest, ContainerSpec, Engine, Mount};
-use gbb_plan::{BuildPlan, BuildsIn, Parent, Reason, Step, StepId, StepKind};
+use gbb_plan::{BuildPlan, BuildsIn, DependencyQueue, Parent, Reason, Step, StepId, StepKind};
 use gbb_stack::{BuilderBase, CoreInput, Definition, ImageId, Kind, PortageTree, Stack, Stage3};
 
 use crate::key::{core_key, definition_key};
@@ -43,6 +43,11 @@ pub enum Force {
 #[derive(Clone, Debug)]
 pub struct BuildOptions {
     pub force: Force,
+    /// How many steps may run at once (`-j`).
+    pub jobs: usize,
+    /// Start nothing new after a failure (`--fail-fast`); without it, steps that do not need
+    /// the failed one go on.
+    pub fail_fast: bool,
     pub paths: Paths,
     /// File times in every `rootfs.tar` are clamped to this (reproducible images).
     pub source_date_epoch: u64,
@@ -52,7 +57,31 @@ pub struct BuildOptions {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Outcome {
     Built,
+    /// Up to date, or otherwise not needed; with the reason.
     Skipped(String),
+    /// It ran and failed; the first line of the error (the whole error is in the summary's
+    /// failures).
+    Failed(String),
+    /// It never ran: something it needs failed, or the build stopped.
+    NotStarted(String),
+}
+
+/// The result of a build that ran: every step's report, in plan order, and the errors of the
+/// steps that failed.
+#[derive(Debug)]
+pub struct BuildSummary {
+    pub reports: Vec<StepReport>,
+    pub failures: Vec<BuildError>,
+}
+
+impl BuildSummary {
+    pub fn succeeded(&self) -> bool {
+        self.failures.is_empty()
+            && self
+                .reports
+                .iter()
+                .all(|r| matches!(r.outcome, Outcome::Built | Outcome::Skipped(_)))
+    }
 }
 
 /// One step's result, for the summary.
@@ -64,6 +93,18 @@ pub struct StepReport {
     pub duration: Duration,
     /// Image size in bytes, where there is an image.
     pub size: Option<u64>,
+}
+
+impl StepReport {
+    fn new(step: &Step, outcome: Outcome, duration: Duration, size: Option<u64>) -> Self {
+        Self {
+            id: step.id.to_string(),
+            kind: step.kind,
+            outcome,
+            duration,
+            size,
+        }
+    }
 }
 
 /// Where a build tells what it does. The library never prints; the command line implements
@@ -339,31 +380,184 @@ impl<'a> Build<'a> {
         Ok((spec, image))
     }
 
-    /// Runs every step, parents first. Stops at the first failure.
-    pub fn run(&mut self) -> Result<Vec<StepReport>, BuildError> {
+    /// Runs the plan: up to `options.jobs` steps at once, each as soon as everything it needs
+    /// is done. A failed step blocks its descendants; independent steps go on (or nothing new
+    /// starts, with `fail_fast`). Refusals found before anything runs (templates, inputs) are
+    /// returned as errors; failures while building are in the summary.
+    pub fn run(&mut self) -> Result<BuildSummary, BuildError> {
         self.preflight()?;
-        let mut reports = Vec::with_capacity(self.plan.steps.len());
-        for step in &self.plan.steps {
-            if self.registry.interrupted() {
-                return Err(BuildError::Interrupted);
-            }
-            let started = Instant::now();
-            let (outcome, size) = match step.kind {
-                StepKind::Core => self.core(step)?,
-                StepKind::Builder => self.builder(step)?,
-                StepKind::Image => self.image(step)?,
-            };
-            let report = StepReport {
-                id: step.id.to_string(),
-                kind: step.kind,
-                outcome,
-                duration: started.elapsed(),
-                size,
-            };
-            self.reporter.finished(&report);
-            reports.push(report);
+        self.compute_keys()?;
+        let this: &Self = self;
+        let steps = &this.plan.steps;
+        let position: HashMap<&StepId, usize> =
+            steps.iter().enumerate().map(|(i, s)| (&s.id, i)).collect();
+        let needs: Vec<Vec<usize>> = steps
+            .iter()
+            .map(|s| {
+                s.needs
+                    .iter()
+                    .filter_map(|n| position.get(n).copied())
+                    .collect()
+            })
+            .collect();
+        let mut queue = DependencyQueue::new();
+        for (i, need) in needs.iter().enumerate() {
+            queue.queue(i, i, need);
         }
-        Ok(reports)
+        queue.seal();
+
+        let mut reports: Vec<Option<StepReport>> = vec![None; steps.len()];
+        let mut blocked = vec![false; steps.len()];
+        let mut failures = Vec::new();
+        let mut stop: Option<String> = None;
+        let jobs = this.options.jobs.max(1);
+        std::thread::scope(|scope| {
+            let (done, finished) = std::sync::mpsc::channel();
+            let mut running = 0;
+            loop {
+                if this.registry.interrupted() {
+                    stop.get_or_insert_with(|| "interrupted".to_owned());
+                }
+                while running < jobs && stop.is_none() {
+                    let Some(i) = queue.dequeue() else { break };
+                    if let Some(&blocker) = needs[i].iter().find(|&&n| blocked[n]) {
+                        blocked[i] = true;
+                        let report = StepReport::new(
+                            &steps[i],
+                            Outcome::NotStarted(format!(
+                                "needs {}, which was not built",
+                                steps[blocker].id
+                            )),
+                            Duration::ZERO,
+                            None,
+                        );
+                        this.reporter.finished(&report);
+                        reports[i] = Some(report);
+                        queue.finish(&i);
+                        continue;
+                    }
+                    let done = done.clone();
+                    let step = &steps[i];
+                    scope.spawn(move || {
+                        let started = Instant::now();
+                        let result = this.run_step(step);
+                        // The receiver lives until every worker reported.
+                        let _ = done.send((i, result, started.elapsed()));
+                    });
+                    running += 1;
+                }
+                if running == 0 {
+                    break;
+                }
+                let (i, result, duration) =
+                    finished.recv().expect("workers report before they end");
+                running -= 1;
+                let report = match result {
+                    Ok((outcome, size)) => StepReport::new(&steps[i], outcome, duration, size),
+                    Err(error) => {
+                        blocked[i] = true;
+                        let first_line = error
+                            .to_string()
+                            .lines()
+                            .next()
+                            .unwrap_or_default()
+                            .to_owned();
+                        if matches!(error, BuildError::Interrupted) {
+                            stop.get_or_insert_with(|| "interrupted".to_owned());
+                        } else {
+                            failures.push(error);
+                            if this.options.fail_fast {
+                                stop.get_or_insert_with(|| {
+                                    "stopped after a failure (--fail-fast)".to_owned()
+                                });
+                            }
+                        }
+                        StepReport::new(&steps[i], Outcome::Failed(first_line), duration, None)
+                    }
+                };
+                this.reporter.finished(&report);
+                reports[i] = Some(report);
+                queue.finish(&i);
+            }
+        });
+        if this.registry.interrupted() {
+            return Err(BuildError::Interrupted);
+        }
+        let reason = stop.unwrap_or_else(|| "not reached".to_owned());
+        let reports = reports
+            .into_iter()
+            .enumerate()
+            .map(|(i, report)| {
+                report.unwrap_or_else(|| {
+                    StepReport::new(
+                        &steps[i],
+                        Outcome::NotStarted(reason.clone()),
+                        Duration::ZERO,
+                        None,
+                    )
+                })
+            })
+            .collect();
+        Ok(BuildSummary { reports, failures })
+    }
+
+    /// The content key `step` gives its result. The keys of what it is built on come from
+    /// `self.keys` (steps earlier in the plan) or from the images already built.
+    fn step_key(&self, step: &Step) -> Result<ContentKey, BuildError> {
+        match step.kind {
+            StepKind::Core => core_key(
+                step.core.as_ref().expect("cores have inputs"),
+                CORE_DOCKERFILE,
+            ),
+            StepKind::Builder => {
+                let definition = self.definition(step);
+                let base_key = match step.builds_in.as_ref().expect("builders run somewhere") {
+                    BuildsIn::Core(core) => self.core_of(definition, core)?.1,
+                    BuildsIn::Builder(builder) => self.key_of(
+                        &StepId::Definition(builder.clone()),
+                        &format!("{builder}:latest"),
+                    )?,
+                    BuildsIn::ParentState { .. } => unreachable!("builders do not run in states"),
+                };
+                definition_key(definition, Some(&base_key), None)
+            }
+            StepKind::Image => {
+                let definition = self.definition(step);
+                let parent_key = match step.parent.as_ref().expect("images have a parent") {
+                    Parent::Scratch => None,
+                    Parent::Step(parent) => Some(self.key_of(parent, &format!("{parent}:latest"))?),
+                };
+                let builder_key = match step.builds_in.as_ref().expect("images run somewhere") {
+                    BuildsIn::Builder(builder) => Some(self.key_of(
+                        &StepId::Definition(builder.clone()),
+                        &format!("{builder}:latest"),
+                    )?),
+                    // The state is the parent's phase 1: the parent's key covers it.
+                    BuildsIn::ParentState { .. } => None,
+                    BuildsIn::Core(_) => unreachable!("images do not run in cores"),
+                };
+                definition_key(definition, parent_key.as_ref(), builder_key.as_ref())
+            }
+        }
+    }
+
+    /// Computes every step's key, in plan order (parents first), before anything runs: the
+    /// steps can then run on several threads from shared, read-only state.
+    fn compute_keys(&mut self) -> Result<(), BuildError> {
+        for step in &self.plan.steps {
+            let key = self.step_key(step)?;
+            self.keys.insert(step.id.clone(), key);
+        }
+        Ok(())
+    }
+
+    /// Runs one step whose needs are done.
+    fn run_step(&self, step: &Step) -> Result<(Outcome, Option<u64>), BuildError> {
+        match step.kind {
+            StepKind::Core => self.core(step),
+            StepKind::Builder => self.builder(step),
+            StepKind::Image => self.image(step),
+        }
     }
 
     /// The label key of an existing image, if it exists.
@@ -433,13 +627,12 @@ impl<'a> Build<'a> {
         Ok((Self::core_image(label, &key), key))
     }
 
-    fn core(&mut self, step: &Step) -> Result<(Outcome, Option<u64>), BuildError> {
+    fn core(&self, step: &Step) -> Result<(Outcome, Option<u64>), BuildError> {
         let StepId::Core(label) = &step.id else {
             unreachable!("core steps have core ids")
         };
         let input = step.core.as_ref().expect("cores have inputs");
-        let key = core_key(input, CORE_DOCKERFILE)?;
-        self.keys.insert(step.id.clone(), key.clone());
+        let key = self.keys[&step.id].clone();
         let core_image = Self::core_image(label, &key);
         if self.options.force < Force::Everything
             && self.existing_key(&core_image)?.as_ref() == Some(&key)
@@ -774,11 +967,10 @@ impl<'a> Build<'a> {
         )))
     }
 
-    fn builder(&mut self, step: &Step) -> Result<(Outcome, Option<u64>), BuildError> {
+    fn builder(&self, step: &Step) -> Result<(Outcome, Option<u64>), BuildError> {
         let definition = self.definition(step);
         let id = definition.id.to_string();
-        let (base_image, base_key) = match step.builds_in.as_ref().expect("builders run somewhere")
-        {
+        let base_image = match step.builds_in.as_ref().expect("builders run somewhere") {
             BuildsIn::Core(core) => {
                 let (image, key) = self.core_of(definition, core)?;
                 if self.existing_key(&image)?.as_ref() != Some(&key) {
@@ -786,17 +978,12 @@ impl<'a> Build<'a> {
                         id: core.to_string(),
                     });
                 }
-                (image, key)
+                image
             }
-            BuildsIn::Builder(builder) => {
-                let image = format!("{builder}:latest");
-                let key = self.key_of(&StepId::Definition(builder.clone()), &image)?;
-                (image, key)
-            }
+            BuildsIn::Builder(builder) => format!("{builder}:latest"),
             BuildsIn::ParentState { .. } => unreachable!("builders do not run in states"),
         };
-        let key = definition_key(definition, Some(&base_key), None)?;
-        self.keys.insert(step.id.clone(), key.clone());
+        let key = self.keys[&step.id].clone();
         let reference = format!("{id}:latest");
         if self.options.force < Force::Builders
             && self.existing_key(&reference)?.as_ref() == Some(&key)
@@ -824,30 +1011,19 @@ impl<'a> Build<'a> {
         Ok((Outcome::Built, self.size_of(&reference)?))
     }
 
-    fn image(&mut self, step: &Step) -> Result<(Outcome, Option<u64>), BuildError> {
+    fn image(&self, step: &Step) -> Result<(Outcome, Option<u64>), BuildError> {
         let definition = self.definition(step);
         let id = definition.id.to_string();
         let parent = match step.parent.as_ref().expect("images have a parent") {
             Parent::Scratch => None,
             Parent::Step(parent) => Some(parent.clone()),
         };
-        let parent_key = match &parent {
-            Some(parent) => Some(self.key_of(parent, &format!("{parent}:latest"))?),
-            None => None,
-        };
-        let builds_in = step.builds_in.as_ref().expect("images run somewhere");
-        let (run_image, builder_key) = match builds_in {
-            BuildsIn::Builder(builder) => {
-                let image = format!("{builder}:latest");
-                let key = self.key_of(&StepId::Definition(builder.clone()), &image)?;
-                (image, Some(key))
-            }
-            // The state is the parent's phase 1: the parent's key covers it.
-            BuildsIn::ParentState { state, .. } => (format!("{state}:latest"), None),
+        let run_image = match step.builds_in.as_ref().expect("images run somewhere") {
+            BuildsIn::Builder(builder) => format!("{builder}:latest"),
+            BuildsIn::ParentState { state, .. } => format!("{state}:latest"),
             BuildsIn::Core(_) => unreachable!("images do not run in cores"),
         };
-        let key = definition_key(definition, parent_key.as_ref(), builder_key.as_ref())?;
-        self.keys.insert(step.id.clone(), key.clone());
+        let key = self.keys[&step.id].clone();
         let reference = format!("{id}:latest");
         let state = format!(
             "{}:latest",
@@ -949,11 +1125,11 @@ impl<'a> Build<'a> {
                 return Err(e);
             }
         }
-        if definition.config.value("POST_BUILD_HC") == Some("true") {
-            if let Err(e) = self.health_check(definition, &candidate) {
-                let _ = self.engine.remove_image(&candidate);
-                return Err(e);
-            }
+        if definition.config.value("POST_BUILD_HC") == Some("true")
+            && let Err(e) = self.health_check(definition, &candidate)
+        {
+            let _ = self.engine.remove_image(&candidate);
+            return Err(e);
         }
         let mut tags = vec![reference.clone()];
         if definition.tag != "latest" {

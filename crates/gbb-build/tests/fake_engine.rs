@@ -7,7 +7,8 @@ use std::path::Path;
 use std::sync::Mutex;
 
 use gbb_build::{
-    Build, BuildError, BuildOptions, ContainerRegistry, Force, Outcome, Paths, Reporter, StepReport,
+    Build, BuildError, BuildOptions, BuildSummary, ContainerRegistry, Force, Outcome, Paths,
+    Reporter, StepReport,
 };
 use gbb_config::Environment;
 use gbb_engine::{BuildRequest, ContainerSpec, Engine, EngineError, ImageInfo};
@@ -17,6 +18,8 @@ use gbb_stack::{LoadOptions, Stack};
 /// Keeps images (with labels) in memory and records every call.
 #[derive(Default)]
 struct FakeEngine {
+    /// Phase 1 of this id fails.
+    failing: Option<String>,
     images: Mutex<BTreeMap<String, BTreeMap<String, String>>>,
     containers: Mutex<BTreeMap<String, ContainerSpec>>,
     calls: Mutex<Vec<String>>,
@@ -85,6 +88,10 @@ impl Engine for FakeEngine {
     fn run_container(&self, id: &str, log: &mut dyn FnMut(&[u8])) -> Result<i64, EngineError> {
         // Phase 1 writes its root file system to the folder mounted at /gbb-out.
         let spec = self.containers.lock().unwrap()[id].clone();
+        if spec.labels.get("org.gentoo-bb.id") == self.failing.as_ref() {
+            log(b"::gbb:: step emerge\n!!! emerge failed\n::gbb:: failed step=emerge status=1\n");
+            return Ok(1);
+        }
         if let Some(out) = spec.mounts.iter().find(|m| m.target == "/gbb-out") {
             std::fs::write(out.source.join("rootfs.tar"), [0u8; 1024]).unwrap();
         }
@@ -207,7 +214,7 @@ fn build(
     dir: &Path,
     force: Force,
     ids: &[&str],
-) -> Result<Vec<StepReport>, BuildError> {
+) -> Result<BuildSummary, BuildError> {
     let request = Request {
         ids: ids.iter().map(|s| (*s).to_owned()).collect(),
         ..Request::default()
@@ -215,6 +222,8 @@ fn build(
     let plan = BuildPlan::new(stack, &request).unwrap();
     let options = BuildOptions {
         force,
+        jobs: 1,
+        fail_fast: false,
         paths: Paths::new(&stack.root, &dir.join("cache")),
         source_date_epoch: 0,
     };
@@ -234,8 +243,9 @@ fn builds_in_order_then_skips_without_containers() {
     let dir = tempfile::tempdir().unwrap();
     let stack = stack(dir.path());
     let engine = FakeEngine::default();
-    let reports = build(&stack, &engine, dir.path(), Force::Nothing, &[]).unwrap();
-    assert!(reports.iter().all(|r| r.outcome == Outcome::Built));
+    let summary = build(&stack, &engine, dir.path(), Force::Nothing, &[]).unwrap();
+    assert!(summary.succeeded());
+    assert!(summary.reports.iter().all(|r| r.outcome == Outcome::Built));
     assert_eq!(
         engine.calls(),
         [
@@ -253,9 +263,10 @@ fn builds_in_order_then_skips_without_containers() {
     );
 
     // Unchanged: nothing runs.
-    let reports = build(&stack, &engine, dir.path(), Force::Nothing, &[]).unwrap();
+    let summary = build(&stack, &engine, dir.path(), Force::Nothing, &[]).unwrap();
     assert!(
-        reports
+        summary
+            .reports
             .iter()
             .all(|r| matches!(r.outcome, Outcome::Skipped(_)))
     );
@@ -345,6 +356,8 @@ fn only_given_ids_need_their_parents_built() {
     let plan = BuildPlan::new(&stack, &request).unwrap();
     let options = BuildOptions {
         force: Force::Nothing,
+        jobs: 1,
+        fail_fast: false,
         paths: Paths::new(&stack.root, &dir.path().join("cache")),
         source_date_epoch: 0,
     };
@@ -373,4 +386,101 @@ fn core_tag(engine: &FakeEngine) -> String {
         .keys()
         .find_map(|k| k.strip_prefix("gbb-core/stage3-tar:").map(str::to_owned))
         .unwrap()
+}
+
+/// A stack with two branches under the builder: `base -> app` and `other`.
+fn two_branches(dir: &Path) -> Stack {
+    stack(dir);
+    write(
+        dir,
+        "stack/dock/ns/images/other/build.conf",
+        "IMAGE_PARENT=scratch\n",
+    );
+    write(
+        dir,
+        "stack/dock/ns/images/other/Dockerfile.template",
+        "FROM scratch\nADD rootfs.tar /\n",
+    );
+    Stack::discover(&dir.join("stack"), &LoadOptions::default()).unwrap()
+}
+
+fn run_with(
+    stack: &Stack,
+    engine: &FakeEngine,
+    dir: &Path,
+    jobs: usize,
+    fail_fast: bool,
+) -> BuildSummary {
+    let plan = BuildPlan::new(stack, &Request::default()).unwrap();
+    let options = BuildOptions {
+        force: Force::Nothing,
+        jobs,
+        fail_fast,
+        paths: Paths::new(&stack.root, &dir.join("cache")),
+        source_date_epoch: 0,
+    };
+    Build::new(
+        stack,
+        &plan,
+        engine,
+        &options,
+        &Silent,
+        ContainerRegistry::new(),
+    )
+    .run()
+    .unwrap()
+}
+
+fn outcome<'s>(summary: &'s BuildSummary, id: &str) -> &'s Outcome {
+    &summary.reports.iter().find(|r| r.id == id).unwrap().outcome
+}
+
+#[test]
+fn a_failure_blocks_its_descendants_and_not_the_other_branch() {
+    for jobs in [1, 2, 4] {
+        let dir = tempfile::tempdir().unwrap();
+        let stack = two_branches(dir.path());
+        let engine = FakeEngine {
+            failing: Some("ns/base".to_owned()),
+            ..FakeEngine::default()
+        };
+        let summary = run_with(&stack, &engine, dir.path(), jobs, false);
+        assert!(!summary.succeeded());
+        assert_eq!(summary.failures.len(), 1);
+        assert!(
+            summary.failures[0]
+                .to_string()
+                .starts_with("ns/base: emerge failed with status 1"),
+            "{}",
+            summary.failures[0]
+        );
+        assert!(matches!(outcome(&summary, "ns/base"), Outcome::Failed(_)));
+        assert_eq!(
+            outcome(&summary, "ns/app"),
+            &Outcome::NotStarted("needs ns/base, which was not built".to_owned())
+        );
+        assert_eq!(
+            outcome(&summary, "ns/other"),
+            &Outcome::Built,
+            "jobs={jobs}"
+        );
+        assert_eq!(outcome(&summary, "ns/bob"), &Outcome::Built);
+    }
+}
+
+#[test]
+fn fail_fast_starts_nothing_new() {
+    let dir = tempfile::tempdir().unwrap();
+    let stack = two_branches(dir.path());
+    let engine = FakeEngine {
+        failing: Some("ns/base".to_owned()),
+        ..FakeEngine::default()
+    };
+    // One at a time, in plan order: core, bob, base (fails); then nothing else starts.
+    let summary = run_with(&stack, &engine, dir.path(), 1, true);
+    assert!(matches!(outcome(&summary, "ns/base"), Outcome::Failed(_)));
+    assert_eq!(
+        outcome(&summary, "ns/other"),
+        &Outcome::NotStarted("stopped after a failure (--fail-fast)".to_owned())
+    );
 }

@@ -46,6 +46,7 @@ pub(crate) enum Command {
   gbb build example/greet          greet, and what it is built on when that changed
   gbb build -F example             all images of a namespace again, phase 1 included
   gbb build -n example/greet       greet only, on the parents already built
+  gbb build -j 4 --fail-fast       four steps at once; stop starting new ones after a failure
 
 A step is up to date when its images carry the content key it would get: the hash of its
 folder, its resolved config, and the keys of what it is built on and in.")]
@@ -132,6 +133,19 @@ pub(crate) struct BuildArgs {
     /// Rebuild everything, down to the stage3 import.
     #[arg(short = 'C', long = "clean-all")]
     pub(crate) clean_all: bool,
+
+    /// How many steps may run at once (default: the number of cores).
+    #[arg(short = 'j', long = "jobs", value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    pub(crate) jobs: Option<u16>,
+
+    /// After a failure, start nothing new (by default, steps that do not need the failed one
+    /// go on).
+    #[arg(long)]
+    pub(crate) fail_fast: bool,
+
+    /// Fail instead of waiting when another build holds the stack's lock.
+    #[arg(long)]
+    pub(crate) no_wait: bool,
 }
 
 #[derive(Debug, ClapArgs)]

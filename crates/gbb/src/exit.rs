@@ -43,7 +43,8 @@ pub(crate) fn code_for(error: &anyhow::Error) -> ExitCode {
             | BuildError::NoStage3File { .. }
             | BuildError::NoPortageDir { .. }
             | BuildError::Unsupported { .. }
-            | BuildError::NotBuilt { .. } => REFUSED,
+            | BuildError::NotBuilt { .. }
+            | BuildError::Locked { .. } => REFUSED,
             BuildError::Interrupted => INTERRUPTED,
             BuildError::Io { .. } => IO,
             _ => FAILED,

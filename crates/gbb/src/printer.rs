@@ -19,6 +19,10 @@ impl Printer {
         Self { verbose }
     }
 
+    pub(crate) fn is_verbose(&self) -> bool {
+        self.verbose
+    }
+
     /// Data: the output a script would read.
     pub(crate) fn data(&self, text: &str) {
         let mut out = anstream::stdout().lock();

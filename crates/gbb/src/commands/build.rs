@@ -1,3 +1,4 @@
+use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -5,13 +6,14 @@ use std::time::Instant;
 
 use comfy_table::{Table, presets};
 use gbb_build::{
-    Build, BuildOptions, ContainerRegistry, Force, Outcome, Paths, Reporter, StepReport,
+    Build, BuildOptions, ContainerRegistry, Force, Outcome, Paths, Reporter, StackLock, StepReport,
 };
 use gbb_engine::{Docker, Engine};
 
 use super::{Context, plan_for};
 use crate::cli::BuildArgs;
 use crate::printer::{HEADER, Printer};
+use crate::progress::TerminalReporter;
 
 /// Prints what the build does: a line per step and part, the logs under `-v`.
 struct CliReporter<'p> {
@@ -24,11 +26,12 @@ impl Reporter for CliReporter<'_> {
     }
 
     fn finished(&self, report: &StepReport) {
-        if let Outcome::Skipped(reason) = &report.outcome {
-            self.printer
-                .verbose(&format!("==> {}: skipped, {reason}", report.id));
-        } else {
-            self.printer.note(&format!(
+        match &report.outcome {
+            Outcome::Skipped(reason) => {
+                self.printer
+                    .verbose(&format!("==> {}: skipped, {reason}", report.id));
+            }
+            Outcome::Built => self.printer.note(&format!(
                 "    {} built in {:.1?}{}",
                 report.id,
                 report.duration,
@@ -36,7 +39,15 @@ impl Reporter for CliReporter<'_> {
                     .size
                     .map(|s| format!(", {}", megabytes(s)))
                     .unwrap_or_default()
-            ));
+            )),
+            Outcome::Failed(first_line) => {
+                self.printer
+                    .note(&format!("    {} failed: {first_line}", report.id));
+            }
+            Outcome::NotStarted(reason) => {
+                self.printer
+                    .note(&format!("    {} not started: {reason}", report.id));
+            }
         }
     }
 
@@ -83,6 +94,41 @@ fn handle_signals(engine: Arc<dyn Engine>, registry: ContainerRegistry) -> anyho
     Ok(())
 }
 
+/// After a failure or an interruption: removes every container this process started that is
+/// still there, and waits until they are gone. The signal handler may have started removing
+/// some (the engine then answers "removal already in progress"), so this lists again until the
+/// list is empty, for at most ten seconds.
+fn sweep(engine: &dyn Engine, printer: &Printer) {
+    let label = format!("{}={}", gbb_build::CONTAINER_LABEL, std::process::id());
+    let deadline = Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let containers = match engine.containers_with_label(&label) {
+            Ok(containers) => containers,
+            Err(e) => {
+                printer.note(&format!(
+                    "warning: could not list this build's containers: {e}"
+                ));
+                return;
+            }
+        };
+        if containers.is_empty() {
+            return;
+        }
+        if Instant::now() > deadline {
+            printer.note(&format!(
+                "warning: containers of this build are still there: {}",
+                containers.join(", ")
+            ));
+            return;
+        }
+        for container in containers {
+            // Errors are expected while a removal is in progress; the next listing tells.
+            let _ = engine.remove_container(&container);
+        }
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+}
+
 pub(crate) fn run(
     context: &Context,
     args: &BuildArgs,
@@ -94,6 +140,9 @@ pub(crate) fn run(
         force_full,
         clean_builders,
         clean_all,
+        jobs,
+        fail_fast,
+        no_wait,
     } = args;
     let force = if *clean_all {
         Force::Everything
@@ -108,14 +157,27 @@ pub(crate) fn run(
     };
     let stack = context.load(printer)?;
     let plan = plan_for(&stack, selection, printer)?;
+    let paths = Paths::new(&stack.root, &cache_dir(context));
+    let _lock = StackLock::acquire(&paths.state, !no_wait, |holder| {
+        printer.note(&format!(
+            "waiting for another gbb build on this stack{} to finish...",
+            holder.map(|p| format!(" (pid {p})")).unwrap_or_default()
+        ));
+    })?;
     let engine: Arc<dyn Engine> =
         Arc::new(Docker::connect(context.options.env.get("DOCKER_HOST"))?);
     printer.verbose(&format!("engine: {}", engine.describe()));
     let registry = ContainerRegistry::new();
     handle_signals(engine.clone(), registry.clone())?;
+    let jobs = jobs.map_or_else(
+        || std::thread::available_parallelism().map_or(1, |n| n.get()),
+        usize::from,
+    );
     let options = BuildOptions {
         force,
-        paths: Paths::new(&stack.root, &cache_dir(context)),
+        jobs,
+        fail_fast: *fail_fast,
+        paths,
         source_date_epoch: context
             .options
             .env
@@ -123,38 +185,58 @@ pub(crate) fn run(
             .and_then(|v| v.parse().ok())
             .unwrap_or(0),
     };
-    let reporter = CliReporter { printer };
+    let plain = CliReporter { printer };
+    let terminal = (std::io::stderr().is_terminal() && !printer.is_verbose())
+        .then(|| TerminalReporter::new(plan.steps.len() as u64));
+    let reporter: &dyn Reporter = match &terminal {
+        Some(terminal) => terminal,
+        None => &plain,
+    };
     let started = Instant::now();
-    let reports = Build::new(
-        &stack,
-        &plan,
-        engine.as_ref(),
-        &options,
-        &reporter,
-        registry,
-    )
-    .run()?;
+    let result = Build::new(&stack, &plan, engine.as_ref(), &options, reporter, registry).run();
+    if let Some(terminal) = &terminal {
+        terminal.clear();
+    }
+    let summary = match result {
+        Ok(summary) => summary,
+        Err(error) => {
+            sweep(engine.as_ref(), printer);
+            return Err(error.into());
+        }
+    };
+    if !summary.succeeded() {
+        sweep(engine.as_ref(), printer);
+    }
+    for failure in &summary.failures {
+        printer.error(&anyhow::anyhow!("{failure}"));
+    }
     let mut table = Table::new();
     table.load_style(presets::NOTHING);
     table.set_header(["STEP", "RESULT", "TIME", "SIZE"]);
-    for report in &reports {
+    for report in &summary.reports {
         table.add_row([
             report.id.clone(),
             match &report.outcome {
                 Outcome::Built => "built".to_owned(),
                 Outcome::Skipped(reason) => format!("skipped ({reason})"),
+                Outcome::Failed(_) => "failed".to_owned(),
+                Outcome::NotStarted(reason) => format!("not started ({reason})"),
             },
             format!("{:.1?}", report.duration),
             report.size.map(megabytes).unwrap_or_else(|| "-".to_owned()),
         ]);
     }
-    let built = reports
-        .iter()
-        .filter(|r| r.outcome == Outcome::Built)
-        .count();
+    let count = |f: fn(&Outcome) -> bool| summary.reports.iter().filter(|r| f(&r.outcome)).count();
+    let built = count(|o| matches!(o, Outcome::Built));
+    let failed = count(|o| matches!(o, Outcome::Failed(_)));
     let mut out = format!(
-        "\n{HEADER}Built {built} of {} steps in {:.1?}{HEADER:#}\n",
-        reports.len(),
+        "\n{HEADER}Built {built} of {} steps{} in {:.1?} ({jobs} at a time){HEADER:#}\n",
+        summary.reports.len(),
+        if failed > 0 {
+            format!(", {failed} failed")
+        } else {
+            String::new()
+        },
         started.elapsed()
     );
     for line in table.to_string().lines() {
@@ -162,5 +244,9 @@ pub(crate) fn run(
         out.push('\n');
     }
     printer.note(out.trim_end());
-    Ok(ExitCode::SUCCESS)
+    Ok(if summary.succeeded() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(crate::exit::FAILED)
+    })
 }

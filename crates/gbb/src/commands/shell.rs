@@ -54,6 +54,8 @@ pub(crate) fn run(context: &Context, id: &str, printer: &Printer) -> anyhow::Res
     let engine = Docker::connect(context.options.env.get("DOCKER_HOST"))?;
     let options = BuildOptions {
         force: Force::Nothing,
+        jobs: 1,
+        fail_fast: true,
         paths: Paths::new(&stack.root, &cache_dir(context)),
         source_date_epoch: 0,
     };

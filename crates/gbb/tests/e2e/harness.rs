@@ -96,10 +96,11 @@ impl Run {
         self
     }
 
-    /// The summary row of `id`: `built` or `skipped (...)`.
+    /// The summary row of `id` (the last line about it): `built`, `skipped`, `failed`, `not`.
     pub(crate) fn result_of(&self, id: &str) -> String {
         self.stderr
             .lines()
+            .rev()
             .find_map(|line| {
                 let mut words = line.split_whitespace();
                 (words.next() == Some(id)).then(|| words.next().unwrap_or_default().to_owned())

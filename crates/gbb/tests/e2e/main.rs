@@ -9,4 +9,5 @@ mod harness;
 
 mod build;
 mod faults;
+mod parallel;
 mod shell;
