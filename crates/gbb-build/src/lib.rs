@@ -14,6 +14,7 @@
 //! Every result carries a [`ContentKey`] label: the hash of everything it depends on. A step
 //! whose images already carry the key it would get is skipped without starting a container.
 
+mod clean;
 mod context;
 mod error;
 mod key;
@@ -24,6 +25,7 @@ mod registry;
 mod run;
 mod template;
 
+pub use clean::{clean_files, stack_images};
 pub use error::BuildError;
 pub use key::{ContentKey, KEY_LABEL};
 pub use lock::StackLock;

@@ -151,6 +151,11 @@ impl Engine for FakeEngine {
         Ok(())
     }
 
+    fn push_image(&self, reference: &str, _log: &mut dyn FnMut(&str)) -> Result<(), EngineError> {
+        self.record(format!("push {reference}"));
+        Ok(())
+    }
+
     fn remove_image(&self, reference: &str) -> Result<(), EngineError> {
         self.images.lock().unwrap().remove(reference);
         Ok(())

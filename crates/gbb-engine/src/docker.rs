@@ -472,6 +472,32 @@ impl Engine for Docker {
         })
     }
 
+    fn push_image(&self, reference: &str, log: &mut dyn FnMut(&str)) -> Result<(), EngineError> {
+        let (repo, tag) = split_reference(reference);
+        let operation = format!("pushing `{reference}`");
+        self.runtime.block_on(async {
+            let options = bollard::query_parameters::PushImageOptions {
+                tag: Some(tag.to_owned()),
+                platform: None,
+            };
+            let mut stream = self.client.push_image(repo, Some(options), None);
+            while let Some(info) = stream.next().await {
+                let info = info.map_err(api(operation.clone()))?;
+                if let Some(detail) = info.error_detail {
+                    return Err(EngineError::Api {
+                        operation: operation.clone(),
+                        message: detail.message.unwrap_or_default(),
+                    });
+                }
+                // "Pushing" lines are byte counts; the others say what happened to a layer.
+                if let Some(status) = info.status.filter(|s| s != "Pushing") {
+                    log(&status);
+                }
+            }
+            Ok(())
+        })
+    }
+
     fn remove_image(&self, reference: &str) -> Result<(), EngineError> {
         self.runtime.block_on(async {
             let options = RemoveImageOptions {

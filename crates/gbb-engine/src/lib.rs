@@ -74,6 +74,10 @@ pub trait Engine: Send + Sync {
     /// Gives the image `source` the name `reference` too.
     fn tag_image(&self, source: &str, reference: &str) -> Result<(), EngineError>;
 
+    /// Pushes `reference` (`registry/name:tag`) to its registry; `log` gets each status line
+    /// ("Pushed", "Layer already exists", ...). Layers the registry has are not sent again.
+    fn push_image(&self, reference: &str, log: &mut dyn FnMut(&str)) -> Result<(), EngineError>;
+
     /// Removes the name `reference` (and the image, when nothing else uses it).
     fn remove_image(&self, reference: &str) -> Result<(), EngineError>;
 

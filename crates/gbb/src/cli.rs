@@ -62,6 +62,24 @@ folder, its resolved config, and the keys of what it is built on and in.")]
     )]
     Graph(GraphArgs),
 
+    /// Push images to a registry, through the engine (layers the registry has are not sent).
+    #[command(after_help = "Examples:
+  gbb push example/greet --registry registry.example.org:5000
+  gbb push example --registry 127.0.0.1:5000     every image of a namespace
+
+Each image goes up as <registry>/<ns>/<name> with its IMAGE_TAG and `latest`.")]
+    Push(PushArgs),
+
+    /// Remove what builds left in the stack: phase 1 outputs and logs; with --images, the
+    /// stack's images and kept builder states too.
+    #[command(after_help = "Examples:
+  gbb clean                    .gbb/build and .gbb/logs of the stack
+  gbb clean --images           and every image and builder state of the stack
+  gbb clean --images example/greet
+
+Cores and imported stage3s are shared by every stack on the machine and stay.")]
+    Clean(CleanArgs),
+
     /// Open bash in the build container of an image or builder, with the helpers loaded.
     #[command(after_help = "Example:
   gbb shell example/greet      bash where greet's phase 1 runs: in the kept state of greetlib
@@ -146,6 +164,29 @@ pub(crate) struct BuildArgs {
     /// Fail instead of waiting when another build holds the stack's lock.
     #[arg(long)]
     pub(crate) no_wait: bool,
+}
+
+#[derive(Debug, ClapArgs)]
+pub(crate) struct PushArgs {
+    /// Images or namespaces to push; none: every image of the stack.
+    #[arg(value_name = "ID")]
+    pub(crate) ids: Vec<String>,
+
+    /// The registry (`host[:port]`); without it, images go to the engine's default registry
+    /// under their own names.
+    #[arg(long, value_name = "URL")]
+    pub(crate) registry: Option<String>,
+}
+
+#[derive(Debug, ClapArgs)]
+pub(crate) struct CleanArgs {
+    /// Images or namespaces whose images to remove (with --images); none: the whole stack.
+    #[arg(value_name = "ID")]
+    pub(crate) ids: Vec<String>,
+
+    /// Remove the stack's images and kept builder states from the engine too.
+    #[arg(long)]
+    pub(crate) images: bool,
 }
 
 #[derive(Debug, ClapArgs)]

@@ -3,8 +3,10 @@
 
 mod add;
 mod build;
+mod clean;
 mod graph;
 mod plan;
+mod push;
 mod shell;
 
 use std::path::{Path, PathBuf};
@@ -91,6 +93,8 @@ pub(crate) fn run(args: Args, printer: &Printer) -> anyhow::Result<ExitCode> {
     match command {
         Command::Plan(args) => plan::run(&context, &args, printer),
         Command::Build(args) => build::run(&context, &args, printer),
+        Command::Clean(args) => clean::run(&context, &args, printer),
+        Command::Push(args) => push::run(&context, &args, printer),
         Command::Graph(args) => graph::run(&context, &args, printer),
         Command::Add(args) => add::run(&context, args, printer),
         Command::Shell { id } => shell::run(&context, &id, printer),

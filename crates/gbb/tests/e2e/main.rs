@@ -10,4 +10,5 @@ mod harness;
 mod build;
 mod faults;
 mod parallel;
+mod registry;
 mod shell;
