@@ -103,6 +103,25 @@ impl Docker {
     }
 }
 
+impl Docker {
+    /// Waits for a container to end and returns its exit code.
+    async fn exit_code(&self, id: &str) -> Result<i64, EngineError> {
+        let waited: Vec<_> = self
+            .client
+            .wait_container(id, None::<WaitContainerOptions>)
+            .map(|r| match r {
+                // bollard reports a non-zero exit as an error carrying the code.
+                Err(bollard::errors::Error::DockerContainerWaitError { code, .. }) => Ok(code),
+                Ok(response) => Ok(response.status_code),
+                Err(e) => Err(e),
+            })
+            .try_collect()
+            .await
+            .map_err(api(format!("waiting for `{id}`")))?;
+        Ok(waited.last().copied().unwrap_or(-1))
+    }
+}
+
 /// The innermost cause of a connection error, which is the part that says what happened
 /// ("Connection refused", "No such file or directory").
 fn short_cause(e: &bollard::errors::Error) -> String {
@@ -286,19 +305,7 @@ impl Engine for Docker {
                     Err(e) => return Err(api(format!("reading the output of `{id}`"))(e)),
                 }
             }
-            let waited: Vec<_> = self
-                .client
-                .wait_container(id, None::<WaitContainerOptions>)
-                .map(|r| match r {
-                    // bollard reports a non-zero exit as an error carrying the code.
-                    Err(bollard::errors::Error::DockerContainerWaitError { code, .. }) => Ok(code),
-                    Ok(response) => Ok(response.status_code),
-                    Err(e) => Err(e),
-                })
-                .try_collect()
-                .await
-                .map_err(api(format!("waiting for `{id}`")))?;
-            Ok(waited.last().copied().unwrap_or(-1))
+            self.exit_code(id).await
         })
     }
 
@@ -367,18 +374,7 @@ impl Engine for Docker {
                 }
             }
             forward.abort();
-            let waited: Vec<_> = self
-                .client
-                .wait_container(id, None::<WaitContainerOptions>)
-                .map(|r| match r {
-                    Err(bollard::errors::Error::DockerContainerWaitError { code, .. }) => Ok(code),
-                    Ok(response) => Ok(response.status_code),
-                    Err(e) => Err(e),
-                })
-                .try_collect()
-                .await
-                .map_err(api(format!("waiting for `{id}`")))?;
-            Ok(waited.last().copied().unwrap_or(-1))
+            self.exit_code(id).await
         })
     }
 
