@@ -901,6 +901,13 @@ impl<'a> Parser<'a> {
 /// This is how gbb reads `_packages="..."` out of a `build.sh`: that file is real bash with
 /// functions, so it is never parsed whole; only its top-level package assignment is.
 pub fn parse_leading_assignment(text: &str) -> Option<Assignment> {
+    parse_leading_assignment_span(text).map(|(assignment, _)| assignment)
+}
+
+/// Like [`parse_leading_assignment`], and also the byte range of the value's text in `text`
+/// (from just after `=` to the end of the value), so a tool can replace the value and keep
+/// every other byte of the file.
+pub fn parse_leading_assignment_span(text: &str) -> Option<(Assignment, std::ops::Range<usize>)> {
     let mut parser = Parser {
         src: text.as_bytes(),
         text,
@@ -916,10 +923,13 @@ pub fn parse_leading_assignment(text: &str) -> Option<Assignment> {
     {
         return None;
     }
+    let name_len = parser.name_ahead()?.len() + usize::from(after == Some(b'+'));
+    let value_start = parser.offset + name_len + 1;
     let assignment = parser.assignment().ok()?;
+    let value_end = parser.offset;
     parser.skip_blank();
     match parser.peek() {
-        None | Some(b'\n' | b';' | b'#') => Some(assignment),
+        None | Some(b'\n' | b';' | b'#') => Some((assignment, value_start..value_end)),
         _ => None,
     }
 }
