@@ -6,10 +6,12 @@
 
 mod cleartext;
 mod digests;
+mod openpgp;
 mod releases;
 mod update;
 
 pub use cleartext::cleartext_body;
 pub use digests::{Algorithm, Digests, DigestsError};
+pub use openpgp::{Keyring, SignatureError};
 pub use releases::{Release, ReleaseIndex, ReleaseIndexError};
 pub use update::{UpdateError, set_stage3_date};

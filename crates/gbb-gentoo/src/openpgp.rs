@@ -1,0 +1,217 @@
+//! OpenPGP checks of Gentoo's release files, with rPGP (the `pgp` crate): no cryptography is
+//! written here.
+//!
+//! A [`Keyring`] holds the keys a signature may come from: Gentoo's release keys, or those in
+//! the file `GENTOO_KEYRING` names. Signatures are accepted from a key's primary key or any of
+//! its subkeys (Gentoo signs with a subkey). Cleartext-signed files (the release index,
+//! DIGESTS) give back the text that was signed, so that only signed text is ever read.
+
+use std::io::Cursor;
+
+use pgp::composed::{CleartextSignedMessage, Deserializable, DetachedSignature, SignedPublicKey};
+use pgp::types::KeyDetails;
+
+/// Why a signature was not accepted.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SignatureError {
+    #[error("`{what}` has no OpenPGP signature")]
+    Unsigned { what: String },
+    #[error("`{what}` is not signed by any key of the keyring ({keys})")]
+    UnknownKey { what: String, keys: String },
+    #[error("the keyring could not be read: {message}")]
+    BadKeyring { message: String },
+    #[error("the signature of `{what}` could not be read: {message}")]
+    BadSignature { what: String, message: String },
+}
+
+/// Public keys signatures are checked against.
+#[derive(Clone, Debug)]
+pub struct Keyring {
+    keys: Vec<SignedPublicKey>,
+}
+
+impl Keyring {
+    /// Reads armored public keys (one or several blocks).
+    pub fn from_armor(text: &str) -> Result<Self, SignatureError> {
+        let bad = |e: pgp::errors::Error| SignatureError::BadKeyring {
+            message: e.to_string(),
+        };
+        let (keys, _) =
+            SignedPublicKey::from_armor_many(Cursor::new(text.as_bytes())).map_err(bad)?;
+        let keys = keys.collect::<Result<Vec<_>, _>>().map_err(bad)?;
+        if keys.is_empty() {
+            return Err(SignatureError::BadKeyring {
+                message: "it holds no public key".to_owned(),
+            });
+        }
+        Ok(Self { keys })
+    }
+
+    /// The primary keys' fingerprints, upper-case hex.
+    pub fn fingerprints(&self) -> Vec<String> {
+        self.keys
+            .iter()
+            .map(|k| format!("{:X}", k.primary_key.fingerprint()))
+            .collect()
+    }
+
+    fn describe(&self) -> String {
+        self.fingerprints().join(", ")
+    }
+
+    /// Checks a cleartext-signed text (`what` names it in errors) and returns the signed text.
+    pub fn verify_cleartext(&self, what: &str, text: &str) -> Result<String, SignatureError> {
+        if !text.contains("-----BEGIN PGP SIGNED MESSAGE-----") {
+            return Err(SignatureError::Unsigned {
+                what: what.to_owned(),
+            });
+        }
+        let (message, _) = CleartextSignedMessage::from_string(text).map_err(|e| {
+            SignatureError::BadSignature {
+                what: what.to_owned(),
+                message: e.to_string(),
+            }
+        })?;
+        let verified = self.keys.iter().any(|key| {
+            message.verify(key).is_ok()
+                || key
+                    .public_subkeys
+                    .iter()
+                    .any(|sub| message.verify(sub).is_ok())
+        });
+        if !verified {
+            return Err(SignatureError::UnknownKey {
+                what: what.to_owned(),
+                keys: self.describe(),
+            });
+        }
+        // The text that was signed, with the signed line endings undone.
+        Ok(message.signed_text().replace("\r\n", "\n"))
+    }
+
+    /// Checks a detached signature (`signature`, armored) over `data`.
+    pub fn verify_detached(
+        &self,
+        what: &str,
+        data: &[u8],
+        signature: &str,
+    ) -> Result<(), SignatureError> {
+        let (signature, _) = DetachedSignature::from_armor_single(Cursor::new(
+            signature.as_bytes(),
+        ))
+        .map_err(|e| SignatureError::BadSignature {
+            what: what.to_owned(),
+            message: e.to_string(),
+        })?;
+        let verified = self.keys.iter().any(|key| {
+            signature.verify(key, data).is_ok()
+                || key
+                    .public_subkeys
+                    .iter()
+                    .any(|sub| signature.verify(sub, data).is_ok())
+        });
+        if verified {
+            Ok(())
+        } else {
+            Err(SignatureError::UnknownKey {
+                what: what.to_owned(),
+                keys: self.describe(),
+            })
+        }
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use pgp::composed::{EncryptionCaps, KeyType, SecretKeyParamsBuilder, SignedSecretKey};
+    use pgp::crypto::hash::HashAlgorithm;
+    use pgp::types::Password;
+    use rand::thread_rng;
+
+    use super::*;
+
+    /// A signing key made for a test, and its public half armored.
+    pub(crate) fn test_key(uid: &str) -> (SignedSecretKey, String) {
+        let params = SecretKeyParamsBuilder::default()
+            .key_type(KeyType::Ed25519Legacy)
+            .can_certify(true)
+            .can_sign(true)
+            .can_encrypt(EncryptionCaps::None)
+            .primary_user_id(uid.into())
+            .build()
+            .unwrap();
+        let secret = params.generate(thread_rng()).unwrap();
+        let public = SignedPublicKey::from(secret.clone());
+        let armored = public.to_armored_string(Default::default()).unwrap();
+        (secret, armored)
+    }
+
+    pub(crate) fn clearsign(key: &SignedSecretKey, text: &str) -> String {
+        CleartextSignedMessage::sign(thread_rng(), text, &key.primary_key, &Password::empty())
+            .unwrap()
+            .to_armored_string(Default::default())
+            .unwrap()
+    }
+
+    pub(crate) fn detached(key: &SignedSecretKey, data: &[u8]) -> String {
+        DetachedSignature::sign_binary_data(
+            thread_rng(),
+            &key.primary_key,
+            &Password::empty(),
+            HashAlgorithm::Sha512,
+            data,
+        )
+        .unwrap()
+        .to_armored_string(Default::default())
+        .unwrap()
+    }
+
+    #[test]
+    fn cleartext_from_a_known_key_only() {
+        let (gentoo, gentoo_public) = test_key("Test Release <releng@example.org>");
+        let (stranger, _) = test_key("Stranger <x@example.org>");
+        let keyring = Keyring::from_armor(&gentoo_public).unwrap();
+        let text = "# SHA512 HASH\nabc  stage3.tar.xz\n- dashed line\n";
+        let signed = clearsign(&gentoo, text);
+        assert_eq!(keyring.verify_cleartext("DIGESTS", &signed).unwrap(), text);
+
+        let error = keyring
+            .verify_cleartext("DIGESTS", &clearsign(&stranger, text))
+            .unwrap_err();
+        assert!(
+            matches!(error, SignatureError::UnknownKey { .. }),
+            "{error}"
+        );
+        let tampered = signed.replace("abc", "abd");
+        assert!(matches!(
+            keyring.verify_cleartext("DIGESTS", &tampered),
+            Err(SignatureError::UnknownKey { .. })
+        ));
+        assert!(matches!(
+            keyring.verify_cleartext("DIGESTS", text),
+            Err(SignatureError::Unsigned { .. })
+        ));
+    }
+
+    #[test]
+    fn detached_signatures() {
+        let (gentoo, gentoo_public) = test_key("Test Release <releng@example.org>");
+        let keyring = Keyring::from_armor(&gentoo_public).unwrap();
+        let data = b"a stage3 tarball";
+        let signature = detached(&gentoo, data);
+        keyring.verify_detached("stage3", data, &signature).unwrap();
+        assert!(matches!(
+            keyring.verify_detached("stage3", b"another tarball", &signature),
+            Err(SignatureError::UnknownKey { .. })
+        ));
+        assert!(matches!(
+            keyring.verify_detached("stage3", data, "garbage"),
+            Err(SignatureError::BadSignature { .. })
+        ));
+        assert!(matches!(
+            Keyring::from_armor("not a key"),
+            Err(SignatureError::BadKeyring { .. })
+        ));
+    }
+}
