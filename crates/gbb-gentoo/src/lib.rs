@@ -6,12 +6,18 @@
 
 mod cleartext;
 mod digests;
+mod download;
 mod openpgp;
 mod releases;
+mod stage3;
+#[cfg(test)]
+mod test_mirror;
 mod update;
 
 pub use cleartext::cleartext_body;
 pub use digests::{Algorithm, Digests, DigestsError};
+pub use download::{DownloadError, Downloader, NoProgress, Progress, from_mirrors};
 pub use openpgp::{Keyring, SignatureError};
 pub use releases::{Release, ReleaseIndex, ReleaseIndexError};
+pub use stage3::{Stage3, Stage3Error, Stage3Request, fetch_stage3, resolve_release};
 pub use update::{UpdateError, set_stage3_date};
