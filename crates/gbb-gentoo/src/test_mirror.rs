@@ -17,19 +17,24 @@ pub(crate) enum Behaviour {
     },
 }
 
+/// The requests a mirror saw: path and `Range` header.
+type RequestLog = Arc<Mutex<Vec<(String, Option<String>)>>>;
+
 #[derive(Clone, Default)]
 pub(crate) struct Mirror {
     pub(crate) files: Arc<Mutex<HashMap<String, Behaviour>>>,
     /// Each request: path and Range header.
-    pub(crate) requests: Arc<Mutex<Vec<(String, Option<String>)>>>,
+    pub(crate) requests: RequestLog,
     pub(crate) url: String,
 }
 
 impl Mirror {
     pub(crate) fn start() -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let mut mirror = Self::default();
-        mirror.url = format!("http://{}/", listener.local_addr().unwrap());
+        let mirror = Self {
+            url: format!("http://{}/", listener.local_addr().unwrap()),
+            ..Self::default()
+        };
         let state = mirror.clone();
         std::thread::spawn(move || {
             for stream in listener.incoming() {
