@@ -137,7 +137,9 @@ pub(crate) fn core_key(input: &CoreInput, core_dockerfile: &str) -> Result<Conte
             hasher.field(&size.to_le_bytes());
             hasher.field(&mtime.to_le_bytes());
         }
-        Stage3::Release { base, date, arch } => {
+        Stage3::Release {
+            base, date, arch, ..
+        } => {
             hasher.field(b"stage3 release");
             hasher.field(base.as_bytes());
             hasher.field(date.as_deref().unwrap_or("latest").as_bytes());

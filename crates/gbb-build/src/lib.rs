@@ -32,7 +32,8 @@ pub use lock::StackLock;
 pub use paths::Paths;
 pub use registry::ContainerRegistry;
 pub use run::{
-    Build, BuildOptions, BuildSummary, CONTAINER_LABEL, Force, Outcome, Reporter, StepReport,
+    Build, BuildOptions, BuildSummary, CONTAINER_LABEL, Force, GentooInputs, Outcome, Reporter,
+    StepReport,
 };
 pub use template::{check_template, render_template};
 

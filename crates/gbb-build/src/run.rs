@@ -51,6 +51,18 @@ pub struct BuildOptions {
     pub paths: Paths,
     /// File times in every `rootfs.tar` are clamped to this (reproducible images).
     pub source_date_epoch: u64,
+    /// How stage3 releases are fetched and checked.
+    pub gentoo: GentooInputs,
+}
+
+/// How Gentoo's own inputs are checked.
+#[derive(Clone, Debug, Default)]
+pub struct GentooInputs {
+    /// The keys release files must be signed with (`GENTOO_KEYRING`); `None` when gbb knows
+    /// none.
+    pub keyring: Option<gbb_gentoo::Keyring>,
+    /// `-s`: skip the OpenPGP checks (never the hashes).
+    pub skip_signatures: bool,
 }
 
 /// What became of a step.
@@ -127,6 +139,8 @@ pub struct Build<'a> {
     reporter: &'a dyn Reporter,
     registry: ContainerRegistry,
     keys: HashMap<StepId, ContentKey>,
+    /// Stage3 releases fetched for cores, verified, in the cache.
+    stage3_files: HashMap<StepId, PathBuf>,
 }
 
 /// The Dockerfile of a core: the stage3 plus gbb's in-container scripts.
@@ -293,6 +307,7 @@ impl<'a> Build<'a> {
             reporter,
             registry,
             keys: HashMap::new(),
+            stage3_files: HashMap::new(),
         }
     }
 
@@ -317,11 +332,12 @@ impl<'a> Build<'a> {
                             return Err(BuildError::NoStage3File { path: path.clone() });
                         }
                         Stage3::File { .. } => {}
-                        Stage3::Release { base, .. } => {
-                            return Err(BuildError::Unsupported {
-                                what: format!("downloading stage3 `{base}` from a mirror"),
-                                hint: "set STAGE3_FILE to a local stage3 tarball",
-                            });
+                        Stage3::Release { .. } => {
+                            if self.options.gentoo.keyring.is_none()
+                                && !self.options.gentoo.skip_signatures
+                            {
+                                return Err(BuildError::NoKeyring);
+                            }
                         }
                     }
                     match &input.portage {
@@ -545,10 +561,90 @@ impl<'a> Build<'a> {
     /// steps can then run on several threads from shared, read-only state.
     fn compute_keys(&mut self) -> Result<(), BuildError> {
         for step in &self.plan.steps {
-            let key = self.step_key(step)?;
-            self.keys.insert(step.id.clone(), key);
+            match (step.kind, step.core.as_ref(), step.builds_in.as_ref()) {
+                // A release is fetched (or found verified in the cache) first: its key is the
+                // file's, like a local stage3's, so a new release changes the key.
+                (StepKind::Core, Some(input), _)
+                    if matches!(input.stage3, Stage3::Release { .. }) =>
+                {
+                    self.release_core_key(&step.id, input)?;
+                }
+                // A builder whose core is not in this plan (`-n`): the same, for its key.
+                (StepKind::Builder, _, Some(BuildsIn::Core(core)))
+                    if !self.keys.contains_key(core) =>
+                {
+                    if let BuilderBase::Core { input, .. } = &self.definition(step).base
+                        && matches!(input.stage3, Stage3::Release { .. })
+                    {
+                        self.release_core_key(core, input)?;
+                    }
+                }
+                _ => {}
+            }
+            if !self.keys.contains_key(&step.id) {
+                let key = self.step_key(step)?;
+                self.keys.insert(step.id.clone(), key);
+            }
         }
         Ok(())
+    }
+
+    /// Fetches a core's stage3 release and records the core's key and file.
+    fn release_core_key(&mut self, core: &StepId, input: &CoreInput) -> Result<(), BuildError> {
+        let path = self.fetch_release(core, input)?;
+        let mut local = input.clone();
+        local.stage3 = Stage3::File { path: path.clone() };
+        self.stage3_files.insert(core.clone(), path);
+        self.keys
+            .insert(core.clone(), core_key(&local, CORE_DOCKERFILE)?);
+        Ok(())
+    }
+
+    /// Downloads and verifies the stage3 release of a core, or finds it in the cache.
+    fn fetch_release(&self, core: &StepId, input: &CoreInput) -> Result<PathBuf, BuildError> {
+        let Stage3::Release {
+            base,
+            date,
+            arch,
+            mirrors,
+        } = &input.stage3
+        else {
+            unreachable!("called for releases")
+        };
+        let gentoo = &self.options.gentoo;
+        // Without -s, preflight made sure there is a keyring; with -s it is not used.
+        let empty;
+        let keyring = match &gentoo.keyring {
+            Some(keyring) => keyring,
+            None => {
+                empty = gbb_gentoo::Keyring::empty();
+                &empty
+            }
+        };
+        self.reporter.started(
+            &core.to_string(),
+            &format!("finding stage3 `{base}` on {}", mirrors.join(" ")),
+        );
+        let cache = self.options.paths.cache.join("stage3");
+        let request = gbb_gentoo::Stage3Request {
+            mirrors,
+            arch,
+            base,
+            date: date.as_deref(),
+            cache: &cache,
+            keyring,
+            skip_signatures: gentoo.skip_signatures,
+        };
+        let stage3 = gbb_gentoo::fetch_stage3(
+            &gbb_gentoo::Downloader::default(),
+            &request,
+            &gbb_gentoo::NoProgress,
+        )
+        .map_err(|source| BuildError::Stage3 {
+            id: core.to_string(),
+            source,
+        })?;
+        Ok(stage3.path)
     }
 
     /// Runs one step whose needs are done.
@@ -639,8 +735,9 @@ impl<'a> Build<'a> {
         {
             return Ok((Outcome::Skipped("up to date".to_owned()), None));
         }
-        let Stage3::File { path: stage3 } = &input.stage3 else {
-            unreachable!("preflight refuses stage3 downloads")
+        let stage3 = match &input.stage3 {
+            Stage3::File { path } => path,
+            Stage3::Release { .. } => &self.stage3_files[&step.id],
         };
         // The stage3 import is keyed on its own (by the file alone), so that a change of
         // scripts or portage tree does not import it again.

@@ -7,8 +7,8 @@ use std::path::Path;
 use std::sync::Mutex;
 
 use gbb_build::{
-    Build, BuildError, BuildOptions, BuildSummary, ContainerRegistry, Force, Outcome, Paths,
-    Reporter, StepReport,
+    Build, BuildError, BuildOptions, BuildSummary, ContainerRegistry, Force, GentooInputs, Outcome,
+    Paths, Reporter, StepReport,
 };
 use gbb_config::Environment;
 use gbb_engine::{BuildRequest, ContainerSpec, Engine, EngineError, ImageInfo};
@@ -20,6 +20,8 @@ use gbb_stack::{LoadOptions, Stack};
 struct FakeEngine {
     /// Phase 1 of this id fails.
     failing: Option<String>,
+    /// The tarballs imported.
+    imported: Mutex<Vec<std::path::PathBuf>>,
     images: Mutex<BTreeMap<String, BTreeMap<String, String>>>,
     containers: Mutex<BTreeMap<String, ContainerSpec>>,
     calls: Mutex<Vec<String>>,
@@ -53,7 +55,8 @@ impl Engine for FakeEngine {
             }))
     }
 
-    fn import_image(&self, _tarball: &Path, reference: &str) -> Result<(), EngineError> {
+    fn import_image(&self, tarball: &Path, reference: &str) -> Result<(), EngineError> {
+        self.imported.lock().unwrap().push(tarball.to_owned());
         self.record(format!("import {reference}"));
         self.images
             .lock()
@@ -231,6 +234,7 @@ fn build(
         fail_fast: false,
         paths: Paths::new(&stack.root, &dir.join("cache")),
         source_date_epoch: 0,
+        gentoo: GentooInputs::default(),
     };
     Build::new(
         stack,
@@ -365,6 +369,7 @@ fn only_given_ids_need_their_parents_built() {
         fail_fast: false,
         paths: Paths::new(&stack.root, &dir.path().join("cache")),
         source_date_epoch: 0,
+        gentoo: GentooInputs::default(),
     };
     let error = Build::new(
         &stack,
@@ -423,6 +428,7 @@ fn run_with(
         fail_fast,
         paths: Paths::new(&stack.root, &dir.join("cache")),
         source_date_epoch: 0,
+        gentoo: GentooInputs::default(),
     };
     Build::new(
         stack,
@@ -488,4 +494,116 @@ fn fail_fast_starts_nothing_new() {
         outcome(&summary, "ns/other"),
         &Outcome::NotStarted("stopped after a failure (--fail-fast)".to_owned())
     );
+}
+
+/// A stage3 release on a mirror (served by the test on 127.0.0.1), signed with a test key.
+fn release_stack(dir: &Path, mirror: &str) -> Stack {
+    write(dir, "portage/profiles/repo_name", "gentoo\n");
+    write(
+        dir,
+        "stack/build.conf",
+        &format!("STAGE3_BASE=stage3-amd64-openrc\nMIRROR=\"{mirror}\"\nPORTAGE_DIR=../portage\n"),
+    );
+    write(dir, "stack/dock/ns/build.conf", "DEFAULT_BUILDER=ns/bob\n");
+    write(dir, "stack/dock/ns/builder/bob/build.conf", "");
+    Stack::discover(&dir.join("stack"), &LoadOptions::default()).unwrap()
+}
+
+#[test]
+fn stage3_releases_are_downloaded_verified_and_imported() {
+    use gbb_gentoo::test_mirror::{Behaviour, Mirror};
+    use gbb_gentoo::testing::{clearsign, detached, test_key};
+    use sha2::Digest;
+
+    let (key, public) = test_key("Test Release <releng@example.org>");
+    let mirror = Mirror::start();
+    let name = "stage3-amd64-openrc-20261101T000000Z.tar.xz";
+    let tarball = b"a stage3, really".to_vec();
+    let dir_path = "releases/amd64/autobuilds";
+    mirror.put(
+        &format!("{dir_path}/latest-stage3-amd64-openrc.txt"),
+        Behaviour::Serve(clearsign(&key, &format!("20261101T000000Z/{name} 16\n")).into_bytes()),
+    );
+    let sha: String = sha2::Sha512::digest(&tarball)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    mirror.put(
+        &format!("{dir_path}/20261101T000000Z/{name}.DIGESTS"),
+        Behaviour::Serve(clearsign(&key, &format!("# SHA512 HASH\n{sha}  {name}\n")).into_bytes()),
+    );
+    mirror.put(
+        &format!("{dir_path}/20261101T000000Z/{name}"),
+        Behaviour::Serve(tarball.clone()),
+    );
+    mirror.put(
+        &format!("{dir_path}/20261101T000000Z/{name}.asc"),
+        Behaviour::Serve(detached(&key, &tarball).into_bytes()),
+    );
+
+    let dir = tempfile::tempdir().unwrap();
+    let stack = release_stack(dir.path(), &mirror.url);
+    let plan = BuildPlan::new(&stack, &Request::default()).unwrap();
+    let engine = FakeEngine::default();
+    let options = |gentoo| BuildOptions {
+        force: Force::Nothing,
+        jobs: 1,
+        fail_fast: false,
+        paths: Paths::new(&stack.root, &dir.path().join("cache")),
+        source_date_epoch: 0,
+        gentoo,
+    };
+
+    // Without a key (and without -s), nothing is fetched or run.
+    let error = Build::new(
+        &stack,
+        &plan,
+        &engine,
+        &options(GentooInputs::default()),
+        &Silent,
+        ContainerRegistry::new(),
+    )
+    .run()
+    .unwrap_err();
+    assert!(matches!(error, BuildError::NoKeyring), "{error}");
+    assert!(mirror.requests.lock().unwrap().is_empty());
+
+    let gentoo = GentooInputs {
+        keyring: Some(gbb_gentoo::Keyring::from_armor(&public).unwrap()),
+        skip_signatures: false,
+    };
+    let summary = Build::new(
+        &stack,
+        &plan,
+        &engine,
+        &options(gentoo.clone()),
+        &Silent,
+        ContainerRegistry::new(),
+    )
+    .run()
+    .unwrap();
+    assert!(summary.succeeded());
+    let imported = engine.imported.lock().unwrap().clone();
+    assert_eq!(imported, [dir.path().join("cache/stage3").join(name)]);
+    assert_eq!(std::fs::read(&imported[0]).unwrap(), tarball);
+
+    // A second build finds everything up to date; the stage3 is not downloaded again.
+    let summary = Build::new(
+        &stack,
+        &plan,
+        &engine,
+        &options(gentoo),
+        &Silent,
+        ContainerRegistry::new(),
+    )
+    .run()
+    .unwrap();
+    assert!(
+        summary
+            .reports
+            .iter()
+            .all(|r| matches!(r.outcome, Outcome::Skipped(_)))
+    );
+    let tarball_requests = mirror.requests_for(&format!("{dir_path}/20261101T000000Z/{name}"));
+    assert_eq!(tarball_requests.len(), 1);
 }

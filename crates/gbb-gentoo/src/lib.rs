@@ -10,13 +10,15 @@ mod download;
 mod openpgp;
 mod releases;
 mod stage3;
-#[cfg(test)]
-mod test_mirror;
+#[cfg(any(test, feature = "test-support"))]
+pub mod test_mirror;
 mod update;
 
 pub use cleartext::cleartext_body;
 pub use digests::{Algorithm, Digests, DigestsError};
 pub use download::{DownloadError, Downloader, NoProgress, Progress, from_mirrors};
+#[cfg(any(test, feature = "test-support"))]
+pub use openpgp::testing;
 pub use openpgp::{Keyring, SignatureError};
 pub use releases::{Release, ReleaseIndex, ReleaseIndexError};
 pub use stage3::{Stage3, Stage3Error, Stage3Request, fetch_stage3, resolve_release};

@@ -48,6 +48,11 @@ impl Keyring {
         Ok(Self { keys })
     }
 
+    /// A keyring with no key: every signature check fails. For `-s`, where none is made.
+    pub fn empty() -> Self {
+        Self { keys: Vec::new() }
+    }
+
     /// The primary keys' fingerprints, upper-case hex.
     pub fn fingerprints(&self) -> Vec<String> {
         self.keys
@@ -122,17 +127,20 @@ impl Keyring {
     }
 }
 
-#[cfg(test)]
-pub(crate) mod tests {
-    use pgp::composed::{EncryptionCaps, KeyType, SecretKeyParamsBuilder, SignedSecretKey};
+/// Keys and signatures made on the spot, for tests of code that checks signatures (this crate's
+/// and its users', through the `test-support` feature).
+#[cfg(any(test, feature = "test-support"))]
+pub mod testing {
+    use pgp::composed::{
+        CleartextSignedMessage, DetachedSignature, EncryptionCaps, KeyType, SecretKeyParamsBuilder,
+        SignedPublicKey, SignedSecretKey,
+    };
     use pgp::crypto::hash::HashAlgorithm;
     use pgp::types::Password;
     use rand::thread_rng;
 
-    use super::*;
-
     /// A signing key made for a test, and its public half armored.
-    pub(crate) fn test_key(uid: &str) -> (SignedSecretKey, String) {
+    pub fn test_key(uid: &str) -> (SignedSecretKey, String) {
         let params = SecretKeyParamsBuilder::default()
             .key_type(KeyType::Ed25519Legacy)
             .can_certify(true)
@@ -147,14 +155,14 @@ pub(crate) mod tests {
         (secret, armored)
     }
 
-    pub(crate) fn clearsign(key: &SignedSecretKey, text: &str) -> String {
+    pub fn clearsign(key: &SignedSecretKey, text: &str) -> String {
         CleartextSignedMessage::sign(thread_rng(), text, &key.primary_key, &Password::empty())
             .unwrap()
             .to_armored_string(Default::default())
             .unwrap()
     }
 
-    pub(crate) fn detached(key: &SignedSecretKey, data: &[u8]) -> String {
+    pub fn detached(key: &SignedSecretKey, data: &[u8]) -> String {
         DetachedSignature::sign_binary_data(
             thread_rng(),
             &key.primary_key,
@@ -166,6 +174,12 @@ pub(crate) mod tests {
         .to_armored_string(Default::default())
         .unwrap()
     }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::testing::{clearsign, detached, test_key};
+    use super::*;
 
     #[test]
     fn cleartext_from_a_known_key_only() {

@@ -149,8 +149,8 @@ mod tests {
 
     use super::*;
     use crate::NoProgress;
-    use crate::openpgp::tests::{clearsign, detached, test_key};
     use crate::test_mirror::{Behaviour, Mirror};
+    use crate::testing::{clearsign, detached, test_key};
 
     const BASE: &str = "stage3-amd64-openrc";
     const DATE: &str = "20261101T000000Z";

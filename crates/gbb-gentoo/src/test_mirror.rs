@@ -7,7 +7,7 @@ use std::net::TcpListener;
 use std::sync::{Arc, Mutex};
 
 #[derive(Clone)]
-pub(crate) enum Behaviour {
+pub enum Behaviour {
     Serve(Vec<u8>),
     Status(u16),
     /// Announce the whole length, send `cut` bytes, close; whole afterwards.
@@ -21,15 +21,15 @@ pub(crate) enum Behaviour {
 type RequestLog = Arc<Mutex<Vec<(String, Option<String>)>>>;
 
 #[derive(Clone, Default)]
-pub(crate) struct Mirror {
-    pub(crate) files: Arc<Mutex<HashMap<String, Behaviour>>>,
+pub struct Mirror {
+    pub files: Arc<Mutex<HashMap<String, Behaviour>>>,
     /// Each request: path and Range header.
-    pub(crate) requests: RequestLog,
-    pub(crate) url: String,
+    pub requests: RequestLog,
+    pub url: String,
 }
 
 impl Mirror {
-    pub(crate) fn start() -> Self {
+    pub fn start() -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let mirror = Self {
             url: format!("http://{}/", listener.local_addr().unwrap()),
@@ -103,14 +103,14 @@ impl Mirror {
         mirror
     }
 
-    pub(crate) fn put(&self, path: &str, behaviour: Behaviour) {
+    pub fn put(&self, path: &str, behaviour: Behaviour) {
         self.files
             .lock()
             .unwrap()
             .insert(path.to_owned(), behaviour);
     }
 
-    pub(crate) fn requests_for(&self, path: &str) -> Vec<Option<String>> {
+    pub fn requests_for(&self, path: &str) -> Vec<Option<String>> {
         self.requests
             .lock()
             .unwrap()

@@ -105,9 +105,9 @@ impl BuildPlan {
                         Stage3::File { path } => Stage3Document::File {
                             file: path.display().to_string(),
                         },
-                        Stage3::Release { base, date, arch } => {
-                            Stage3Document::Release { base, date, arch }
-                        }
+                        Stage3::Release {
+                            base, date, arch, ..
+                        } => Stage3Document::Release { base, date, arch },
                     }),
                     portage: step.core.as_ref().map(|core| match &core.portage {
                         PortageTree::Dir { path } => PortageDocument::Dir {

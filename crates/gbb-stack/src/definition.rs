@@ -42,6 +42,8 @@ pub enum Stage3 {
         base: String,
         date: Option<String>,
         arch: String,
+        /// `MIRROR`: base URLs, tried in order.
+        mirrors: Vec<String>,
     },
 }
 

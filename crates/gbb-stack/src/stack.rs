@@ -446,6 +446,17 @@ fn core_input(config: &Config) -> BuilderBase {
                     .non_empty("STAGE3_DATE")
                     .map(|v| v.value.as_str().to_owned()),
                 arch: config.value("ARCH").unwrap_or("amd64").to_owned(),
+                mirrors: config
+                    .get("MIRROR")
+                    .map(|var| {
+                        var.value
+                            .items()
+                            .iter()
+                            .flat_map(|item| item.split_whitespace())
+                            .map(str::to_owned)
+                            .collect()
+                    })
+                    .unwrap_or_default(),
             },
             var.origin.clone(),
         )

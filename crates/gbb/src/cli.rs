@@ -164,6 +164,10 @@ pub(crate) struct BuildArgs {
     /// Fail instead of waiting when another build holds the stack's lock.
     #[arg(long)]
     pub(crate) no_wait: bool,
+
+    /// Skip the OpenPGP checks of downloaded stage3s (their SHA512 is still checked).
+    #[arg(short = 's', long = "skip-gpg-check")]
+    pub(crate) skip_signatures: bool,
 }
 
 #[derive(Debug, ClapArgs)]

@@ -44,7 +44,8 @@ pub(crate) fn code_for(error: &anyhow::Error) -> ExitCode {
             | BuildError::NoPortageDir { .. }
             | BuildError::Unsupported { .. }
             | BuildError::NotBuilt { .. }
-            | BuildError::Locked { .. } => REFUSED,
+            | BuildError::Locked { .. }
+            | BuildError::NoKeyring => REFUSED,
             BuildError::Interrupted => INTERRUPTED,
             BuildError::Io { .. } => IO,
             _ => FAILED,

@@ -6,7 +6,8 @@ use std::time::Instant;
 
 use comfy_table::{Table, presets};
 use gbb_build::{
-    Build, BuildOptions, ContainerRegistry, Force, Outcome, Paths, Reporter, StackLock, StepReport,
+    Build, BuildOptions, ContainerRegistry, Force, GentooInputs, Outcome, Paths, Reporter,
+    StackLock, StepReport,
 };
 use gbb_engine::{Docker, Engine};
 
@@ -94,6 +95,43 @@ fn handle_signals(engine: Arc<dyn Engine>, registry: ContainerRegistry) -> anyho
     Ok(())
 }
 
+/// The keys stage3 downloads must be signed with: the file `GENTOO_KEYRING` names, from the
+/// environment or the stack's config (relative to the file that sets it). gbb has no Gentoo
+/// key of its own yet (see README); without one, downloads need `-s`.
+fn keyring(
+    context: &Context,
+    stack: &gbb_stack::Stack,
+) -> anyhow::Result<Option<gbb_gentoo::Keyring>> {
+    let from_env = context
+        .options
+        .env
+        .get("GENTOO_KEYRING")
+        .filter(|p| !p.is_empty())
+        .map(PathBuf::from);
+    let from_config = || {
+        stack.namespaces.iter().find_map(|ns| {
+            let var = ns.config.non_empty("GENTOO_KEYRING")?;
+            let path = PathBuf::from(var.value.as_str());
+            Some(if path.is_relative() {
+                var.origin
+                    .path
+                    .parent()
+                    .map_or(path.clone(), |dir| dir.join(&path))
+            } else {
+                path
+            })
+        })
+    };
+    let Some(path) = from_env.or_else(from_config) else {
+        return Ok(None);
+    };
+    let text = std::fs::read_to_string(&path)
+        .map_err(|e| anyhow::anyhow!("cannot read GENTOO_KEYRING `{}`: {e}", path.display()))?;
+    let keyring = gbb_gentoo::Keyring::from_armor(&text)
+        .map_err(|e| anyhow::anyhow!("GENTOO_KEYRING `{}`: {e}", path.display()))?;
+    Ok(Some(keyring))
+}
+
 /// After a failure or an interruption: removes every container this process started that is
 /// still there, and waits until they are gone. The signal handler may have started removing
 /// some (the engine then answers "removal already in progress"), so this lists again until the
@@ -143,6 +181,7 @@ pub(crate) fn run(
         jobs,
         fail_fast,
         no_wait,
+        skip_signatures,
     } = args;
     let force = if *clean_all {
         Force::Everything
@@ -173,7 +212,14 @@ pub(crate) fn run(
         || std::thread::available_parallelism().map_or(1, |n| n.get()),
         usize::from,
     );
+    if *skip_signatures {
+        printer.note("warning: -s: OpenPGP signatures of stage3 downloads are not checked (their hashes are)");
+    }
     let options = BuildOptions {
+        gentoo: GentooInputs {
+            keyring: keyring(context, &stack)?,
+            skip_signatures: *skip_signatures,
+        },
         force,
         jobs,
         fail_fast: *fail_fast,

@@ -53,6 +53,7 @@ pub(crate) fn run(context: &Context, id: &str, printer: &Printer) -> anyhow::Res
     }
     let engine = Docker::connect(context.options.env.get("DOCKER_HOST"))?;
     let options = BuildOptions {
+        gentoo: gbb_build::GentooInputs::default(),
         force: Force::Nothing,
         jobs: 1,
         fail_fast: true,
