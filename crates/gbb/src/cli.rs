@@ -70,6 +70,13 @@ folder, its resolved config, and the keys of what it is built on and in.")]
 Each image goes up as <registry>/<ns>/<name> with its IMAGE_TAG and `latest`.")]
     Push(PushArgs),
 
+    /// Find newer stage3 releases for the builders that start from one, and pin them in their
+    /// build.conf (STAGE3_DATE), changing nothing else in the file.
+    #[command(after_help = "Examples:
+  gbb update            report, then rewrite STAGE3_DATE where a newer stage3 exists
+  gbb update --check    report only; exit 1 when something is newer (for CI)")]
+    Update(UpdateArgs),
+
     /// Remove what builds left in the stack: phase 1 outputs and logs; with --images, the
     /// stack's images and kept builder states too.
     #[command(after_help = "Examples:
@@ -180,6 +187,17 @@ pub(crate) struct PushArgs {
     /// under their own names.
     #[arg(long, value_name = "URL")]
     pub(crate) registry: Option<String>,
+}
+
+#[derive(Debug, ClapArgs)]
+pub(crate) struct UpdateArgs {
+    /// Only report; exit 1 when a newer stage3 exists.
+    #[arg(long)]
+    pub(crate) check: bool,
+
+    /// Do not check the OpenPGP signature of signed release indexes.
+    #[arg(short = 's', long = "skip-gpg-check")]
+    pub(crate) skip_signatures: bool,
 }
 
 #[derive(Debug, ClapArgs)]

@@ -98,7 +98,7 @@ fn handle_signals(engine: Arc<dyn Engine>, registry: ContainerRegistry) -> anyho
 /// The keys stage3 downloads must be signed with: the file `GENTOO_KEYRING` names, from the
 /// environment or the stack's config (relative to the file that sets it). gbb has no Gentoo
 /// key of its own yet (see README); without one, downloads need `-s`.
-fn keyring(
+pub(crate) fn keyring(
     context: &Context,
     stack: &gbb_stack::Stack,
 ) -> anyhow::Result<Option<gbb_gentoo::Keyring>> {

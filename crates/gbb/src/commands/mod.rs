@@ -8,6 +8,7 @@ mod graph;
 mod plan;
 mod push;
 mod shell;
+mod update;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -95,6 +96,7 @@ pub(crate) fn run(args: Args, printer: &Printer) -> anyhow::Result<ExitCode> {
         Command::Build(args) => build::run(&context, &args, printer),
         Command::Clean(args) => clean::run(&context, &args, printer),
         Command::Push(args) => push::run(&context, &args, printer),
+        Command::Update(args) => update::run(&context, &args, printer),
         Command::Graph(args) => graph::run(&context, &args, printer),
         Command::Add(args) => add::run(&context, args, printer),
         Command::Shell { id } => shell::run(&context, &id, printer),

@@ -7,3 +7,4 @@ mod graph;
 mod layouts;
 mod plan;
 mod refusals;
+mod update;

@@ -1,0 +1,115 @@
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use comfy_table::{Table, presets};
+use gbb_gentoo::{Downloader, Keyring, Stage3Request, resolve_release, set_stage3_date};
+use gbb_stack::{BuilderBase, Kind, Stage3};
+
+use super::build::{cache_dir, keyring};
+use super::{Context, display_path};
+use crate::cli::UpdateArgs;
+use crate::exit::FAILED;
+use crate::printer::Printer;
+
+/// Writes `text` to `path` through a temporary file in the same folder.
+fn write_atomically(path: &std::path::Path, text: &str) -> anyhow::Result<()> {
+    let temp = path.with_extension(format!("gbb-update-{}", std::process::id()));
+    std::fs::write(&temp, text)?;
+    std::fs::rename(&temp, path)?;
+    Ok(())
+}
+
+pub(crate) fn run(
+    context: &Context,
+    args: &UpdateArgs,
+    printer: &Printer,
+) -> anyhow::Result<ExitCode> {
+    let stack = context.load(printer)?;
+    let keyring = keyring(context, &stack)?.unwrap_or_else(Keyring::empty);
+    if args.skip_signatures {
+        printer.note("warning: -s: signatures of release indexes are not checked");
+    }
+    let downloader = Downloader::default();
+    let cache = cache_dir(context).join("stage3");
+    let mut table = Table::new();
+    table.load_style(presets::NOTHING);
+    table.set_header(["BUILDER", "STAGE3", "PINNED", "NEWEST", ""]);
+    let mut newer = 0;
+    for definition in stack
+        .definitions()
+        .iter()
+        .filter(|d| d.kind == Kind::Builder)
+    {
+        let BuilderBase::Core { input, .. } = &definition.base else {
+            continue;
+        };
+        let Stage3::Release {
+            base,
+            date,
+            arch,
+            mirrors,
+        } = &input.stage3
+        else {
+            continue;
+        };
+        let request = Stage3Request {
+            mirrors,
+            arch,
+            base,
+            date: None,
+            cache: &cache,
+            keyring: &keyring,
+            skip_signatures: args.skip_signatures,
+        };
+        let newest = resolve_release(&downloader, &request)
+            .map_err(|e| anyhow::anyhow!("{}: {e}", definition.id))?;
+        let pinned = date.clone().unwrap_or_default();
+        let status = if pinned == newest.date {
+            "up to date".to_owned()
+        } else if args.check {
+            newer += 1;
+            "newer available".to_owned()
+        } else {
+            newer += 1;
+            // The file that sets STAGE3_DATE when it is the stack's; else the builder's own.
+            let root = std::fs::canonicalize(if stack.root.as_os_str().is_empty() {
+                std::path::Path::new(".")
+            } else {
+                &stack.root
+            })?;
+            let file = definition
+                .config
+                .get("STAGE3_DATE")
+                .map(|var| var.origin.path.to_path_buf())
+                .filter(|p| std::fs::canonicalize(p).is_ok_and(|p| p.starts_with(&root)))
+                .unwrap_or_else(|| PathBuf::from(&definition.dir).join("build.conf"));
+            let text = std::fs::read_to_string(&file)?;
+            let updated = set_stage3_date(&text, &newest.date)
+                .map_err(|e| anyhow::anyhow!("{}: {e}", display_path(&file)))?;
+            write_atomically(&file, &updated)?;
+            format!("updated {}", display_path(&file))
+        };
+        table.add_row([
+            definition.id.to_string(),
+            base.clone(),
+            if pinned.is_empty() {
+                "-".to_owned()
+            } else {
+                pinned
+            },
+            newest.date.clone(),
+            status,
+        ]);
+    }
+    let mut out = String::new();
+    for line in table.to_string().lines() {
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    printer.data(&out);
+    Ok(if args.check && newer > 0 {
+        ExitCode::from(FAILED)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
