@@ -62,7 +62,7 @@ pub enum BuildError {
     Locked { path: PathBuf, holder: Option<u32> },
 
     #[error(
-        "gbb has no Gentoo release key to check stage3 downloads with: set GENTOO_KEYRING to a file with Gentoo's release keys (https://www.gentoo.org/downloads/signatures/; the automated release key's fingerprint is 13EB BDBE DE7A 1277 5DFD B1BA BB57 2E0E 2D18 2910), or pass -s to skip the OpenPGP checks (hashes are checked all the same)"
+        "gbb has no Gentoo release key to check stage3 and portage downloads with: set GENTOO_KEYRING to a file with Gentoo's release keys (https://www.gentoo.org/downloads/signatures/; the automated release key's fingerprint is 13EB BDBE DE7A 1277 5DFD B1BA BB57 2E0E 2D18 2910), or pass -s to skip the OpenPGP checks (hashes are checked all the same)"
     )]
     NoKeyring,
 
@@ -71,6 +71,13 @@ pub enum BuildError {
         id: String,
         #[source]
         source: gbb_gentoo::Stage3Error,
+    },
+
+    #[error("{id}: {source}")]
+    Snapshot {
+        id: String,
+        #[source]
+        source: gbb_gentoo::SnapshotError,
     },
 
     #[error("interrupted")]

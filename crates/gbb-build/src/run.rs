@@ -139,8 +139,10 @@ pub struct Build<'a> {
     reporter: &'a dyn Reporter,
     registry: ContainerRegistry,
     keys: HashMap<StepId, ContentKey>,
-    /// Stage3 releases fetched for cores, verified, in the cache.
-    stage3_files: HashMap<StepId, PathBuf>,
+    /// Core inputs with what gbb fetched in place of releases and snapshots: a verified stage3
+    /// file and an unpacked, verified portage tree. Filled as keys are computed; behind a
+    /// mutex because steps (on several threads) may ask for cores the plan does not build.
+    resolved: std::sync::Mutex<HashMap<CoreInput, CoreInput>>,
 }
 
 /// The Dockerfile of a core: the stage3 plus gbb's in-container scripts.
@@ -307,7 +309,7 @@ impl<'a> Build<'a> {
             reporter,
             registry,
             keys: HashMap::new(),
-            stage3_files: HashMap::new(),
+            resolved: std::sync::Mutex::new(HashMap::new()),
         }
     }
 
@@ -346,10 +348,11 @@ impl<'a> Build<'a> {
                         }
                         PortageTree::Dir { .. } => {}
                         PortageTree::Snapshot { .. } => {
-                            return Err(BuildError::Unsupported {
-                                what: "downloading a portage snapshot".to_owned(),
-                                hint: "set PORTAGE_DIR to a local portage tree",
-                            });
+                            if self.options.gentoo.keyring.is_none()
+                                && !self.options.gentoo.skip_signatures
+                            {
+                                return Err(BuildError::NoKeyring);
+                            }
                         }
                     }
                 }
@@ -522,7 +525,7 @@ impl<'a> Build<'a> {
     fn step_key(&self, step: &Step) -> Result<ContentKey, BuildError> {
         match step.kind {
             StepKind::Core => core_key(
-                step.core.as_ref().expect("cores have inputs"),
+                &self.local_input(step.core.as_ref().expect("cores have inputs"))?,
                 CORE_DOCKERFILE,
             ),
             StepKind::Builder => {
@@ -561,47 +564,88 @@ impl<'a> Build<'a> {
     /// steps can then run on several threads from shared, read-only state.
     fn compute_keys(&mut self) -> Result<(), BuildError> {
         for step in &self.plan.steps {
-            match (step.kind, step.core.as_ref(), step.builds_in.as_ref()) {
-                // A release is fetched (or found verified in the cache) first: its key is the
-                // file's, like a local stage3's, so a new release changes the key.
-                (StepKind::Core, Some(input), _)
-                    if matches!(input.stage3, Stage3::Release { .. }) =>
-                {
-                    self.release_core_key(&step.id, input)?;
-                }
-                // A builder whose core is not in this plan (`-n`): the same, for its key.
-                (StepKind::Builder, _, Some(BuildsIn::Core(core)))
-                    if !self.keys.contains_key(core) =>
-                {
-                    if let BuilderBase::Core { input, .. } = &self.definition(step).base
-                        && matches!(input.stage3, Stage3::Release { .. })
-                    {
-                        self.release_core_key(core, input)?;
-                    }
-                }
-                _ => {}
-            }
-            if !self.keys.contains_key(&step.id) {
-                let key = self.step_key(step)?;
-                self.keys.insert(step.id.clone(), key);
-            }
+            let key = self.step_key(step)?;
+            self.keys.insert(step.id.clone(), key);
         }
         Ok(())
     }
 
-    /// Fetches a core's stage3 release and records the core's key and file.
-    fn release_core_key(&mut self, core: &StepId, input: &CoreInput) -> Result<(), BuildError> {
-        let path = self.fetch_release(core, input)?;
+    /// `input` with its stage3 release and portage snapshot fetched and verified (or found in
+    /// the cache): local files, which give the core its key (so a new release or snapshot
+    /// changes it) and its mounts.
+    fn local_input(&self, input: &CoreInput) -> Result<CoreInput, BuildError> {
+        let lock = |m: &std::sync::Mutex<HashMap<CoreInput, CoreInput>>| {
+            m.lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .get(input)
+                .cloned()
+        };
+        if let Some(local) = lock(&self.resolved) {
+            return Ok(local);
+        }
         let mut local = input.clone();
-        local.stage3 = Stage3::File { path: path.clone() };
-        self.stage3_files.insert(core.clone(), path);
-        self.keys
-            .insert(core.clone(), core_key(&local, CORE_DOCKERFILE)?);
-        Ok(())
+        if let Stage3::Release { .. } = &input.stage3 {
+            local.stage3 = Stage3::File {
+                path: self.fetch_release(input)?,
+            };
+        }
+        if let PortageTree::Snapshot { url, date } = &input.portage {
+            local.portage = PortageTree::Dir {
+                path: self.fetch_snapshot(input, url.as_deref(), date)?,
+            };
+        }
+        self.resolved
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .insert(input.clone(), local.clone());
+        Ok(local)
+    }
+
+    fn gentoo_keyring(&self) -> gbb_gentoo::Keyring {
+        // Without -s, preflight made sure there is a keyring; with -s it is not used.
+        self.options
+            .gentoo
+            .keyring
+            .clone()
+            .unwrap_or_else(gbb_gentoo::Keyring::empty)
+    }
+
+    /// Downloads, checks and unpacks the portage snapshot of a core, or finds it unpacked.
+    fn fetch_snapshot(
+        &self,
+        input: &CoreInput,
+        url: Option<&str>,
+        date: &str,
+    ) -> Result<PathBuf, BuildError> {
+        let label = format!("core:{}", input.stage3.label());
+        let mirrors = match &input.stage3 {
+            Stage3::Release { mirrors, .. } => mirrors.clone(),
+            Stage3::File { .. } => Vec::new(),
+        };
+        self.reporter
+            .started(&label, &format!("fetching portage snapshot `{date}`"));
+        let keyring = self.gentoo_keyring();
+        let today = today();
+        let request = gbb_gentoo::SnapshotRequest {
+            mirrors: &mirrors,
+            url,
+            date,
+            today: &today,
+            cache: &self.options.paths.cache.join("portage"),
+            keyring: &keyring,
+            skip_signatures: self.options.gentoo.skip_signatures,
+        };
+        gbb_gentoo::fetch_snapshot(
+            &gbb_gentoo::Downloader::default(),
+            &request,
+            &gbb_gentoo::NoProgress,
+        )
+        .map_err(|source| BuildError::Snapshot { id: label, source })
     }
 
     /// Downloads and verifies the stage3 release of a core, or finds it in the cache.
-    fn fetch_release(&self, core: &StepId, input: &CoreInput) -> Result<PathBuf, BuildError> {
+    fn fetch_release(&self, input: &CoreInput) -> Result<PathBuf, BuildError> {
+        let core = format!("core:{}", input.stage3.label());
         let Stage3::Release {
             base,
             date,
@@ -612,15 +656,7 @@ impl<'a> Build<'a> {
             unreachable!("called for releases")
         };
         let gentoo = &self.options.gentoo;
-        // Without -s, preflight made sure there is a keyring; with -s it is not used.
-        let empty;
-        let keyring = match &gentoo.keyring {
-            Some(keyring) => keyring,
-            None => {
-                empty = gbb_gentoo::Keyring::empty();
-                &empty
-            }
-        };
+        let keyring = self.gentoo_keyring();
         self.reporter.started(
             &core.to_string(),
             &format!("finding stage3 `{base}` on {}", mirrors.join(" ")),
@@ -632,7 +668,7 @@ impl<'a> Build<'a> {
             base,
             date: date.as_deref(),
             cache: &cache,
-            keyring,
+            keyring: &keyring,
             skip_signatures: gentoo.skip_signatures,
         };
         let stage3 = gbb_gentoo::fetch_stage3(
@@ -640,10 +676,7 @@ impl<'a> Build<'a> {
             &request,
             &gbb_gentoo::NoProgress,
         )
-        .map_err(|source| BuildError::Stage3 {
-            id: core.to_string(),
-            source,
-        })?;
+        .map_err(|source| BuildError::Stage3 { id: core, source })?;
         Ok(stage3.path)
     }
 
@@ -717,7 +750,9 @@ impl<'a> Build<'a> {
         };
         let key = match (self.keys.get(core), &definition.base) {
             (Some(key), _) => key.clone(),
-            (None, BuilderBase::Core { input, .. }) => core_key(input, CORE_DOCKERFILE)?,
+            (None, BuilderBase::Core { input, .. }) => {
+                core_key(&self.local_input(input)?, CORE_DOCKERFILE)?
+            }
             (None, _) => unreachable!("builders that run in a core have a core input"),
         };
         Ok((Self::core_image(label, &key), key))
@@ -727,7 +762,7 @@ impl<'a> Build<'a> {
         let StepId::Core(label) = &step.id else {
             unreachable!("core steps have core ids")
         };
-        let input = step.core.as_ref().expect("cores have inputs");
+        let input = self.local_input(step.core.as_ref().expect("cores have inputs"))?;
         let key = self.keys[&step.id].clone();
         let core_image = Self::core_image(label, &key);
         if self.options.force < Force::Everything
@@ -735,9 +770,8 @@ impl<'a> Build<'a> {
         {
             return Ok((Outcome::Skipped("up to date".to_owned()), None));
         }
-        let stage3 = match &input.stage3 {
-            Stage3::File { path } => path,
-            Stage3::Release { .. } => &self.stage3_files[&step.id],
+        let Stage3::File { path: stage3 } = &input.stage3 else {
+            unreachable!("local inputs have stage3 files")
         };
         // The stage3 import is keyed on its own (by the file alone), so that a change of
         // scripts or portage tree does not import it again.
@@ -909,13 +943,11 @@ impl<'a> Build<'a> {
                 read_only: false,
             },
         ];
-        if let Some(CoreInput {
-            portage: PortageTree::Dir { path },
-            ..
-        }) = self.core_input(definition)
+        if let Some(input) = self.core_input(definition)
+            && let PortageTree::Dir { path } = self.local_input(input)?.portage
         {
             mounts.push(Mount {
-                source: absolute(path)?,
+                source: absolute(&path)?,
                 target: "/var/db/repos/gentoo".to_owned(),
                 read_only: true,
             });
@@ -1415,6 +1447,11 @@ impl<'a> Build<'a> {
         );
         write_atomically(&definition.dir.join("PACKAGES.md"), text.as_bytes())
     }
+}
+
+/// Today as `YYYYMMDD` (UTC), for naming the daily `latest` snapshot.
+fn today() -> String {
+    jiff::Timestamp::now().strftime("%Y%m%d").to_string()
 }
 
 #[cfg(test)]

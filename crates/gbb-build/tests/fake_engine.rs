@@ -22,6 +22,8 @@ struct FakeEngine {
     failing: Option<String>,
     /// The tarballs imported.
     imported: Mutex<Vec<std::path::PathBuf>>,
+    /// Where each container got its portage tree from.
+    portage_mounts: Mutex<Vec<std::path::PathBuf>>,
     images: Mutex<BTreeMap<String, BTreeMap<String, String>>>,
     containers: Mutex<BTreeMap<String, ContainerSpec>>,
     calls: Mutex<Vec<String>>,
@@ -84,6 +86,16 @@ impl Engine for FakeEngine {
         let mut containers = self.containers.lock().unwrap();
         let id = format!("c{}", containers.len());
         self.record(format!("run {} {}", spec.image, spec.cmd.join(" ")));
+        if let Some(tree) = spec
+            .mounts
+            .iter()
+            .find(|m| m.target == "/var/db/repos/gentoo")
+        {
+            self.portage_mounts
+                .lock()
+                .unwrap()
+                .push(tree.source.clone());
+        }
         containers.insert(id.clone(), spec.clone());
         Ok(id)
     }
@@ -606,4 +618,85 @@ fn stage3_releases_are_downloaded_verified_and_imported() {
     );
     let tarball_requests = mirror.requests_for(&format!("{dir_path}/20261101T000000Z/{name}"));
     assert_eq!(tarball_requests.len(), 1);
+}
+
+#[test]
+fn portage_snapshots_are_downloaded_verified_unpacked_and_mounted() {
+    use std::io::Write;
+
+    use gbb_gentoo::test_mirror::{Behaviour, Mirror};
+    use gbb_gentoo::testing::{detached, test_key};
+
+    let (key, public) = test_key("Snapshots <s@example.org>");
+    let mirror = Mirror::start();
+    let mut tar = tar::Builder::new(Vec::new());
+    let mut header = tar::Header::new_gnu();
+    header.set_size(7);
+    header.set_mode(0o644);
+    header.set_cksum();
+    tar.append_data(&mut header, "gentoo/profiles/repo_name", &b"gentoo\n"[..])
+        .unwrap();
+    let mut xz = liblzma::write::XzEncoder::new(Vec::new(), 6);
+    xz.write_all(&tar.into_inner().unwrap()).unwrap();
+    let snapshot = xz.finish().unwrap();
+    mirror.put(
+        "snapshots/gentoo-20261101.tar.xz",
+        Behaviour::Serve(snapshot.clone()),
+    );
+    mirror.put(
+        "snapshots/gentoo-20261101.tar.xz.gpgsig",
+        Behaviour::Serve(detached(&key, &snapshot).into_bytes()),
+    );
+
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "stage3.tar", "a stage3");
+    write(
+        dir.path(),
+        "stack/build.conf",
+        &format!(
+            "STAGE3_FILE=../stage3.tar\nPORTAGE_URL=\"{}snapshots/\"\nPORTAGE_DATE=20261101\n",
+            mirror.url
+        ),
+    );
+    write(
+        dir.path(),
+        "stack/dock/ns/build.conf",
+        "DEFAULT_BUILDER=ns/bob\n",
+    );
+    write(dir.path(), "stack/dock/ns/builder/bob/build.conf", "");
+    let stack = Stack::discover(&dir.path().join("stack"), &LoadOptions::default()).unwrap();
+    let plan = BuildPlan::new(&stack, &Request::default()).unwrap();
+    let engine = FakeEngine::default();
+    let options = BuildOptions {
+        force: Force::Nothing,
+        jobs: 1,
+        fail_fast: false,
+        paths: Paths::new(&stack.root, &dir.path().join("cache")),
+        source_date_epoch: 0,
+        gentoo: GentooInputs {
+            keyring: Some(gbb_gentoo::Keyring::from_armor(&public).unwrap()),
+            skip_signatures: false,
+        },
+    };
+    let summary = Build::new(
+        &stack,
+        &plan,
+        &engine,
+        &options,
+        &Silent,
+        ContainerRegistry::new(),
+    )
+    .run()
+    .unwrap();
+    assert!(summary.succeeded());
+    let tree = dir.path().join("cache/portage/gentoo-20261101");
+    assert_eq!(
+        std::fs::read_to_string(tree.join("profiles/repo_name")).unwrap(),
+        "gentoo\n"
+    );
+    assert_eq!(
+        engine.portage_mounts.lock().unwrap().clone(),
+        [std::fs::canonicalize(&tree).unwrap()],
+        "the builder's container mounts the unpacked tree"
+    );
 }
