@@ -144,6 +144,16 @@ impl E2eStack {
         }
     }
 
+    /// The stack's folder.
+    pub(crate) fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// The test build root tarball.
+    pub(crate) fn build_root(&self) -> &Path {
+        &self.build_root
+    }
+
     pub(crate) fn id(&self, name: &str) -> String {
         format!("{}/{name}", self.ns)
     }

@@ -9,6 +9,7 @@ mod harness;
 
 mod build;
 mod faults;
+mod mirror;
 mod parallel;
 mod registry;
 mod shell;

@@ -1,0 +1,95 @@
+//! A stage3 release fetched from a mirror (served by the test on 127.0.0.1, signed with a key
+//! made by the test), verified, imported and built on, with the real engine.
+
+use gbb_gentoo::test_mirror::{Behaviour, Mirror};
+use gbb_gentoo::testing::{clearsign, detached, test_key};
+use sha2::Digest;
+
+use crate::harness::{E2eStack, docker};
+
+#[test]
+fn a_downloaded_stage3_is_verified_imported_and_built_on() {
+    let stack = E2eStack::new();
+    let tarball = std::fs::read(stack.build_root()).unwrap();
+    let (key, public) = test_key("Test Release Engineering <releng@example.org>");
+    let mirror = Mirror::start();
+    let date = "20261101T000000Z";
+    let name = format!("stage3-amd64-testroot-{date}.tar");
+    let autobuilds = "releases/amd64/autobuilds";
+    mirror.put(
+        &format!("{autobuilds}/latest-stage3-amd64-testroot.txt"),
+        Behaviour::Serve(
+            clearsign(&key, &format!("{date}/{name} {}\n", tarball.len())).into_bytes(),
+        ),
+    );
+    let sha: String = sha2::Sha512::digest(&tarball)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    mirror.put(
+        &format!("{autobuilds}/{date}/{name}.DIGESTS"),
+        Behaviour::Serve(clearsign(&key, &format!("# SHA512 HASH\n{sha}  {name}\n")).into_bytes()),
+    );
+    mirror.put(
+        &format!("{autobuilds}/{date}/{name}.asc"),
+        Behaviour::Serve(detached(&key, &tarball).into_bytes()),
+    );
+    mirror.put(
+        &format!("{autobuilds}/{date}/{name}"),
+        Behaviour::Serve(tarball),
+    );
+
+    // The example stack, on the release instead of the local build root.
+    let global = stack.root().join("build.conf");
+    let text = std::fs::read_to_string(&global).unwrap();
+    let start = text.find("STAGE3_FILE=").unwrap();
+    let end = start + text[start..].find('\n').unwrap();
+    std::fs::write(
+        &global,
+        format!(
+            "{}STAGE3_BASE=stage3-amd64-testroot\nMIRROR=\"{}\"{}",
+            &text[..start],
+            mirror.url,
+            &text[end..]
+        ),
+    )
+    .unwrap();
+    std::fs::write(stack.root().join("keys.asc"), public).unwrap();
+    let cache = tempfile::tempdir().unwrap();
+    let hello = stack.id("hello");
+
+    // Without a keyring: refused before anything runs.
+    let run = stack
+        .command(&["build", &hello])
+        .env("GBB_CACHE_DIR", cache.path())
+        .output()
+        .unwrap();
+    assert_eq!(
+        run.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    assert!(String::from_utf8_lossy(&run.stderr).contains("set GENTOO_KEYRING"));
+
+    let output = stack
+        .command(&["build", &hello])
+        .env("GBB_CACHE_DIR", cache.path())
+        .env("GENTOO_KEYRING", stack.root().join("keys.asc"))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("core:stage3-amd64-testroot-latest"),
+        "{stderr}"
+    );
+    assert!(
+        cache.path().join("stage3").join(&name).is_file(),
+        "verified into the cache under its name"
+    );
+    assert_eq!(
+        docker(&["run", "--rm", &hello]).trim(),
+        "Hello from a static gentoo-bb image"
+    );
+}
