@@ -128,6 +128,11 @@ pub trait Reporter: Sync {
     fn finished(&self, report: &StepReport);
     /// A line of a container's or image build's output.
     fn log(&self, id: &str, line: &str);
+
+    /// Where downloads (stage3s, snapshots) report their progress.
+    fn download(&self) -> &dyn gbb_gentoo::Progress {
+        &gbb_gentoo::NoProgress
+    }
 }
 
 /// A build of one plan.
@@ -638,7 +643,7 @@ impl<'a> Build<'a> {
         gbb_gentoo::fetch_snapshot(
             &gbb_gentoo::Downloader::default(),
             &request,
-            &gbb_gentoo::NoProgress,
+            self.reporter.download(),
         )
         .map_err(|source| BuildError::Snapshot { id: label, source })
     }
@@ -674,7 +679,7 @@ impl<'a> Build<'a> {
         let stage3 = gbb_gentoo::fetch_stage3(
             &gbb_gentoo::Downloader::default(),
             &request,
-            &gbb_gentoo::NoProgress,
+            self.reporter.download(),
         )
         .map_err(|source| BuildError::Stage3 { id: core, source })?;
         Ok(stage3.path)

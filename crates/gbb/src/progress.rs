@@ -14,6 +14,52 @@ pub(crate) struct TerminalReporter {
     overall: ProgressBar,
     /// Running steps: their line and what they do now.
     running: Mutex<HashMap<String, (ProgressBar, String)>>,
+    downloads: DownloadBar,
+}
+
+/// A bar with size and rate for the download under way.
+struct DownloadBar {
+    multi: MultiProgress,
+    bar: Mutex<Option<ProgressBar>>,
+}
+
+impl gbb_gentoo::Progress for DownloadBar {
+    fn start(&self, url: &str, done: u64, total: Option<u64>) {
+        let bar = self.multi.add(match total {
+            Some(total) => ProgressBar::new(total),
+            None => ProgressBar::no_length(),
+        });
+        bar.set_style(
+            ProgressStyle::with_template(
+                "  {msg} [{bar:30}] {bytes}/{total_bytes} {binary_bytes_per_sec} {eta}",
+            )
+            .expect("a valid template")
+            .progress_chars("=> "),
+        );
+        bar.set_message(url.rsplit('/').next().unwrap_or(url).to_owned());
+        bar.set_position(done);
+        if let Some(old) = self
+            .bar
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .replace(bar)
+        {
+            old.finish_and_clear();
+        }
+    }
+
+    fn advance(&self, bytes: u64) {
+        if let Some(bar) = &*self.bar.lock().unwrap_or_else(|e| e.into_inner()) {
+            bar.inc(bytes);
+        }
+    }
+
+    fn finish(&self) {
+        if let Some(bar) = self.bar.lock().unwrap_or_else(|e| e.into_inner()).take() {
+            bar.finish_and_clear();
+            self.multi.remove(&bar);
+        }
+    }
 }
 
 /// The package in an emerge line: `>>> Emerging (1 of 4) dev-libs/libgreet-1.0::gentoo for
@@ -39,6 +85,10 @@ impl TerminalReporter {
         );
         overall.enable_steady_tick(Duration::from_millis(200));
         Self {
+            downloads: DownloadBar {
+                multi: multi.clone(),
+                bar: Mutex::new(None),
+            },
             multi,
             overall,
             running: Mutex::new(HashMap::new()),
@@ -106,6 +156,10 @@ impl Reporter for TerminalReporter {
             let _ = self.multi.println(line);
         }
         self.overall.inc(1);
+    }
+
+    fn download(&self) -> &dyn gbb_gentoo::Progress {
+        &self.downloads
     }
 
     fn log(&self, id: &str, line: &str) {

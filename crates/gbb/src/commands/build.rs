@@ -55,6 +55,32 @@ impl Reporter for CliReporter<'_> {
     fn log(&self, id: &str, line: &str) {
         self.printer.verbose(&format!("    {id} | {line}"));
     }
+
+    fn download(&self) -> &dyn gbb_gentoo::Progress {
+        self
+    }
+}
+
+/// Off a terminal, a download is a line when it starts and one when it ends.
+impl gbb_gentoo::Progress for CliReporter<'_> {
+    fn start(&self, url: &str, done: u64, total: Option<u64>) {
+        let size = total
+            .map(|t| format!(" ({})", megabytes(t)))
+            .unwrap_or_default();
+        let resume = if done > 0 {
+            format!(", resuming at {}", megabytes(done))
+        } else {
+            String::new()
+        };
+        self.printer
+            .note(&format!("    downloading {url}{size}{resume}"));
+    }
+
+    fn advance(&self, _: u64) {}
+
+    fn finish(&self) {
+        self.printer.verbose("    download done");
+    }
 }
 
 fn megabytes(bytes: u64) -> String {
