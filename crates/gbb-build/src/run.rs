@@ -334,31 +334,22 @@ impl<'a> Build<'a> {
                 }
                 StepKind::Core => {
                     let input = step.core.as_ref().expect("cores have inputs");
-                    match &input.stage3 {
-                        Stage3::File { path } if !path.is_file() => {
-                            return Err(BuildError::NoStage3File { path: path.clone() });
-                        }
-                        Stage3::File { .. } => {}
-                        Stage3::Release { .. } => {
-                            if self.options.gentoo.keyring.is_none()
-                                && !self.options.gentoo.skip_signatures
-                            {
-                                return Err(BuildError::NoKeyring);
-                            }
-                        }
+                    if let Stage3::File { path } = &input.stage3
+                        && !path.is_file()
+                    {
+                        return Err(BuildError::NoStage3File { path: path.clone() });
                     }
-                    match &input.portage {
-                        PortageTree::Dir { path } if !path.is_dir() => {
-                            return Err(BuildError::NoPortageDir { path: path.clone() });
-                        }
-                        PortageTree::Dir { .. } => {}
-                        PortageTree::Snapshot { .. } => {
-                            if self.options.gentoo.keyring.is_none()
-                                && !self.options.gentoo.skip_signatures
-                            {
-                                return Err(BuildError::NoKeyring);
-                            }
-                        }
+                    if let PortageTree::Dir { path } = &input.portage
+                        && !path.is_dir()
+                    {
+                        return Err(BuildError::NoPortageDir { path: path.clone() });
+                    }
+                    // Downloads are checked against a keyring, unless -s says not to.
+                    let downloads = matches!(input.stage3, Stage3::Release { .. })
+                        || matches!(input.portage, PortageTree::Snapshot { .. });
+                    let gentoo = &self.options.gentoo;
+                    if downloads && gentoo.keyring.is_none() && !gentoo.skip_signatures {
+                        return Err(BuildError::NoKeyring);
                     }
                 }
                 StepKind::Builder => {}

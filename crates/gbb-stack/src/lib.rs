@@ -23,4 +23,4 @@ pub use definition::{BuilderBase, CoreInput, Definition, Kind, PortageTree, Refe
 pub use error::StackError;
 pub use id::{ImageId, InvalidName, validate_name};
 pub use layout::Layout;
-pub use stack::{LoadOptions, Namespace, Stack};
+pub use stack::{LoadOptions, Namespace, Stack, config_path};

@@ -323,7 +323,7 @@ fn reference(config: &Config, names: &[&'static str]) -> Result<Option<Reference
 }
 
 /// A path from a config value: relative ones are relative to the file that set them.
-fn config_path(config: &Config, name: &str) -> Option<(PathBuf, gbb_config::Origin)> {
+pub fn config_path(config: &Config, name: &str) -> Option<(PathBuf, gbb_config::Origin)> {
     let var = config.non_empty(name)?;
     let path = PathBuf::from(var.value.as_str());
     let path = if path.is_relative() {

@@ -136,16 +136,7 @@ pub(crate) fn keyring(
         .map(PathBuf::from);
     let from_config = || {
         stack.namespaces.iter().find_map(|ns| {
-            let var = ns.config.non_empty("GENTOO_KEYRING")?;
-            let path = PathBuf::from(var.value.as_str());
-            Some(if path.is_relative() {
-                var.origin
-                    .path
-                    .parent()
-                    .map_or(path.clone(), |dir| dir.join(&path))
-            } else {
-                path
-            })
+            gbb_stack::config_path(&ns.config, "GENTOO_KEYRING").map(|(path, _)| path)
         })
     };
     let Some(path) = from_env.or_else(from_config) else {
