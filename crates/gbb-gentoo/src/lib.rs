@@ -21,7 +21,7 @@ pub use download::{DownloadError, Downloader, NoProgress, Progress, from_mirrors
 #[cfg(any(test, feature = "test-support"))]
 pub use openpgp::testing;
 pub use openpgp::{Keyring, SignatureError};
-pub use portage::{SnapshotError, SnapshotRequest, fetch_snapshot};
+pub use portage::{SnapshotError, SnapshotRequest, fetch_snapshot, newest_snapshot};
 pub use releases::{Release, ReleaseIndex, ReleaseIndexError};
 pub use stage3::{Stage3, Stage3Error, Stage3Request, fetch_stage3, resolve_release};
 pub use update::{UpdateError, set_stage3_date};

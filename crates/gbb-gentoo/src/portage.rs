@@ -223,3 +223,41 @@ mod tests {
         ));
     }
 }
+
+/// The newest dated snapshot (`YYYYMMDD`) a mirror's `snapshots/` listing names. Mirrors
+/// publish no index of snapshots, only the folder's HTML listing, so the names are picked out
+/// of it: every `gentoo-YYYYMMDD.tar.xz`.
+pub fn newest_snapshot(downloader: &Downloader, bases: &[String]) -> Result<String, DownloadError> {
+    let listing = from_mirrors(bases, "", |url| downloader.fetch_text(url))?;
+    let newest = snapshot_dates(&listing).into_iter().max();
+    newest.ok_or_else(|| DownloadError::NoMirror {
+        path: "snapshots/".to_owned(),
+        failures: vec!["the listing names no gentoo-YYYYMMDD.tar.xz".to_owned()],
+    })
+}
+
+fn snapshot_dates(listing: &str) -> Vec<String> {
+    listing
+        .match_indices("gentoo-")
+        .filter_map(|(at, _)| {
+            let rest = &listing[at + "gentoo-".len()..];
+            let date = rest.get(..8)?;
+            (date.bytes().all(|b| b.is_ascii_digit()) && rest[8..].starts_with(".tar.xz"))
+                .then(|| date.to_owned())
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod listing_tests {
+    #[test]
+    fn dates_from_a_listing() {
+        let listing = r#"<a href="gentoo-20261101.tar.xz">gentoo-20261101.tar.xz</a>
+<a href="gentoo-20261123.tar.xz.gpgsig">x</a> <a href="gentoo-latest.tar.xz">l</a>
+<a href="gentoo-20261122.tar.xz">gentoo-20261122.tar.xz</a> gentoo-2026.tar.xz"#;
+        let mut dates = super::snapshot_dates(listing);
+        dates.sort();
+        dates.dedup();
+        assert_eq!(dates, ["20261101", "20261122", "20261123"]);
+    }
+}

@@ -100,6 +100,33 @@ pub(crate) fn run(
             newest.date.clone(),
             status,
         ]);
+        // The portage snapshot it uses, when it downloads one: reported, not rewritten.
+        if let gbb_stack::PortageTree::Snapshot { url, date } = &input.portage {
+            let bases: Vec<String> = match url {
+                Some(url) => vec![url.clone()],
+                None => mirrors
+                    .iter()
+                    .map(|m| format!("{}/snapshots/", m.trim_end_matches('/')))
+                    .collect(),
+            };
+            let newest = gbb_gentoo::newest_snapshot(&downloader, &bases)
+                .map_err(|e| anyhow::anyhow!("{}: {e}", definition.id))?;
+            let status = if date == "latest" {
+                "follows the newest".to_owned()
+            } else if *date < newest {
+                newer += 1;
+                "newer available (PORTAGE_DATE)".to_owned()
+            } else {
+                "up to date".to_owned()
+            };
+            table.add_row([
+                definition.id.to_string(),
+                "portage snapshot".to_owned(),
+                date.clone(),
+                newest,
+                status,
+            ]);
+        }
     }
     let mut out = String::new();
     for line in table.to_string().lines() {

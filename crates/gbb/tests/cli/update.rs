@@ -89,3 +89,44 @@ fn a_signed_index_must_verify() {
     assert_eq!(run.code, Some(1), "{}", run.all());
     assert!(run.stderr.contains("warning: -s"), "{}", run.all());
 }
+
+#[test]
+fn snapshots_are_reported() {
+    let mirror = Mirror::start();
+    mirror.put(
+        INDEX,
+        Behaviour::Serve(
+            b"20261101T000000Z/stage3-amd64-openrc-20261101T000000Z.tar.xz 100\n".to_vec(),
+        ),
+    );
+    mirror.put(
+        "snapshots/",
+        Behaviour::Serve(
+            b"<a href=\"gentoo-20261122.tar.xz\">x</a> <a href=\"gentoo-20261123.tar.xz\">y</a>"
+                .to_vec(),
+        ),
+    );
+    let stack = TestStack::new()
+        .file(
+            "build.conf",
+            &format!("MIRROR=\"{}\"\nPORTAGE_DATE=20261001\n", mirror.url),
+        )
+        .file("dock/ns/build.conf", "DEFAULT_BUILDER=ns/bob\n")
+        .file(
+            "dock/ns/builder/bob/build.conf",
+            "STAGE3_BASE=stage3-amd64-openrc\nSTAGE3_DATE=20261101T000000Z\n",
+        );
+    let run = stack.gbb(&["update", "--check"]);
+    assert_eq!(run.code, Some(1), "{}", run.all());
+    assert!(
+        run.stdout.contains("ns/bob   portage snapshot     20261001          20261123          newer available (PORTAGE_DATE)"),
+        "{}",
+        run.all()
+    );
+    assert!(
+        run.stdout
+            .contains("stage3-amd64-openrc  20261101T000000Z  20261101T000000Z  up to date"),
+        "{}",
+        run.all()
+    );
+}
