@@ -183,26 +183,26 @@ gbb_empty_root() {
 
 # ---- helpers for build.sh hooks --------------------------------------------------------
 
+# gbb_package_setting FILE ATOM VALUE...: a line `ATOM VALUE...` in FILE, with kubler's
+# leading `+` (meaning "add") taken off each value.
+gbb_package_setting() {
+    local file=$1 atom=$2 value
+    shift 2
+    local -a values=()
+    for value in "$@"; do
+        values+=("${value#+}")
+    done
+    printf '%s %s\n' "$atom" "${values[*]}" >>"$file"
+}
+
 # update_use ATOM FLAG...: set USE flags for a package (`+flag`, `flag` or `-flag`).
 update_use() {
-    local atom=$1 flag
-    shift
-    local -a flags=()
-    for flag in "$@"; do
-        flags+=("${flag#+}")
-    done
-    printf '%s %s\n' "$atom" "${flags[*]}" >>"/etc/portage/package.use/gbb"
+    gbb_package_setting /etc/portage/package.use/gbb "$@"
 }
 
 # update_keywords ATOM KEYWORD...: accept keywords for a package (`+~amd64`, `**`).
 update_keywords() {
-    local atom=$1 keyword
-    shift
-    local -a keywords=()
-    for keyword in "$@"; do
-        keywords+=("${keyword#+}")
-    done
-    printf '%s %s\n' "$atom" "${keywords[*]}" >>"/etc/portage/package.accept_keywords/gbb"
+    gbb_package_setting /etc/portage/package.accept_keywords/gbb "$@"
 }
 
 # mask_package ATOM / unmask_package ATOM

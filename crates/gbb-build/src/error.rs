@@ -111,15 +111,4 @@ impl BuildError {
         let context = context.into();
         move |source| Self::Engine { context, source }
     }
-
-    /// Whether the engine could not be reached at all.
-    pub fn is_unreachable(&self) -> bool {
-        matches!(
-            self,
-            Self::Engine {
-                source: EngineError::Unreachable { .. },
-                ..
-            }
-        )
-    }
 }

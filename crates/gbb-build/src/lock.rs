@@ -7,7 +7,7 @@
 
 use std::fs::{File, OpenOptions, TryLockError};
 use std::io::{Read, Seek, Write};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use crate::BuildError;
 
@@ -15,7 +15,6 @@ use crate::BuildError;
 #[derive(Debug)]
 pub struct StackLock {
     _file: File,
-    path: PathBuf,
 }
 
 impl StackLock {
@@ -57,11 +56,7 @@ impl StackLock {
         file.rewind().map_err(io(&path))?;
         write!(file, "{}", std::process::id()).map_err(io(&path))?;
         file.flush().map_err(io(&path))?;
-        Ok(Self { _file: file, path })
-    }
-
-    pub fn path(&self) -> &Path {
-        &self.path
+        Ok(Self { _file: file })
     }
 }
 

@@ -228,6 +228,19 @@ fn stack(dir: &Path) -> Stack {
     .unwrap()
 }
 
+/// The options these tests build with: one step at a time (so engine calls come in plan order),
+/// the cache in `dir`, no keyring.
+fn options(stack: &Stack, dir: &Path) -> BuildOptions {
+    BuildOptions {
+        force: Force::Nothing,
+        jobs: 1,
+        fail_fast: false,
+        paths: Paths::new(&stack.root, &dir.join("cache")),
+        source_date_epoch: 0,
+        gentoo: GentooInputs::default(),
+    }
+}
+
 fn build(
     stack: &Stack,
     engine: &FakeEngine,
@@ -242,11 +255,7 @@ fn build(
     let plan = BuildPlan::new(stack, &request).unwrap();
     let options = BuildOptions {
         force,
-        jobs: 1,
-        fail_fast: false,
-        paths: Paths::new(&stack.root, &dir.join("cache")),
-        source_date_epoch: 0,
-        gentoo: GentooInputs::default(),
+        ..options(stack, dir)
     };
     Build::new(
         stack,
@@ -375,14 +384,7 @@ fn only_given_ids_need_their_parents_built() {
         exclude: Vec::new(),
     };
     let plan = BuildPlan::new(&stack, &request).unwrap();
-    let options = BuildOptions {
-        force: Force::Nothing,
-        jobs: 1,
-        fail_fast: false,
-        paths: Paths::new(&stack.root, &dir.path().join("cache")),
-        source_date_epoch: 0,
-        gentoo: GentooInputs::default(),
-    };
+    let options = options(&stack, dir.path());
     let error = Build::new(
         &stack,
         &plan,
@@ -435,12 +437,9 @@ fn run_with(
 ) -> BuildSummary {
     let plan = BuildPlan::new(stack, &Request::default()).unwrap();
     let options = BuildOptions {
-        force: Force::Nothing,
         jobs,
         fail_fast,
-        paths: Paths::new(&stack.root, &dir.join("cache")),
-        source_date_epoch: 0,
-        gentoo: GentooInputs::default(),
+        ..options(stack, dir)
     };
     Build::new(
         stack,
@@ -558,12 +557,8 @@ fn stage3_releases_are_downloaded_verified_and_imported() {
     let plan = BuildPlan::new(&stack, &Request::default()).unwrap();
     let engine = FakeEngine::default();
     let options = |gentoo| BuildOptions {
-        force: Force::Nothing,
-        jobs: 1,
-        fail_fast: false,
-        paths: Paths::new(&stack.root, &dir.path().join("cache")),
-        source_date_epoch: 0,
         gentoo,
+        ..options(&stack, dir.path())
     };
 
     // Without a key (and without -s), nothing is fetched or run.
@@ -668,15 +663,11 @@ fn portage_snapshots_are_downloaded_verified_unpacked_and_mounted() {
     let plan = BuildPlan::new(&stack, &Request::default()).unwrap();
     let engine = FakeEngine::default();
     let options = BuildOptions {
-        force: Force::Nothing,
-        jobs: 1,
-        fail_fast: false,
-        paths: Paths::new(&stack.root, &dir.path().join("cache")),
-        source_date_epoch: 0,
         gentoo: GentooInputs {
             keyring: Some(gbb_gentoo::Keyring::from_armor(&public).unwrap()),
             skip_signatures: false,
         },
+        ..options(&stack, dir.path())
     };
     let summary = Build::new(
         &stack,

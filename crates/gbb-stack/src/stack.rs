@@ -261,11 +261,6 @@ impl Stack {
         self.index.get(id).copied()
     }
 
-    /// The image or builder whose id is `id` (as text).
-    pub fn get_str(&self, id: &str) -> Option<&Definition> {
-        self.get(&id.parse().ok()?)
-    }
-
     pub fn namespace(&self, name: &str) -> Option<&Namespace> {
         self.namespaces.iter().find(|ns| ns.name == name)
     }
