@@ -48,6 +48,46 @@ impl Keyring {
         Ok(Self { keys })
     }
 
+    /// Reads public keys from armored text or from a binary keyring (Gentoo publishes both).
+    pub fn from_bytes(data: &[u8]) -> Result<Self, SignatureError> {
+        let bad = |e: pgp::errors::Error| SignatureError::BadKeyring {
+            message: e.to_string(),
+        };
+        let keys = SignedPublicKey::from_reader_many(Cursor::new(data)).map_err(bad)?;
+        let keys = keys.0.collect::<Result<Vec<_>, _>>().map_err(bad)?;
+        if keys.is_empty() {
+            return Err(SignatureError::BadKeyring {
+                message: "it holds no public key".to_owned(),
+            });
+        }
+        Ok(Self { keys })
+    }
+
+    /// The keys whose primary fingerprint is `fingerprint` (upper-case hex, no spaces), or
+    /// `None` when there is none: other keys in the same file are dropped.
+    pub fn only(&self, fingerprint: &str) -> Option<Self> {
+        let keys: Vec<_> = self
+            .keys
+            .iter()
+            .filter(|k| format!("{:X}", k.primary_key.fingerprint()) == fingerprint)
+            .cloned()
+            .collect();
+        (!keys.is_empty()).then_some(Self { keys })
+    }
+
+    /// The keys armored, one block each, as `from_armor` reads them back.
+    pub fn to_armor(&self) -> Result<String, SignatureError> {
+        let mut text = String::new();
+        for key in &self.keys {
+            text.push_str(&key.to_armored_string(Default::default()).map_err(|e| {
+                SignatureError::BadKeyring {
+                    message: e.to_string(),
+                }
+            })?);
+        }
+        Ok(text)
+    }
+
     /// A keyring with no key: every signature check fails. For `-s`, where none is made.
     pub fn empty() -> Self {
         Self { keys: Vec::new() }
@@ -153,6 +193,20 @@ pub mod testing {
         let public = SignedPublicKey::from(secret.clone());
         let armored = public.to_armored_string(Default::default()).unwrap();
         (secret, armored)
+    }
+
+    /// Armored public keys as one binary keyring (keys one after the other, as `gpg --export`
+    /// writes them and as Gentoo publishes its service keys).
+    pub fn binary_keyring(armored: &[&str]) -> Vec<u8> {
+        use pgp::composed::Deserializable;
+        use pgp::ser::Serialize;
+        armored
+            .iter()
+            .flat_map(|text| {
+                let (key, _) = SignedPublicKey::from_string(text).unwrap();
+                key.to_bytes().unwrap()
+            })
+            .collect()
     }
 
     pub fn clearsign(key: &SignedSecretKey, text: &str) -> String {

@@ -51,6 +51,12 @@ pub(crate) fn code_for(error: &anyhow::Error) -> ExitCode {
             _ => FAILED,
         });
     }
+    if let Some(e) = error.downcast_ref::<gbb_gentoo::ReleaseKeyError>() {
+        return ExitCode::from(match e {
+            gbb_gentoo::ReleaseKeyError::Io { .. } => IO,
+            _ => REFUSED,
+        });
+    }
     if error.downcast_ref::<EngineError>().is_some() {
         return ExitCode::from(FAILED);
     }
