@@ -51,6 +51,8 @@ pub enum ErrorKind {
     UnsupportedBuiltin { text: String },
     /// `${X:offset}` whose offset is not a number or a variable.
     BadSubstring { text: String },
+    /// An expanded value larger than the limit (`A="$A$A"` repeated).
+    ValueTooLarge { name: String, limit: usize },
     /// A value that cannot be used the way it is used: `A+=( x )` on ... (reserved).
     InvalidValue { message: String },
 }
@@ -109,6 +111,11 @@ impl fmt::Display for ErrorKind {
             Self::BadSubstring { text } => write!(
                 f,
                 "substring offset `{text}` must be a whole number or a variable name"
+            ),
+            Self::ValueTooLarge { name, limit } => write!(
+                f,
+                "the value of `{name}` grows past {} MiB, the most a config value may hold",
+                limit >> 20
             ),
             Self::InvalidValue { message } => f.write_str(message),
         }
