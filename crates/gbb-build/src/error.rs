@@ -40,6 +40,17 @@ pub enum BuildError {
     )]
     NoRootfsAdd { path: PathBuf },
 
+    #[error(
+        "`{}` is a symbolic link to `{}` that {problem}",
+        path.display(),
+        target.display()
+    )]
+    BadLink {
+        path: PathBuf,
+        target: PathBuf,
+        problem: String,
+    },
+
     #[error("stage3 file `{}` does not exist (STAGE3_FILE)", path.display())]
     NoStage3File { path: PathBuf },
 

@@ -442,13 +442,19 @@ fn doubling_values_stop_at_the_limit() {
         source.push_str("A=( \"${A[@]}\" \"${A[@]}\" )\n");
     }
     let error = eval_with(&source, &Environment::empty()).unwrap_err();
-    assert!(matches!(error.kind, ErrorKind::ValueTooLarge { .. }), "{error}");
+    assert!(
+        matches!(error.kind, ErrorKind::ValueTooLarge { .. }),
+        "{error}"
+    );
     let mut source = String::from("A=xxxxxxxxxxxxxxxx\n");
     for _ in 0..20 {
         source.push_str("B=\"$A\"\nA+=\"$B\"\n");
     }
     let error = eval_with(&source, &Environment::empty()).unwrap_err();
-    assert!(matches!(error.kind, ErrorKind::ValueTooLarge { .. }), "{error}");
+    assert!(
+        matches!(error.kind, ErrorKind::ValueTooLarge { .. }),
+        "{error}"
+    );
 
     // Right at the limit is fine.
     let mut source = String::from("A=x\n");
@@ -456,5 +462,8 @@ fn doubling_values_stop_at_the_limit() {
         source.push_str("A=\"$A$A\"\n");
     }
     let config = eval_with(&source, &Environment::empty()).unwrap();
-    assert_eq!(config.value("A").unwrap().len(), gbb_config::MAX_VALUE_BYTES);
+    assert_eq!(
+        config.value("A").unwrap().len(),
+        gbb_config::MAX_VALUE_BYTES
+    );
 }

@@ -50,6 +50,13 @@ pub enum StackError {
         second: PathBuf,
     },
 
+    #[error("{origin}: IMAGE_TAG=`{value}` is not a valid image tag: {reason}")]
+    InvalidTag {
+        origin: Origin,
+        value: String,
+        reason: String,
+    },
+
     #[error("{origin}: {variable}=`{value}` is not a known engine; use `docker` or `podman`")]
     UnknownEngine {
         origin: Origin,

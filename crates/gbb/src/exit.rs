@@ -42,6 +42,7 @@ pub(crate) fn code_for(error: &anyhow::Error) -> ExitCode {
             | BuildError::NoRootfsAdd { .. }
             | BuildError::NoStage3File { .. }
             | BuildError::NoPortageDir { .. }
+            | BuildError::BadLink { .. }
             | BuildError::Unsupported { .. }
             | BuildError::NotBuilt { .. }
             | BuildError::Locked { .. }
