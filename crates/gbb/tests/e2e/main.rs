@@ -11,5 +11,6 @@ mod build;
 mod faults;
 mod mirror;
 mod parallel;
+mod readonly;
 mod registry;
 mod shell;
