@@ -50,9 +50,14 @@ pub enum StackError {
         second: PathBuf,
     },
 
-    #[error("{origin}: IMAGE_TAG=`{value}` is not a valid image tag: {reason}")]
+    #[error(
+        "{}IMAGE_TAG=`{value}`{} is not a valid image tag: {reason}",
+        origin.as_ref().map(|o| format!("{o}: ")).unwrap_or_default(),
+        if origin.is_none() { " (from the environment)" } else { "" }
+    )]
     InvalidTag {
-        origin: Origin,
+        /// The line that set it; `None` when it came from the environment alone.
+        origin: Option<Origin>,
         value: String,
         reason: String,
     },

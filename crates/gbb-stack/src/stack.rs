@@ -383,7 +383,7 @@ fn load_definition(
         Err(e) => return Err(io_error(&script_path)(e)),
     };
 
-    let tag = crate::tag::image_tag(&config)?;
+    let tag = crate::tag::image_tag(&config, &own, env)?;
     let mut definition = Definition {
         id,
         kind,

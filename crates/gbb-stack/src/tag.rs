@@ -7,7 +7,7 @@
 //! is checked against Docker's grammar (`[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}`) and against gbb's
 //! own prefix at load time, with the file and line that set it.
 
-use gbb_config::Config;
+use gbb_config::{Config, Environment};
 
 use crate::StackError;
 
@@ -17,20 +17,33 @@ pub const RESERVED_TAG_PREFIX: &str = "gbb-";
 /// The most characters Docker allows in a tag.
 const MAX_TAG_LENGTH: usize = 128;
 
-/// The image tag of a definition's config: `IMAGE_TAG`, or `latest` when unset.
-pub(crate) fn image_tag(config: &Config) -> Result<String, StackError> {
+/// The image tag of a definition's `config`: `IMAGE_TAG`, or `latest` when unset.
+///
+/// gbb's defaults layer (`IMAGE_TAG="${IMAGE_TAG:-latest}"`) is evaluated last, so the final
+/// value's origin is always that line; the error names instead the stack's own line that set
+/// it (`own` is the config before the defaults), or the environment when no file did.
+pub(crate) fn image_tag(
+    config: &Config,
+    own: &Config,
+    env: &Environment,
+) -> Result<String, StackError> {
     let Some(var) = config.get("IMAGE_TAG") else {
         return Ok("latest".to_owned());
     };
     let value = var.value.as_str();
-    match tag_problem(value) {
-        None => Ok(value.to_owned()),
-        Some(reason) => Err(StackError::InvalidTag {
-            origin: var.origin.clone(),
-            value: value.escape_debug().to_string(),
-            reason,
-        }),
-    }
+    let Some(reason) = tag_problem(value) else {
+        return Ok(value.to_owned());
+    };
+    let origin = match own.get("IMAGE_TAG") {
+        Some(own) => Some(own.origin.clone()),
+        None if env.get("IMAGE_TAG").is_some() => None,
+        None => Some(var.origin.clone()),
+    };
+    Err(StackError::InvalidTag {
+        origin,
+        value: value.escape_debug().to_string(),
+        reason,
+    })
 }
 
 /// Why `tag` cannot be an image tag, or `None` when it can.
