@@ -269,12 +269,33 @@ mod tests {
             "only the key, no temporary file: {leftovers:?}"
         );
 
+        // Armored blocks one after the other are read too.
+        let other_cache = tempfile::tempdir().unwrap();
+        mirror.put(
+            PATH,
+            Behaviour::Serve(format!("{other_public}\n{release_public}").into_bytes()),
+        );
+        let armored = ReleaseKeyRequest {
+            cache: other_cache.path(),
+            ..request
+        };
+        let (keyring, _) = release_keyring(&downloader(), &armored).unwrap();
+        assert_eq!(keyring.fingerprints(), vec![pin.clone()]);
+        let request = ReleaseKeyRequest {
+            cache: cache.path(),
+            ..armored
+        };
+
         // Second use: from the cache, no request even with the server gone wrong.
         mirror.put(PATH, Behaviour::Status(500));
         let (keyring, origin) = release_keyring(&downloader(), &request).unwrap();
         assert!(matches!(origin, KeyOrigin::Cache(_)), "{origin:?}");
         keyring.verify_cleartext("DIGESTS", &signed).unwrap();
-        assert_eq!(mirror.requests_for(PATH).len(), 1, "no second request");
+        assert_eq!(
+            mirror.requests_for(PATH).len(),
+            2,
+            "no request for the cached key"
+        );
     }
 
     #[test]

@@ -49,12 +49,33 @@ impl Keyring {
     }
 
     /// Reads public keys from armored text or from a binary keyring (Gentoo publishes both).
+    /// Armored text may hold several blocks one after the other (files made by appending
+    /// `gpg --export --armor` outputs); rPGP reads one block per call, so each is read.
     pub fn from_bytes(data: &[u8]) -> Result<Self, SignatureError> {
+        const BEGIN: &str = "-----BEGIN PGP PUBLIC KEY BLOCK-----";
         let bad = |e: pgp::errors::Error| SignatureError::BadKeyring {
             message: e.to_string(),
         };
-        let keys = SignedPublicKey::from_reader_many(Cursor::new(data)).map_err(bad)?;
-        let keys = keys.0.collect::<Result<Vec<_>, _>>().map_err(bad)?;
+        let blocks: Vec<&[u8]> = match std::str::from_utf8(data) {
+            Ok(text) if text.matches(BEGIN).count() > 1 => text
+                .match_indices(BEGIN)
+                .map(|(start, _)| {
+                    let rest = &text[start + BEGIN.len()..];
+                    let end = rest
+                        .find(BEGIN)
+                        .map_or(text.len(), |e| start + BEGIN.len() + e);
+                    text[start..end].as_bytes()
+                })
+                .collect(),
+            _ => vec![data],
+        };
+        let mut keys = Vec::new();
+        for block in blocks {
+            let (parsed, _) = SignedPublicKey::from_reader_many(Cursor::new(block)).map_err(bad)?;
+            for key in parsed {
+                keys.push(key.map_err(bad)?);
+            }
+        }
         if keys.is_empty() {
             return Err(SignatureError::BadKeyring {
                 message: "it holds no public key".to_owned(),

@@ -149,9 +149,10 @@ pub(crate) fn keyring(
             Ok(None)
         };
     };
-    let text = std::fs::read_to_string(&path)
+    let data = std::fs::read(&path)
         .map_err(|e| anyhow::anyhow!("cannot read GENTOO_KEYRING `{}`: {e}", path.display()))?;
-    let keyring = gbb_gentoo::Keyring::from_armor(&text)
+    // Armored or binary (`gpg --export` without `--armor`).
+    let keyring = gbb_gentoo::Keyring::from_bytes(&data)
         .map_err(|e| anyhow::anyhow!("GENTOO_KEYRING `{}`: {e}", path.display()))?;
     Ok(Some(keyring))
 }
