@@ -64,7 +64,7 @@ impl Keyring {
                     let end = rest
                         .find(BEGIN)
                         .map_or(text.len(), |e| start + BEGIN.len() + e);
-                    text[start..end].as_bytes()
+                    &text.as_bytes()[start..end]
                 })
                 .collect(),
             _ => vec![data],
