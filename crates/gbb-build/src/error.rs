@@ -40,11 +40,39 @@ pub enum BuildError {
     )]
     NoRootfsAdd { path: PathBuf },
 
-    #[error("stage3 file `{}` does not exist (STAGE3_FILE)", path.display())]
-    NoStage3File { path: PathBuf },
+    #[error(
+        "`{}` is a symbolic link to `{}` that {problem}",
+        path.display(),
+        target.display()
+    )]
+    BadLink {
+        path: PathBuf,
+        target: PathBuf,
+        problem: String,
+    },
 
-    #[error("portage tree `{}` is not a folder (PORTAGE_DIR)", path.display())]
-    NoPortageDir { path: PathBuf },
+    #[error(
+        "{}STAGE3_FILE: `{}` does not exist or is not a file",
+        origin.as_ref().map(|o| format!("{o}: ")).unwrap_or_default(),
+        path.display()
+    )]
+    NoStage3File {
+        path: PathBuf,
+        /// Where `STAGE3_FILE` was set to it.
+        origin: Option<gbb_config::Origin>,
+    },
+
+    #[error(
+        "{}PORTAGE_DIR: `{}` {problem}",
+        origin.as_ref().map(|o| format!("{o}: ")).unwrap_or_default(),
+        path.display()
+    )]
+    NoPortageDir {
+        path: PathBuf,
+        /// Where `PORTAGE_DIR` was set to it.
+        origin: Option<gbb_config::Origin>,
+        problem: &'static str,
+    },
 
     #[error("{what} is not supported yet; {hint}")]
     Unsupported { what: String, hint: &'static str },

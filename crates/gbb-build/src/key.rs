@@ -92,8 +92,13 @@ fn stamp(path: &Path) -> Result<(u64, u128), BuildError> {
     Ok((meta.len(), mtime))
 }
 
-/// Every file below `dir` (relative path, full path), sorted, skipping names in `skip`.
-fn files_below(dir: &Path, skip: &[&str]) -> Result<Vec<(String, std::path::PathBuf)>, BuildError> {
+/// Every file below `dir` (relative path, full path), sorted, skipping names in `skip`. With
+/// `whole_links`, a symbolic link must lead to a file (see [`check_link`]).
+fn files_below(
+    dir: &Path,
+    skip: &[&str],
+    whole_links: bool,
+) -> Result<Vec<(String, std::path::PathBuf)>, BuildError> {
     let mut out = Vec::new();
     let mut stack = vec![dir.to_owned()];
     while let Some(current) = stack.pop() {
@@ -105,6 +110,9 @@ fn files_below(dir: &Path, skip: &[&str]) -> Result<Vec<(String, std::path::Path
                 continue;
             }
             let file_type = entry.file_type().map_err(io(&path))?;
+            if whole_links && file_type.is_symlink() {
+                check_link(&path)?;
+            }
             if file_type.is_dir() {
                 stack.push(path);
             } else {
@@ -123,7 +131,30 @@ fn files_below(dir: &Path, skip: &[&str]) -> Result<Vec<(String, std::path::Path
 
 /// The files of an image or builder folder that are inputs (not gbb's outputs).
 pub(crate) fn folder_inputs(dir: &Path) -> Result<Vec<(String, std::path::PathBuf)>, BuildError> {
-    files_below(dir, &["PACKAGES.md", "rootfs.tar", ".git"])
+    files_below(dir, &["PACKAGES.md", "rootfs.tar", ".git"], true)
+}
+
+/// A symbolic link in an image or builder folder is read through (its file's content is part
+/// of the key), so it must lead to a file: a link to a folder would need the folder's files
+/// hashed and sent in the build context, which gbb does not do, and a dangling link has nothing
+/// to read. Both are refused with the link's name and target rather than the read's bare
+/// "Is a directory" or "No such file or directory".
+fn check_link(path: &Path) -> Result<(), BuildError> {
+    let target = std::fs::read_link(path).map_err(io(path))?;
+    let problem = match std::fs::metadata(path) {
+        Ok(meta) if meta.is_dir() => "leads to a folder; gbb reads only files in an image folder (copy the folder in, or link its files one by one)".to_owned(),
+        Ok(_) => return Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            "leads nowhere: its target does not exist".to_owned()
+        }
+        // A loop of links, a target that may not be read, ...
+        Err(e) => format!("cannot be followed: {e}"),
+    };
+    Err(BuildError::BadLink {
+        path: path.to_owned(),
+        target,
+        problem,
+    })
 }
 
 /// The key of a core.
@@ -149,7 +180,7 @@ pub(crate) fn core_key(input: &CoreInput, core_dockerfile: &str) -> Result<Conte
     match &input.portage {
         PortageTree::Dir { path } => {
             hasher.field(b"portage dir");
-            for (relative, full) in files_below(path, &[".git"])? {
+            for (relative, full) in files_below(path, &[".git"], false)? {
                 let (size, mtime) = stamp(&full)?;
                 hasher.field(relative.as_bytes());
                 hasher.field(&size.to_le_bytes());
@@ -197,4 +228,57 @@ pub(crate) fn definition_key(
     hasher.field(b"builder");
     hasher.field(builder.map_or("", ContentKey::as_str).as_bytes());
     Ok(hasher.finish())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Issue 9, item 13: links in an image folder that lead to a folder or nowhere are named,
+    /// with why, instead of failing the read with a bare OS error.
+    #[test]
+    fn links_in_an_image_folder_must_lead_to_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let image = dir.path().join("image");
+        std::fs::create_dir_all(image.join("files")).unwrap();
+        std::fs::write(image.join("build.conf"), "").unwrap();
+        std::fs::write(dir.path().join("shared.sh"), "echo shared").unwrap();
+        std::os::unix::fs::symlink("../../shared.sh", image.join("files/shared.sh")).unwrap();
+        let inputs = folder_inputs(&image).unwrap();
+        let names: Vec<_> = inputs.iter().map(|(name, _)| name.as_str()).collect();
+        assert_eq!(
+            names,
+            ["build.conf", "files/shared.sh"],
+            "a link to a file is read"
+        );
+
+        std::os::unix::fs::symlink("/etc", image.join("files/etc")).unwrap();
+        let error = folder_inputs(&image).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            format!(
+                "`{}` is a symbolic link to `/etc` that leads to a folder; gbb reads only files in an image folder (copy the folder in, or link its files one by one)",
+                image.join("files/etc").display()
+            )
+        );
+        std::fs::remove_file(image.join("files/etc")).unwrap();
+
+        std::os::unix::fs::symlink("missing.sh", image.join("files/gone.sh")).unwrap();
+        let error = folder_inputs(&image).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            format!(
+                "`{}` is a symbolic link to `missing.sh` that leads nowhere: its target does not exist",
+                image.join("files/gone.sh").display()
+            )
+        );
+        std::fs::remove_file(image.join("files/gone.sh")).unwrap();
+
+        std::os::unix::fs::symlink("loop", image.join("loop")).unwrap();
+        let error = folder_inputs(&image).unwrap_err().to_string();
+        assert!(
+            error.ends_with("is a symbolic link to `loop` that cannot be followed: Too many levels of symbolic links (os error 40)"),
+            "{error}"
+        );
+    }
 }

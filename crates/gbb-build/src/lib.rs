@@ -18,6 +18,7 @@ mod clean;
 mod context;
 mod error;
 mod key;
+mod local_inputs;
 mod lock;
 mod packages_md;
 mod paths;

@@ -4,6 +4,13 @@
 //! outputs. The lock is an advisory file lock on `<stack>/.gbb/lock` (flock): the kernel drops
 //! it when the process ends, however it ends, so a crash or Ctrl-C never leaves a stale lock.
 //! The holder writes its pid into the file, for the message the second run shows.
+//!
+//! A stack may be read-only (a checkout on a read-only mount, a folder the user may not write):
+//! a build with nothing to do writes nothing, so it must not fail on the lock. Then the lock
+//! file is opened for reading only (flock needs no write access, so a read-only run still
+//! excludes a writing one) and no pid is written; when there is no lock file to open at all,
+//! the run goes without a lock: it cannot write the stack's outputs either, so a build that
+//! has something to do fails at its first write, with the path, before starting a container.
 
 use std::fs::{File, OpenOptions, TryLockError};
 use std::io::{Read, Seek, Write};
@@ -14,7 +21,16 @@ use crate::BuildError;
 /// A held stack lock; released when dropped.
 #[derive(Debug)]
 pub struct StackLock {
-    _file: File,
+    /// `None` on a read-only stack without a lock file (see the module's documentation).
+    _file: Option<File>,
+}
+
+/// Whether `error` means "this place cannot be written", rather than a fault.
+fn is_read_only(error: &std::io::Error) -> bool {
+    matches!(
+        error.kind(),
+        std::io::ErrorKind::ReadOnlyFilesystem | std::io::ErrorKind::PermissionDenied
+    )
 }
 
 impl StackLock {
@@ -29,15 +45,30 @@ impl StackLock {
             let path = path.to_owned();
             move |source| BuildError::Io { path, source }
         };
-        std::fs::create_dir_all(state).map_err(io(state))?;
+        // On a read-only stack without `.gbb`, the open below finds no lock file.
+        let state_made = match std::fs::create_dir_all(state) {
+            Ok(()) => true,
+            Err(e) if is_read_only(&e) => false,
+            Err(e) => return Err(io(state)(e)),
+        };
         let path = state.join("lock");
-        let mut file = OpenOptions::new()
+        let opened = OpenOptions::new()
             .read(true)
             .write(true)
             .create(true)
             .truncate(false)
-            .open(&path)
-            .map_err(io(&path))?;
+            .open(&path);
+        let (mut file, writable) = match opened {
+            Ok(file) => (file, true),
+            Err(e) if is_read_only(&e) || !state_made => match File::open(&path) {
+                Ok(file) => (file, false),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound || is_read_only(&e) => {
+                    return Ok(Self { _file: None });
+                }
+                Err(e) => return Err(io(&path)(e)),
+            },
+            Err(e) => return Err(io(&path)(e)),
+        };
         match file.try_lock() {
             Ok(()) => {}
             Err(TryLockError::WouldBlock) => {
@@ -52,11 +83,13 @@ impl StackLock {
             }
             Err(TryLockError::Error(e)) => return Err(io(&path)(e)),
         }
-        file.set_len(0).map_err(io(&path))?;
-        file.rewind().map_err(io(&path))?;
-        write!(file, "{}", std::process::id()).map_err(io(&path))?;
-        file.flush().map_err(io(&path))?;
-        Ok(Self { _file: file })
+        if writable {
+            file.set_len(0).map_err(io(&path))?;
+            file.rewind().map_err(io(&path))?;
+            write!(file, "{}", std::process::id()).map_err(io(&path))?;
+            file.flush().map_err(io(&path))?;
+        }
+        Ok(Self { _file: Some(file) })
     }
 }
 

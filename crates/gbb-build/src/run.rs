@@ -334,15 +334,11 @@ impl<'a> Build<'a> {
                 }
                 StepKind::Core => {
                     let input = step.core.as_ref().expect("cores have inputs");
-                    if let Stage3::File { path } = &input.stage3
-                        && !path.is_file()
-                    {
-                        return Err(BuildError::NoStage3File { path: path.clone() });
+                    if let Stage3::File { path } = &input.stage3 {
+                        crate::local_inputs::check_stage3_file(self.stack, path)?;
                     }
-                    if let PortageTree::Dir { path } = &input.portage
-                        && !path.is_dir()
-                    {
-                        return Err(BuildError::NoPortageDir { path: path.clone() });
+                    if let PortageTree::Dir { path } = &input.portage {
+                        crate::local_inputs::check_portage_dir(self.stack, path)?;
                     }
                     // Downloads are checked against a keyring, unless -s says not to.
                     let downloads = matches!(input.stage3, Stage3::Release { .. })

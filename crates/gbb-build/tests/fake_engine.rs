@@ -373,6 +373,49 @@ fn refusals_come_before_any_engine_call() {
     assert_eq!(engine.calls(), Vec::<String>::new());
 }
 
+/// Issue 9, item 13: a bad `PORTAGE_DIR` (or `STAGE3_FILE`) says what is wrong and which file
+/// and line set it, before any engine call.
+#[test]
+fn local_inputs_name_where_they_were_set() {
+    let dir = tempfile::tempdir().unwrap();
+    let stack_value = stack(dir.path());
+    let engine = FakeEngine::default();
+    let message = |stack_value: &Stack| {
+        build(
+            stack_value,
+            &engine,
+            dir.path(),
+            Force::Nothing,
+            &["ns/bob"],
+        )
+        .unwrap_err()
+        .to_string()
+        .replace(&dir.path().display().to_string(), "[DIR]")
+    };
+    let portage = dir.path().join("portage");
+    std::fs::remove_dir_all(portage.join("profiles")).unwrap();
+    assert_eq!(
+        message(&stack_value),
+        "[DIR]/stack/build.conf:2:1: PORTAGE_DIR: `[DIR]/stack/../portage` is not a portage tree: it has no `profiles` folder"
+    );
+    std::fs::remove_dir_all(&portage).unwrap();
+    assert_eq!(
+        message(&stack_value),
+        "[DIR]/stack/build.conf:2:1: PORTAGE_DIR: `[DIR]/stack/../portage` does not exist"
+    );
+    std::fs::write(&portage, "a file").unwrap();
+    assert_eq!(
+        message(&stack_value),
+        "[DIR]/stack/build.conf:2:1: PORTAGE_DIR: `[DIR]/stack/../portage` is not a folder"
+    );
+    std::fs::remove_file(dir.path().join("stage3.tar")).unwrap();
+    assert_eq!(
+        message(&stack_value),
+        "[DIR]/stack/build.conf:1:1: STAGE3_FILE: `[DIR]/stack/../stage3.tar` does not exist or is not a file"
+    );
+    assert_eq!(engine.calls(), Vec::<String>::new());
+}
+
 #[test]
 fn only_given_ids_need_their_parents_built() {
     let dir = tempfile::tempdir().unwrap();

@@ -51,6 +51,10 @@ pub enum ErrorKind {
     UnsupportedBuiltin { text: String },
     /// `${X:offset}` whose offset is not a number or a variable.
     BadSubstring { text: String },
+    /// A byte that is not UTF-8.
+    NotUtf8 { byte: u8 },
+    /// An expanded value larger than the limit (`A="$A$A"` repeated).
+    ValueTooLarge { name: String, limit: usize },
     /// A value that cannot be used the way it is used: `A+=( x )` on ... (reserved).
     InvalidValue { message: String },
 }
@@ -109,6 +113,16 @@ impl fmt::Display for ErrorKind {
             Self::BadSubstring { text } => write!(
                 f,
                 "substring offset `{text}` must be a whole number or a variable name"
+            ),
+            Self::NotUtf8 { byte } => write!(
+                f,
+                "byte 0x{byte:02X} is not UTF-8; config files must be UTF-8 text \
+                 (convert it, e.g. with `iconv -f latin1 -t utf-8`)"
+            ),
+            Self::ValueTooLarge { name, limit } => write!(
+                f,
+                "the value of `{name}` grows past {} MiB, the most a config value may hold",
+                limit >> 20
             ),
             Self::InvalidValue { message } => f.write_str(message),
         }

@@ -143,6 +143,7 @@ impl Config {
             path: Arc::from(path),
             depth,
             index: 0,
+            current: (String::new(), Position::default()),
         };
         for assignment in &script.assignments {
             evaluator.index += 1;
@@ -211,6 +212,13 @@ impl Config {
     }
 }
 
+/// The most bytes one expanded value may hold (a scalar, or an array's elements together).
+///
+/// Without a limit, a config of a few dozen lines such as `A="$A$A"` doubles a value on each
+/// line until the process runs out of memory. Real values (flags, package lists, paths) are a
+/// few kilobytes; a mebibyte leaves room for any of them.
+pub const MAX_VALUE_BYTES: usize = 1 << 20;
+
 /// What an expansion produced: one string, or several fields (`"${A[@]}"`).
 enum Expanded {
     One(String),
@@ -235,9 +243,26 @@ struct Evaluator<'a> {
     path: Arc<Path>,
     depth: u32,
     index: u32,
+    /// The assignment being evaluated: its name and where it starts, for the size error.
+    current: (String, Position),
 }
 
 impl Evaluator<'_> {
+    /// Refuses a value that grew past [`MAX_VALUE_BYTES`], naming the assignment that made it.
+    fn check_size(&self, bytes: usize) -> EResult<()> {
+        if bytes > MAX_VALUE_BYTES {
+            let (name, position) = &self.current;
+            return Err((
+                *position,
+                ErrorKind::ValueTooLarge {
+                    name: name.clone(),
+                    limit: MAX_VALUE_BYTES,
+                },
+            ));
+        }
+        Ok(())
+    }
+
     fn lookup(&self, name: &str) -> Option<Value> {
         if let Some(var) = self.vars.get(name) {
             return Some(var.value.clone());
@@ -263,6 +288,7 @@ impl Evaluator<'_> {
         value: &AssignValue,
         position: Position,
     ) -> EResult<()> {
+        self.current = (name.to_owned(), position);
         let existing = self.lookup(name);
         let new = match value {
             AssignValue::Scalar(word) => {
@@ -306,6 +332,11 @@ impl Evaluator<'_> {
                 }
             }
         };
+        // Appending can make a value too large without any expansion doing so.
+        self.check_size(match &new {
+            Value::Scalar(text) => text.len(),
+            Value::Array(items) => items.iter().map(String::len).sum(),
+        })?;
         let origin = self.origin(position);
         self.vars
             .insert(name.to_owned(), Var { value: new, origin });
@@ -321,6 +352,7 @@ impl Evaluator<'_> {
                 Part::Tilde => out.push_str(self.env.get("HOME").unwrap_or("~")),
                 Part::Param { param, .. } => out.push_str(&self.param(param)?.into_string()),
             }
+            self.check_size(out.len())?;
         }
         Ok(out)
     }
@@ -342,6 +374,8 @@ impl Evaluator<'_> {
                     active = true;
                 }
                 Part::Param { param, quoted } => {
+                    let so_far = out.iter().map(String::len).sum::<usize>() + current.len();
+                    self.check_size(so_far)?;
                     let expanded = self.param(param)?;
                     let pieces = match expanded {
                         Expanded::One(s) => vec![s],

@@ -20,9 +20,11 @@ mod error;
 mod eval;
 pub mod parser;
 mod syntax;
+mod text;
 
 pub use environment::Environment;
 pub use error::{ConfigError, ErrorKind, Position};
-pub use eval::{Config, Origin, Value, Var};
+pub use eval::{Config, MAX_VALUE_BYTES, Origin, Value, Var};
 pub use parser::parse;
 pub use syntax::{AssignValue, Assignment, Index, Operand, Operator, Param, Part, Script, Word};
+pub use text::decode;

@@ -410,3 +410,60 @@ fn error_display_points_at_the_column() {
         "test.conf:2:4: command substitution (`$(...)` or backticks) is not supported in config files\n  |\n2 | B=\"$(date)\"\n  |    ^"
     );
 }
+
+/// Issue 9, item 6: a value that doubles on every line stops at the limit, at the line that
+/// crosses it, instead of growing until the process dies.
+#[test]
+fn doubling_values_stop_at_the_limit() {
+    let mut source = String::from("A=x\n");
+    for _ in 0..40 {
+        source.push_str("A=\"$A$A\"\n");
+    }
+    let error = eval_with(&source, &Environment::empty()).unwrap_err();
+    // 2^20 bytes is the limit itself; line 22 makes 2^21.
+    assert_eq!((error.position.line, error.position.column), (22, 1));
+    assert_eq!(
+        error.kind,
+        ErrorKind::ValueTooLarge {
+            name: "A".to_owned(),
+            limit: gbb_config::MAX_VALUE_BYTES
+        }
+    );
+    assert!(
+        error
+            .to_string()
+            .starts_with("test.conf:22:1: the value of `A` grows past 1 MiB"),
+        "{error}"
+    );
+
+    // Arrays and appends are counted too.
+    let mut source = String::from("A=( xxxxxxxx )\n");
+    for _ in 0..40 {
+        source.push_str("A=( \"${A[@]}\" \"${A[@]}\" )\n");
+    }
+    let error = eval_with(&source, &Environment::empty()).unwrap_err();
+    assert!(
+        matches!(error.kind, ErrorKind::ValueTooLarge { .. }),
+        "{error}"
+    );
+    let mut source = String::from("A=xxxxxxxxxxxxxxxx\n");
+    for _ in 0..20 {
+        source.push_str("B=\"$A\"\nA+=\"$B\"\n");
+    }
+    let error = eval_with(&source, &Environment::empty()).unwrap_err();
+    assert!(
+        matches!(error.kind, ErrorKind::ValueTooLarge { .. }),
+        "{error}"
+    );
+
+    // Right at the limit is fine.
+    let mut source = String::from("A=x\n");
+    for _ in 0..20 {
+        source.push_str("A=\"$A$A\"\n");
+    }
+    let config = eval_with(&source, &Environment::empty()).unwrap();
+    assert_eq!(
+        config.value("A").unwrap().len(),
+        gbb_config::MAX_VALUE_BYTES
+    );
+}

@@ -7,6 +7,7 @@
 mod cleartext;
 mod digests;
 mod download;
+mod keyring;
 mod openpgp;
 mod portage;
 mod releases;
@@ -18,6 +19,10 @@ mod update;
 pub use cleartext::cleartext_body;
 pub use digests::{Algorithm, Digests, DigestsError};
 pub use download::{DownloadError, Downloader, NoProgress, Progress, from_mirrors};
+pub use keyring::{
+    GENTOO_KEYS_URL, GENTOO_RELEASE_KEY, KEY_URL_VARIABLE, KeyOrigin, REFRESH_AFTER,
+    ReleaseKeyError, ReleaseKeyRequest, cached_key_path, release_keyring,
+};
 #[cfg(any(test, feature = "test-support"))]
 pub use openpgp::testing;
 pub use openpgp::{Keyring, SignatureError};

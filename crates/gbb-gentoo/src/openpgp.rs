@@ -48,6 +48,67 @@ impl Keyring {
         Ok(Self { keys })
     }
 
+    /// Reads public keys from armored text or from a binary keyring (Gentoo publishes both).
+    /// Armored text may hold several blocks one after the other (files made by appending
+    /// `gpg --export --armor` outputs); rPGP reads one block per call, so each is read.
+    pub fn from_bytes(data: &[u8]) -> Result<Self, SignatureError> {
+        const BEGIN: &str = "-----BEGIN PGP PUBLIC KEY BLOCK-----";
+        let bad = |e: pgp::errors::Error| SignatureError::BadKeyring {
+            message: e.to_string(),
+        };
+        let blocks: Vec<&[u8]> = match std::str::from_utf8(data) {
+            Ok(text) if text.matches(BEGIN).count() > 1 => text
+                .match_indices(BEGIN)
+                .map(|(start, _)| {
+                    let rest = &text[start + BEGIN.len()..];
+                    let end = rest
+                        .find(BEGIN)
+                        .map_or(text.len(), |e| start + BEGIN.len() + e);
+                    &text.as_bytes()[start..end]
+                })
+                .collect(),
+            _ => vec![data],
+        };
+        let mut keys = Vec::new();
+        for block in blocks {
+            let (parsed, _) = SignedPublicKey::from_reader_many(Cursor::new(block)).map_err(bad)?;
+            for key in parsed {
+                keys.push(key.map_err(bad)?);
+            }
+        }
+        if keys.is_empty() {
+            return Err(SignatureError::BadKeyring {
+                message: "it holds no public key".to_owned(),
+            });
+        }
+        Ok(Self { keys })
+    }
+
+    /// The keys whose primary fingerprint is `fingerprint` (upper-case hex, no spaces), or
+    /// `None` when there is none: other keys in the same file are dropped.
+    pub fn only(&self, fingerprint: &str) -> Option<Self> {
+        let keys: Vec<_> = self
+            .keys
+            .iter()
+            .filter(|k| format!("{:X}", k.primary_key.fingerprint()) == fingerprint)
+            .cloned()
+            .collect();
+        (!keys.is_empty()).then_some(Self { keys })
+    }
+
+    /// The keys armored, one block each, as `from_armor` reads them back.
+    pub fn to_armor(&self) -> Result<String, SignatureError> {
+        let mut text = String::new();
+        for key in &self.keys {
+            text.push_str(&key.to_armored_string(Default::default()).map_err(|e| {
+                SignatureError::BadKeyring {
+                    message: e.to_string(),
+                }
+            })?);
+        }
+        Ok(text)
+    }
+
     /// A keyring with no key: every signature check fails. For `-s`, where none is made.
     pub fn empty() -> Self {
         Self { keys: Vec::new() }
@@ -153,6 +214,20 @@ pub mod testing {
         let public = SignedPublicKey::from(secret.clone());
         let armored = public.to_armored_string(Default::default()).unwrap();
         (secret, armored)
+    }
+
+    /// Armored public keys as one binary keyring (keys one after the other, as `gpg --export`
+    /// writes them and as Gentoo publishes its service keys).
+    pub fn binary_keyring(armored: &[&str]) -> Vec<u8> {
+        use pgp::composed::Deserializable;
+        use pgp::ser::Serialize;
+        armored
+            .iter()
+            .flat_map(|text| {
+                let (key, _) = SignedPublicKey::from_string(text).unwrap();
+                key.to_bytes().unwrap()
+            })
+            .collect()
     }
 
     pub fn clearsign(key: &SignedSecretKey, text: &str) -> String {

@@ -50,6 +50,18 @@ pub enum StackError {
         second: PathBuf,
     },
 
+    #[error(
+        "{}IMAGE_TAG=`{value}`{} is not a valid image tag: {reason}",
+        origin.as_ref().map(|o| format!("{o}: ")).unwrap_or_default(),
+        if origin.is_none() { " (from the environment)" } else { "" }
+    )]
+    InvalidTag {
+        /// The line that set it; `None` when it came from the environment alone.
+        origin: Option<Origin>,
+        value: String,
+        reason: String,
+    },
+
     #[error("{origin}: {variable}=`{value}` is not a known engine; use `docker` or `podman`")]
     UnknownEngine {
         origin: Origin,

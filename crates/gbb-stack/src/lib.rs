@@ -17,6 +17,7 @@ mod id;
 mod layout;
 pub mod scaffold;
 mod stack;
+mod tag;
 
 pub use build_script::{BuildScript, Hook};
 pub use definition::{BuilderBase, CoreInput, Definition, Kind, PortageTree, Reference, Stage3};
@@ -24,3 +25,4 @@ pub use error::StackError;
 pub use id::{ImageId, InvalidName, validate_name};
 pub use layout::Layout;
 pub use stack::{LoadOptions, Namespace, Stack, config_path};
+pub use tag::RESERVED_TAG_PREFIX;

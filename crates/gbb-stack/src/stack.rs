@@ -81,7 +81,7 @@ fn io_error(path: &Path) -> impl FnOnce(io::Error) -> StackError + '_ {
 }
 
 fn read_parsed(path: &Path) -> Result<Parsed, StackError> {
-    let text = std::fs::read_to_string(path).map_err(io_error(path))?;
+    let text = gbb_config::decode(path, std::fs::read(path).map_err(io_error(path))?)?;
     let script = parse(path, &text)?;
     Ok(Parsed {
         path: path.to_owned(),
@@ -346,8 +346,8 @@ fn load_definition(
         source,
     })?;
     let conf_path = dir.join("build.conf");
-    let text = match std::fs::read_to_string(&conf_path) {
-        Ok(text) => text,
+    let text = match std::fs::read(&conf_path) {
+        Ok(bytes) => gbb_config::decode(&conf_path, bytes)?,
         Err(e) if e.kind() == io::ErrorKind::NotFound => {
             return Err(StackError::MissingBuildConf {
                 dir,
@@ -383,7 +383,7 @@ fn load_definition(
         Err(e) => return Err(io_error(&script_path)(e)),
     };
 
-    let tag = config.value("IMAGE_TAG").unwrap_or("latest").to_owned();
+    let tag = crate::tag::image_tag(&config, &own, env)?;
     let mut definition = Definition {
         id,
         kind,

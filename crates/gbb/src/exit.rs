@@ -42,6 +42,7 @@ pub(crate) fn code_for(error: &anyhow::Error) -> ExitCode {
             | BuildError::NoRootfsAdd { .. }
             | BuildError::NoStage3File { .. }
             | BuildError::NoPortageDir { .. }
+            | BuildError::BadLink { .. }
             | BuildError::Unsupported { .. }
             | BuildError::NotBuilt { .. }
             | BuildError::Locked { .. }
@@ -49,6 +50,12 @@ pub(crate) fn code_for(error: &anyhow::Error) -> ExitCode {
             BuildError::Interrupted => INTERRUPTED,
             BuildError::Io { .. } => IO,
             _ => FAILED,
+        });
+    }
+    if let Some(e) = error.downcast_ref::<gbb_gentoo::ReleaseKeyError>() {
+        return ExitCode::from(match e {
+            gbb_gentoo::ReleaseKeyError::Io { .. } => IO,
+            _ => REFUSED,
         });
     }
     if error.downcast_ref::<EngineError>().is_some() {

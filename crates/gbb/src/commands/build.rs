@@ -122,11 +122,14 @@ fn handle_signals(engine: Arc<dyn Engine>, registry: ContainerRegistry) -> anyho
 }
 
 /// The keys stage3 downloads must be signed with: the file `GENTOO_KEYRING` names, from the
-/// environment or the stack's config (relative to the file that sets it). gbb has no Gentoo
-/// key of its own yet (see README); without one, downloads need `-s`.
+/// environment or the stack's config (relative to the file that sets it); else, when `needed`
+/// (something is downloaded and `-s` is not given), Gentoo's release key, fetched on first use
+/// and pinned by fingerprint ([`release_key`]).
 pub(crate) fn keyring(
     context: &Context,
     stack: &gbb_stack::Stack,
+    printer: &Printer,
+    needed: bool,
 ) -> anyhow::Result<Option<gbb_gentoo::Keyring>> {
     let from_env = context
         .options
@@ -140,13 +143,64 @@ pub(crate) fn keyring(
         })
     };
     let Some(path) = from_env.or_else(from_config) else {
-        return Ok(None);
+        return if needed {
+            release_key(context, printer).map(Some)
+        } else {
+            Ok(None)
+        };
     };
-    let text = std::fs::read_to_string(&path)
+    let data = std::fs::read(&path)
         .map_err(|e| anyhow::anyhow!("cannot read GENTOO_KEYRING `{}`: {e}", path.display()))?;
-    let keyring = gbb_gentoo::Keyring::from_armor(&text)
+    // Armored or binary (`gpg --export` without `--armor`).
+    let keyring = gbb_gentoo::Keyring::from_bytes(&data)
         .map_err(|e| anyhow::anyhow!("GENTOO_KEYRING `{}`: {e}", path.display()))?;
     Ok(Some(keyring))
+}
+
+/// Gentoo's release key from `<cache>/keys`, or fetched from Gentoo (or the URL
+/// `GBB_GENTOO_KEYS_URL` names) and accepted only with the fingerprint pinned in gbb.
+fn release_key(context: &Context, printer: &Printer) -> anyhow::Result<gbb_gentoo::Keyring> {
+    use gbb_gentoo::{KeyOrigin, ReleaseKeyRequest};
+    let url = context
+        .options
+        .env
+        .get(gbb_gentoo::KEY_URL_VARIABLE)
+        .filter(|u| !u.is_empty())
+        .unwrap_or(gbb_gentoo::GENTOO_KEYS_URL);
+    let cache = cache_dir(context).join("keys");
+    let request = ReleaseKeyRequest {
+        url,
+        fingerprint: gbb_gentoo::GENTOO_RELEASE_KEY,
+        cache: &cache,
+    };
+    // Two attempts: a key server that is down should not hold the build for long.
+    let downloader = gbb_gentoo::Downloader::new(2, std::time::Duration::from_secs(1));
+    let (keyring, origin) = gbb_gentoo::release_keyring(&downloader, &request)?;
+    match origin {
+        KeyOrigin::Fetched => printer.note(&format!(
+            "fetched Gentoo's release key from {url} (fingerprint checked), cached in {}",
+            cache.display()
+        )),
+        KeyOrigin::Cache(path) => {
+            printer.verbose(&format!("Gentoo's release key: {}", path.display()));
+        }
+        KeyOrigin::StaleCache { path, reason } => printer.note(&format!(
+            "warning: using the cached release key `{}`, which could not be refreshed: {reason}",
+            path.display()
+        )),
+    }
+    Ok(keyring)
+}
+
+/// Whether the plan downloads a stage3 or a portage snapshot (whose signatures need a key).
+fn downloads(plan: &gbb_plan::BuildPlan) -> bool {
+    plan.steps
+        .iter()
+        .filter_map(|s| s.core.as_ref())
+        .any(|input| {
+            matches!(input.stage3, gbb_stack::Stage3::Release { .. })
+                || matches!(input.portage, gbb_stack::PortageTree::Snapshot { .. })
+        })
 }
 
 /// After a failure or an interruption: removes every container this process started that is
@@ -234,7 +288,12 @@ pub(crate) fn run(
     }
     let options = BuildOptions {
         gentoo: GentooInputs {
-            keyring: keyring(context, &stack)?,
+            keyring: keyring(
+                context,
+                &stack,
+                printer,
+                !skip_signatures && downloads(&plan),
+            )?,
             skip_signatures: *skip_signatures,
         },
         force,

@@ -25,7 +25,12 @@ pub(crate) fn run(
     printer: &Printer,
 ) -> anyhow::Result<ExitCode> {
     let stack = context.load(printer)?;
-    let keyring = keyring(context, &stack)?.unwrap_or_else(Keyring::empty);
+    // Release indexes are signed: a key is needed unless -s, when a builder starts from one.
+    let releases = stack.definitions().iter().any(|d| {
+        matches!(&d.base, BuilderBase::Core { input, .. } if matches!(input.stage3, Stage3::Release { .. }))
+    });
+    let keyring = keyring(context, &stack, printer, releases && !args.skip_signatures)?
+        .unwrap_or_else(Keyring::empty);
     if args.skip_signatures {
         printer.note("warning: -s: signatures of release indexes are not checked");
     }

@@ -303,3 +303,106 @@ fn bad_usage_exits_2() {
     let run = small_stack().gbb(&["graph", "--format", "png"]);
     assert_eq!(run.code, Some(2), "{}", run.all());
 }
+
+/// Issue 9, item 9: a tag Docker would refuse is refused when the stack is read, with the
+/// line that set it, before anything is built or re-tagged.
+#[test]
+fn image_tag_must_be_a_docker_tag() {
+    let stack = small_stack().file(
+        "dock/ns/images/app/build.conf",
+        "IMAGE_PARENT=ns/lib\nIMAGE_TAG=\"1.0:beta\"\n",
+    );
+    let run = stack.gbb(&["plan"]);
+    run.refused();
+    assert_snapshot!(run.all(), @r"
+    exit: 2
+    --- stdout
+    --- stderr
+    error: dock/ns/images/app/build.conf:2:1: IMAGE_TAG=`1.0:beta` is not a valid image tag: `:` cannot appear in a tag (letters, digits, `_`, `.` and `-` only)
+    ");
+
+    // From the environment, through the config line that lets it in.
+    let stack = small_stack()
+        .file(
+            "dock/ns/build.conf",
+            "DEFAULT_BUILDER=ns/bob\nIMAGE_TAG=\"${IMAGE_TAG:-2026}\"\n",
+        )
+        .env("IMAGE_TAG", "x\nRUN touch /pwned");
+    let run = stack.gbb(&["plan"]);
+    run.refused();
+    assert_snapshot!(run.all(), @r"
+    exit: 2
+    --- stdout
+    --- stderr
+    error: dock/ns/build.conf:2:1: IMAGE_TAG=`x\nRUN touch /pwned` is not a valid image tag: `\n` cannot appear in a tag (letters, digits, `_`, `.` and `-` only)
+    ");
+
+    // From the environment alone (gbb's defaults let it in).
+    let run = small_stack().env("IMAGE_TAG", "-x").gbb(&["plan"]);
+    run.refused();
+    assert_snapshot!(run.all(), @r"
+    exit: 2
+    --- stdout
+    --- stderr
+    error: IMAGE_TAG=`-x` (from the environment) is not a valid image tag: a tag must start with a letter, a digit or `_`
+    ");
+}
+
+/// Issue 9, item 9: gbb tags an image under test `gbb-candidate`; a stack cannot use that
+/// name, nor any other `gbb-` tag.
+#[test]
+fn image_tag_reserved_by_gbb() {
+    let stack = small_stack().file(
+        "dock/ns/build.conf",
+        "DEFAULT_BUILDER=ns/bob\nIMAGE_TAG=gbb-candidate\n",
+    );
+    let run = stack.gbb(&["build"]);
+    run.refused();
+    assert_snapshot!(run.all(), @r"
+    exit: 2
+    --- stdout
+    --- stderr
+    error: dock/ns/build.conf:2:1: IMAGE_TAG=`gbb-candidate` is not a valid image tag: tags starting with `gbb-` are gbb's own (it tags images under test `gbb-candidate`)
+    ");
+}
+
+/// Issue 9, item 13: bytes that are not UTF-8 are a config error with file, line and column.
+#[test]
+fn non_utf8_config() {
+    let stack = small_stack();
+    std::fs::write(
+        stack.path().join("dock/ns/images/lib/build.conf"),
+        b"IMAGE_PARENT=ns/base\nAUTHOR=\"Ren\xe9 <r@example.org>\"\n",
+    )
+    .unwrap();
+    let run = stack.gbb(&["plan"]);
+    run.refused();
+    assert_snapshot!(run.all(), @r#"
+    exit: 2
+    --- stdout
+    --- stderr
+    error: dock/ns/images/lib/build.conf:2:12: byte 0xE9 is not UTF-8; config files must be UTF-8 text (convert it, e.g. with `iconv -f latin1 -t utf-8`)
+      |
+    2 | AUTHOR="Ren� <r@example.org>"
+      |            ^
+    "#);
+}
+
+/// Issue 9, item 6: a value that doubles on each line stops at 1 MiB with the line that
+/// crosses it, instead of growing until the process dies.
+#[test]
+fn doubling_value_stops_at_the_limit() {
+    let config = "A=x\n".to_owned() + &"A=\"$A$A\"\n".repeat(40);
+    let stack = small_stack().file("dock/ns/images/base/build.conf", &config);
+    let run = stack.gbb(&["plan"]);
+    run.refused();
+    assert_snapshot!(run.all(), @r#"
+    exit: 2
+    --- stdout
+    --- stderr
+    error: dock/ns/images/base/build.conf:22:1: the value of `A` grows past 1 MiB, the most a config value may hold
+       |
+    22 | A="$A$A"
+       | ^
+    "#);
+}

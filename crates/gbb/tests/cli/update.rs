@@ -6,15 +6,24 @@ use crate::harness::TestStack;
 
 const INDEX: &str = "releases/amd64/autobuilds/latest-stage3-amd64-openrc.txt";
 
+/// A keyring of a key made for the test, so that no run fetches Gentoo's release key.
+fn with_test_keyring(stack: TestStack) -> TestStack {
+    let (_, public) = gbb_gentoo::testing::test_key("Release <r@example.org>");
+    stack
+        .file("test-keys.asc", &public)
+        .env("GENTOO_KEYRING", "test-keys.asc")
+}
+
 fn stack(mirror: &Mirror) -> TestStack {
-    TestStack::new()
+    let stack = TestStack::new()
         .file("build.conf", &format!("MIRROR=\"{}\"\nPORTAGE_DIR=/srv/portage\n", mirror.url))
         .file("dock/ns/build.conf", "DEFAULT_BUILDER=ns/bob\n")
         .file(
             "dock/ns/builder/bob/build.conf",
             "# bootstrap from a stage3\nSTAGE3_BASE='stage3-amd64-openrc'\nSTAGE3_DATE='20250101T000000Z' # pinned\n#ARCH='amd64'\n",
         )
-        .file("dock/ns/builder/local/build.conf", "STAGE3_FILE=/srv/stage3.tar\n")
+        .file("dock/ns/builder/local/build.conf", "STAGE3_FILE=/srv/stage3.tar\n");
+    with_test_keyring(stack)
 }
 
 #[test]
@@ -106,7 +115,7 @@ fn snapshots_are_reported() {
                 .to_vec(),
         ),
     );
-    let stack = TestStack::new()
+    let stack = with_test_keyring(TestStack::new())
         .file(
             "build.conf",
             &format!("MIRROR=\"{}\"\nPORTAGE_DATE=20261001\n", mirror.url),
@@ -129,4 +138,101 @@ fn snapshots_are_reported() {
         "{}",
         run.all()
     );
+}
+
+/// Without `GENTOO_KEYRING`, gbb fetches Gentoo's release key, and accepts only the key with
+/// the fingerprint it pins: a test key served in its place is refused, naming both.
+#[test]
+fn a_release_key_with_another_fingerprint_is_refused() {
+    let mirror = Mirror::start();
+    let (_, public) = gbb_gentoo::testing::test_key("Release <r@example.org>");
+    let found = gbb_gentoo::Keyring::from_armor(&public)
+        .unwrap()
+        .fingerprints()[0]
+        .clone();
+    mirror.put("service-keys.gpg", Behaviour::Serve(public.into_bytes()));
+    let stack = TestStack::new()
+        .file("build.conf", &format!("MIRROR=\"{}\"\n", mirror.url))
+        .file("dock/ns/build.conf", "DEFAULT_BUILDER=ns/bob\n")
+        .file(
+            "dock/ns/builder/bob/build.conf",
+            "STAGE3_BASE=stage3-amd64-openrc\n",
+        )
+        .env(
+            "GBB_GENTOO_KEYS_URL",
+            &format!("{}service-keys.gpg", mirror.url),
+        );
+    let run = stack.gbb(&["update", "--check"]);
+    run.refused();
+    let spaced = |f: &str| {
+        f.as_bytes()
+            .chunks(4)
+            .map(|c| std::str::from_utf8(c).unwrap())
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    assert!(
+        run.stderr
+            .contains("gbb accepts only the key with the fingerprint 13EB BDBE DE7A 1277 5DFD B1BA BB57 2E0E 2D18 2910"),
+        "{}",
+        run.all()
+    );
+    assert!(run.stderr.contains(&spaced(&found)), "{}", run.all());
+    assert!(
+        !stack.path().join(".home/.cache/gbb/keys").exists()
+            || std::fs::read_dir(stack.path().join(".home/.cache/gbb/keys"))
+                .unwrap()
+                .next()
+                .is_none(),
+        "nothing cached"
+    );
+    assert!(
+        mirror.requests_for(INDEX).is_empty(),
+        "no index read without a key"
+    );
+
+    // -s needs no key: nothing is fetched.
+    let before = mirror.requests_for("service-keys.gpg").len();
+    mirror.put(
+        INDEX,
+        Behaviour::Serve(
+            b"20261101T000000Z/stage3-amd64-openrc-20261101T000000Z.tar.xz 1\n".to_vec(),
+        ),
+    );
+    stack.gbb(&["update", "--check", "-s"]);
+    assert_eq!(mirror.requests_for("service-keys.gpg").len(), before);
+}
+
+#[test]
+fn a_key_server_that_is_down_says_what_to_do() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let stack = TestStack::new()
+        .file("build.conf", "MIRROR=http://127.0.0.1:9/\n")
+        .file("dock/ns/build.conf", "DEFAULT_BUILDER=ns/bob\n")
+        .file(
+            "dock/ns/builder/bob/build.conf",
+            "STAGE3_BASE=stage3-amd64-openrc\n",
+        )
+        .env(
+            "GBB_GENTOO_KEYS_URL",
+            &format!("http://127.0.0.1:{port}/service-keys.gpg"),
+        );
+    let run = stack.gbb(&["update", "--check"]);
+    run.refused();
+    let stderr = run.stderr.replace(&port.to_string(), "[PORT]");
+    assert!(
+        stderr.starts_with("error: Gentoo's release key could not be fetched: `http://127.0.0.1:[PORT]/service-keys.gpg` failed after 2 attempts"),
+        "{}",
+        run.all()
+    );
+    assert!(
+        stderr.contains("set GENTOO_KEYRING to a file with Gentoo's release keys (https://www.gentoo.org/downloads/signatures/), or pass -s to skip the OpenPGP checks"),
+        "{}",
+        run.all()
+    );
+    assert_eq!(stderr.lines().count(), 1, "one line: {}", run.all());
 }

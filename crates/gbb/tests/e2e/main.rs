@@ -11,6 +11,7 @@ mod build;
 mod faults;
 mod mirror;
 mod parallel;
+mod readonly;
 mod registry;
 mod shell;
 mod stage3_tools;
