@@ -19,6 +19,7 @@ mod context;
 mod error;
 mod key;
 mod lock;
+mod outputs;
 mod packages_md;
 mod paths;
 mod registry;
