@@ -191,26 +191,28 @@ fn packages_tsv_and_purged_txt_links_are_refused() {
 
 #[test]
 fn failures_after_phase_1_leave_the_previous_state_tags_and_outputs() {
+    // busybox: it has a shell, for build-test.sh.
     let stack = E2eStack::new();
-    let hello = stack.id("hello");
-    stack.gbb(&["build", &hello]).success();
-    let before = kept(&stack, "hello");
+    let busybox = stack.id("busybox");
+    stack.gbb(&["build", &busybox]).success();
+    let before = kept(&stack, "busybox");
     assert!(before.state.is_some() && before.image.is_some() && before.rootfs.is_some());
     let original =
-        |file: &str| std::fs::read_to_string(stack.image_dir("hello").join(file)).unwrap();
-    let (template, build_sh, build_conf) = (
+        |file: &str| std::fs::read_to_string(stack.image_dir("busybox").join(file)).unwrap();
+    let (template, build_sh, build_conf, build_test) = (
         original("Dockerfile.template"),
         original("build.sh"),
         original("build.conf"),
+        original("build-test.sh"),
     );
 
     // Phase 2 fails (after a new phase 1: the template is part of the key).
     stack.write(
-        "hello",
+        "busybox",
         "Dockerfile.template",
-        &format!("{template}COPY no-such-file /\n"),
+        &format!("{template}RUN false\n"),
     );
-    let run = stack.gbb(&["build", &hello]);
+    let run = stack.gbb(&["build", &busybox]);
     assert_eq!(run.code, Some(1), "{}", run.stderr);
     assert!(
         run.stderr.contains("building the image failed"),
@@ -218,66 +220,70 @@ fn failures_after_phase_1_leave_the_previous_state_tags_and_outputs() {
         run.stderr
     );
     assert!(
-        run.stderr.contains(&format!("==> {hello}: phase 1")),
+        run.stderr.contains(&format!("==> {busybox}: phase 1")),
         "{}",
         run.stderr
     );
-    assert_eq!(kept(&stack, "hello"), before, "phase 2 failed");
-    assert_nothing_left(&stack, "hello");
+    assert_eq!(kept(&stack, "busybox"), before, "phase 2 failed");
+    assert_nothing_left(&stack, "busybox");
+    stack.write("busybox", "Dockerfile.template", &template);
 
     // build-test.sh fails.
-    stack.write("hello", "Dockerfile.template", &template);
-    stack.write("hello", "build-test.sh", "#!/bin/sh\nexit 3\n");
-    let run = stack.gbb(&["build", &hello]);
+    stack.write("busybox", "build-test.sh", "#!/bin/sh\nexit 3\n");
+    let run = stack.gbb(&["build", &busybox]);
     assert_eq!(run.code, Some(1), "{}", run.stderr);
     assert!(
-        run.stderr.contains("build-test.sh failed"),
+        run.stderr.contains("build-test.sh failed with status 3"),
         "{}",
         run.stderr
     );
-    assert_eq!(kept(&stack, "hello"), before, "build-test.sh failed");
-    assert_nothing_left(&stack, "hello");
-    std::fs::remove_file(stack.image_dir("hello").join("build-test.sh")).unwrap();
+    assert_eq!(kept(&stack, "busybox"), before, "build-test.sh failed");
+    assert_nothing_left(&stack, "busybox");
+    stack.write("busybox", "build-test.sh", &build_test);
 
     // The health check fails.
     stack.write(
-        "hello",
+        "busybox",
         "build.conf",
-        "IMAGE_PARENT=scratch\nPOST_BUILD_HC=true\nPOST_BUILD_HC_MAX_DURATION=10\n",
+        &format!("{build_conf}POST_BUILD_HC=true\nPOST_BUILD_HC_MAX_DURATION=10\n"),
     );
-    let run = stack.gbb(&["build", &hello]);
+    let run = stack.gbb(&["build", &busybox]);
     assert_eq!(run.code, Some(1), "{}", run.stderr);
     assert!(
         run.stderr.contains("the health check failed"),
         "{}",
         run.stderr
     );
-    assert_eq!(kept(&stack, "hello"), before, "the health check failed");
-    assert_nothing_left(&stack, "hello");
-    stack.write("hello", "build.conf", &build_conf);
+    assert_eq!(kept(&stack, "busybox"), before, "the health check failed");
+    assert_nothing_left(&stack, "busybox");
+    stack.write("busybox", "build.conf", &build_conf);
 
     // A hook fails.
-    hello_with_hook(&stack, "    false");
-    let run = stack.gbb(&["build", &hello]);
+    stack.write(
+        "busybox",
+        "build.sh",
+        &format!("{build_sh}finish_rootfs_build() {{\n    false\n}}\n"),
+    );
+    let run = stack.gbb(&["build", &busybox]);
     assert_eq!(run.code, Some(1), "{}", run.stderr);
     assert!(
         run.stderr.contains("finish_rootfs_build failed"),
         "{}",
         run.stderr
     );
-    assert_eq!(kept(&stack, "hello"), before, "a hook failed");
-    assert_nothing_left(&stack, "hello");
+    assert_eq!(kept(&stack, "busybox"), before, "a hook failed");
+    assert_nothing_left(&stack, "busybox");
 
-    // And -f redoes phase 2 from the kept outputs, which are still current.
-    stack.write("hello", "build.sh", &build_sh);
-    let run = stack.gbb(&["build", "-f", &hello]);
+    // And -f redoes phase 2 only, from the kept outputs, which are still current.
+    stack.write("busybox", "build.sh", &build_sh);
+    let run = stack.gbb(&["build", "-f", &busybox]);
     run.success();
     assert!(
-        !run.stderr.contains(&format!("==> {hello}: phase 1")),
+        !run.stderr.contains(&format!("==> {busybox}: phase 1")),
         "{}",
         run.stderr
     );
-    assert_eq!(kept(&stack, "hello").state, before.state);
+    assert_eq!(kept(&stack, "busybox").state, before.state);
 }
 
 /// A small tmpfs mounted as the stack's `.gbb`, unmounted when dropped.
