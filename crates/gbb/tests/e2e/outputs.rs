@@ -397,3 +397,78 @@ fn a_full_disk_is_named_cleaned_up_and_the_next_build_works() {
     stack.gbb(&["build", &hello]).success();
     drop(disk);
 }
+
+/// Run by a user who is not root (`nobody`, in the engine's group, through `setpriv`): what
+/// gbb hands over (the outputs the container made as root, `PACKAGES.md`) is theirs. See:
+/// issue 8, item 4.
+#[test]
+fn outputs_belong_to_the_user_who_ran_gbb() {
+    use std::os::unix::fs::MetadataExt;
+    const NOBODY: u32 = 65534;
+    let stack = E2eStack::new();
+    let docker_gid = String::from_utf8(
+        Command::new("getent")
+            .args(["group", "docker"])
+            .output()
+            .unwrap()
+            .stdout,
+    )
+    .unwrap()
+    .split(':')
+    .nth(2)
+    .expect("a docker group, for the engine's socket")
+    .to_owned();
+    let top = stack.root().parent().unwrap().to_owned();
+    let (home, cache) = (top.join("home"), top.join("cache"));
+    for dir in [&home, &cache] {
+        std::fs::create_dir_all(dir).unwrap();
+    }
+    assert!(
+        Command::new("chown")
+            .args(["-R", &format!("{NOBODY}:{NOBODY}")])
+            .arg(&top)
+            .status()
+            .unwrap()
+            .success()
+    );
+    // The test build root lies under root's home: reading it (only) is allowed through
+    // CAP_DAC_READ_SEARCH. The user has no CAP_CHOWN, so gbb cannot chown what the container
+    // made and has to copy it.
+    let output = Command::new("setpriv")
+        .args([
+            &format!("--reuid={NOBODY}"),
+            &format!("--regid={NOBODY}"),
+            &format!("--groups={docker_gid}"),
+            "--inh-caps=+dac_read_search",
+            "--ambient-caps=+dac_read_search",
+        ])
+        .arg(env!("CARGO_BIN_EXE_gbb"))
+        .args(["build", &stack.id("hello")])
+        .current_dir(stack.root())
+        .env("GBB_TEST_BUILD_ROOT", stack.build_root())
+        .env("GBB_USER_CONFIG", "")
+        .env("NO_COLOR", "1")
+        .env("HOME", &home)
+        .env("GBB_CACHE_DIR", &cache)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    let out = stack.output_dir("hello");
+    for file in [
+        out.join("rootfs.tar"),
+        out.join("packages.tsv"),
+        out.join("key"),
+        stack.image_dir("hello").join("PACKAGES.md"),
+    ] {
+        let meta = std::fs::symlink_metadata(&file).unwrap();
+        assert_eq!(
+            (meta.uid(), meta.gid()),
+            (NOBODY, NOBODY),
+            "`{}` belongs to the user who ran gbb",
+            file.display()
+        );
+        assert_eq!(meta.mode() & 0o7777, 0o644, "{}", file.display());
+    }
+    assert_nothing_left(&stack, "hello");
+}
