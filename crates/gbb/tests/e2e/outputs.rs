@@ -59,7 +59,8 @@ fn hello_with_hook(stack: &E2eStack, body: &str) {
 struct Kept {
     state: Option<String>,
     image: Option<String>,
-    rootfs: Option<Vec<u8>>,
+    /// Size and hash of `rootfs.tar`.
+    rootfs: Option<(usize, u64)>,
     key: Option<String>,
     packages: Option<String>,
 }
@@ -69,7 +70,12 @@ fn kept(stack: &E2eStack, name: &str) -> Kept {
     Kept {
         state: stack.image_id(&format!("bob-{name}:latest")),
         image: stack.image_id(&format!("{name}:latest")),
-        rootfs: std::fs::read(out.join("rootfs.tar")).ok(),
+        rootfs: std::fs::read(out.join("rootfs.tar")).ok().map(|bytes| {
+            use std::hash::{Hash, Hasher};
+            let mut hasher = std::collections::hash_map::DefaultHasher::new();
+            bytes.hash(&mut hasher);
+            (bytes.len(), hasher.finish())
+        }),
         key: std::fs::read_to_string(out.join("key")).ok(),
         packages: std::fs::read_to_string(out.join("packages.tsv")).ok(),
     }
@@ -347,7 +353,7 @@ fn a_full_disk_is_named_cleaned_up_and_the_next_build_works() {
     let disk = SmallDisk::mount(&stack, "48m");
     stack.gbb(&["build", &hello]).success();
     let before = kept(&stack, "hello");
-    let rootfs_size = before.rootfs.as_ref().unwrap().len() as u64;
+    let rootfs_size = before.rootfs.unwrap().0 as u64;
     let used = disk.used();
 
     // Inside the container: a hook fills /gbb-out, so rootfs.tar cannot be written.
