@@ -227,6 +227,12 @@ impl RunDir {
         self.dir.path()
     }
 
+    /// The folder, no longer removed when dropped (for `gbb shell`, whose container runs after
+    /// the spec is made); the next build removes it.
+    pub(crate) fn keep(self) -> PathBuf {
+        self.dir.keep()
+    }
+
     /// `name` in the folder, if the container left it there as a regular file; anything else
     /// of that name (a link, a folder) is an error.
     pub(crate) fn regular_file(&self, name: &str) -> Result<Option<PathBuf>, BuildError> {

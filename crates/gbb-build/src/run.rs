@@ -387,8 +387,9 @@ impl<'a> Build<'a> {
         {
             return Err(BuildError::NotBuilt { id: image });
         }
-        let output = self.options.paths.output(&format!("{id}.shell"));
-        std::fs::create_dir_all(&output).map_err(io(&output))?;
+        // A fresh folder of its own, as every container run gets; it outlives this call (the
+        // caller runs the shell), so the next build removes it.
+        let output = RunDir::new(&self.options.paths, &format!("{id}-shell"))?.keep();
         let packages_of = match step.kind {
             StepKind::Builder => Some(&definition.id),
             _ => step.root_builder.as_ref(),
