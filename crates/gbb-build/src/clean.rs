@@ -1,6 +1,7 @@
 //! `gbb clean`: what a stack's builds left behind, and only that.
 //!
-//! Files: `<stack>/.gbb/build` (phase 1 outputs, build contexts) and `<stack>/.gbb/logs`. The
+//! Files: `<stack>/.gbb/build` (phase 1 outputs), `<stack>/.gbb/logs` and what runs killed
+//! midway left in `<stack>/.gbb/run`. The
 //! lock file stays (another run may hold it) and `PACKAGES.md` stays (it documents the images
 //! and is usually committed). Images: the exact names a build of the stack gives: each image's
 //! `:latest`, `:IMAGE_TAG` and candidate tag, its kept builder state, each builder's tags. Cores
@@ -17,7 +18,11 @@ use crate::{BuildError, Paths};
 /// Removes the stack's generated folders; returns the ones that existed.
 pub fn clean_files(paths: &Paths) -> Result<Vec<PathBuf>, BuildError> {
     let mut removed = Vec::new();
-    for dir in [paths.state.join("build"), paths.state.join("logs")] {
+    for dir in [
+        paths.state.join("build"),
+        paths.state.join("logs"),
+        paths.runs(),
+    ] {
         match std::fs::remove_dir_all(&dir) {
             Ok(()) => removed.push(dir),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
@@ -39,11 +44,13 @@ pub fn stack_images(stack: &Stack, plan: &BuildPlan) -> Vec<String> {
         if definition.tag != "latest" {
             names.push(format!("{id}:{}", definition.tag));
         }
-        if step.kind == StepKind::Image {
-            names.push(format!("{id}:gbb-candidate"));
-            if let Some(state) = &step.state_name {
-                names.push(format!("{state}:latest"));
-            }
+        // Candidates are left only when gbb was killed in the middle of a step.
+        names.push(format!("{id}:gbb-candidate"));
+        if step.kind == StepKind::Image
+            && let Some(state) = &step.state_name
+        {
+            names.push(format!("{state}:latest"));
+            names.push(format!("{state}:gbb-candidate"));
         }
     }
     names

@@ -3,22 +3,43 @@
 use std::path::Path;
 
 use crate::BuildError;
+use crate::outputs::{open_regular, write_error};
 
-/// Writes a context tar at `out`: the files of `dir` (without its own `Dockerfile`, which
-/// would clash with the rendered one), `extra` host files under the given names, and
-/// `dockerfile` as `Dockerfile`. Entries are sorted and their times cleared, so the same
-/// inputs give the same context.
+/// Writes a context tar into a new file of a random name in `temp_dir` (created exclusively,
+/// so nothing planted there is followed; removed when the returned path is dropped): the files
+/// of `dir` (without its own `Dockerfile`, which would clash with the rendered one), `extra`
+/// host files under the given names (regular files only), and `generated` files. Entries are
+/// sorted and their times cleared, so the same inputs give the same context. A full disk is
+/// reported as such, naming the context file.
 pub(crate) fn write_context(
-    out: &Path,
+    temp_dir: &Path,
     dir: Option<&Path>,
     extra: &[(&str, &Path)],
     generated: &[(&str, &[u8], u32)],
-) -> Result<(), BuildError> {
+) -> Result<tempfile::TempPath, BuildError> {
+    std::fs::create_dir_all(temp_dir).map_err(write_error(temp_dir))?;
+    let (file, temp_path) = tempfile::Builder::new()
+        .prefix("context-")
+        .suffix(".tar")
+        .tempfile_in(temp_dir)
+        .map_err(write_error(temp_dir))?
+        .into_parts();
+    let out = temp_path.to_path_buf();
+    let out = out.as_path();
+    // Reading `path` or writing the context failed: a full disk names the context, anything
+    // else the file at hand.
     let io = |path: &Path| {
         let path = path.to_owned();
-        move |source| BuildError::Io { path, source }
+        move |source: std::io::Error| {
+            if crate::outputs::is_no_space(&source) {
+                BuildError::NoSpace {
+                    path: out.to_owned(),
+                }
+            } else {
+                BuildError::Io { path, source }
+            }
+        }
     };
-    let file = std::fs::File::create(out).map_err(io(out))?;
     let mut tar = tar::Builder::new(std::io::BufWriter::new(file));
     tar.mode(tar::HeaderMode::Deterministic);
     tar.follow_symlinks(false);
@@ -47,7 +68,10 @@ pub(crate) fn write_context(
         }
     }
     for (name, path) in extra {
-        tar.append_path_with_name(path, name).map_err(io(path))?;
+        let Some((mut file, _)) = open_regular(path)? else {
+            return Err(io(path)(std::io::ErrorKind::NotFound.into()));
+        };
+        tar.append_file(name, &mut file).map_err(io(path))?;
     }
     for (name, bytes, mode) in generated {
         let mut header = tar::Header::new_gnu();
@@ -58,8 +82,10 @@ pub(crate) fn write_context(
         tar.append_data(&mut header, name, *bytes)
             .map_err(io(out))?;
     }
-    tar.into_inner()
-        .and_then(|mut w| std::io::Write::flush(&mut w))
+    let writer = tar.into_inner().map_err(io(out))?;
+    writer
+        .into_inner()
+        .map_err(std::io::IntoInnerError::into_error)
         .map_err(io(out))?;
-    Ok(())
+    Ok(temp_path)
 }

@@ -2,6 +2,9 @@ use std::path::PathBuf;
 
 use gbb_engine::EngineError;
 
+/// How a full disk shows in a container's log (the C library's `strerror(ENOSPC)`).
+const NO_SPACE_IN_LOG: &str = "No space left on device";
+
 /// Why a build stopped.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -9,7 +12,12 @@ pub enum BuildError {
     /// A hook, the emerge or another step of phase 1 (or a builder's hook) failed: which step,
     /// its status, and the end of its log.
     #[error(
-        "{id}: {step} failed with status {status}\n  log: {}\n{}",
+        "{id}: {step} failed with status {status}{}\n  log: {}\n{}",
+        if tail.iter().any(|l| l.contains(NO_SPACE_IN_LOG)) {
+            ": no space left on device (inside the build container: its image storage, or a folder mounted into it)"
+        } else {
+            ""
+        },
         log.display(),
         tail.iter().map(|l| format!("  | {l}")).collect::<Vec<_>>().join("\n")
     )]
@@ -126,6 +134,26 @@ pub enum BuildError {
         cleanup: EngineError,
     },
 
+    /// A file gbb writes could not be written because the disk (or the quota) is full; the
+    /// partial file is removed.
+    #[error("no space left on device: cannot write `{}`", path.display())]
+    NoSpace { path: PathBuf },
+
+    /// A file gbb reads or takes from a build container's output is a link, a folder or a
+    /// device: gbb never follows what a container may have planted.
+    #[error(
+        "refusing `{}`: it is {found}, not a regular file (a build container may have planted it)",
+        path.display()
+    )]
+    NotARegularFile { path: PathBuf, found: &'static str },
+
+    #[error("refusing `{}`: it holds {size} bytes, more than the {limit} gbb reads", path.display())]
+    TooLarge {
+        path: PathBuf,
+        size: u64,
+        limit: u64,
+    },
+
     #[error("cannot access `{}`: {source}", path.display())]
     Io {
         path: PathBuf,
@@ -135,6 +163,18 @@ pub enum BuildError {
 }
 
 impl BuildError {
+    /// Whether the environment, not the input, failed the build: a file that could not be
+    /// read or written, a full disk (on the host, or inside a build container, as its log
+    /// says). The command line exits 3 for these.
+    pub fn is_environment(&self) -> bool {
+        match self {
+            Self::Io { .. } | Self::NoSpace { .. } => true,
+            Self::StepFailed { tail, .. } => tail.iter().any(|l| l.contains(NO_SPACE_IN_LOG)),
+            Self::CleanupFailed { error, .. } => error.is_environment(),
+            _ => false,
+        }
+    }
+
     pub(crate) fn engine(context: impl Into<String>) -> impl FnOnce(EngineError) -> Self {
         let context = context.into();
         move |source| Self::Engine { context, source }

@@ -20,6 +20,7 @@ mod error;
 mod key;
 mod local_inputs;
 mod lock;
+mod outputs;
 mod packages_md;
 mod paths;
 mod registry;

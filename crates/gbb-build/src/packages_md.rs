@@ -3,6 +3,9 @@
 use std::fmt::Write;
 use std::path::Path;
 
+use crate::BuildError;
+use crate::outputs::{TEXT_LIMIT, read_text};
+
 /// One installed package as phase 1 records it (`packages.tsv`: cpv, USE, licence).
 pub(crate) struct Installed {
     pub cpv: String,
@@ -10,8 +13,10 @@ pub(crate) struct Installed {
     pub license: String,
 }
 
-pub(crate) fn read_packages(path: &Path) -> Vec<Installed> {
-    std::fs::read_to_string(path)
+/// The packages in `path` (none when there is no such file). Read as untrusted text: a link
+/// or an oversized file is an error (see `outputs.rs`).
+pub(crate) fn read_packages(path: &Path) -> Result<Vec<Installed>, BuildError> {
+    Ok(read_text(path, TEXT_LIMIT)?
         .unwrap_or_default()
         .lines()
         .filter(|l| !l.is_empty())
@@ -23,7 +28,7 @@ pub(crate) fn read_packages(path: &Path) -> Vec<Installed> {
                 license: fields.next().unwrap_or_default().to_owned(),
             }
         })
-        .collect()
+        .collect())
 }
 
 /// The document. `ancestors` are the parent chain, nearest first, with what each installed.

@@ -10,6 +10,7 @@ use gbb_plan::{BuildPlan, BuildsIn, DependencyQueue, Parent, Reason, Step, StepI
 use gbb_stack::{BuilderBase, CoreInput, Definition, ImageId, Kind, PortageTree, Stack, Stage3};
 
 use crate::key::{core_key, definition_key};
+use crate::outputs::{self, KEPT_OUTPUTS, Owner, RunDir, TEXT_LIMIT};
 use crate::packages_md::{self, Installed};
 use crate::{
     BuildError, ContainerRegistry, ContentKey, KEY_LABEL, Paths, check_template, context,
@@ -160,6 +161,15 @@ RUN chmod 0755 /usr/local/lib/gbb/gbb-build \\
  && touch /etc/portage/profile/package.provided
 ";
 
+/// The tag a new result gets until the whole step succeeded; the tags users see move to it
+/// only then, so a failure leaves them where they were.
+const CANDIDATE_TAG: &str = "gbb-candidate";
+
+/// The candidate name of the image (or state) `repository`.
+fn candidate_of(repository: &str) -> String {
+    format!("{repository}:{CANDIDATE_TAG}")
+}
+
 /// A name Docker accepts, made from a label (`stage3-amd64+nomultilib` becomes
 /// `stage3-amd64-nomultilib`).
 fn image_name_part(label: &str) -> String {
@@ -186,13 +196,6 @@ fn io(path: &Path) -> impl FnOnce(std::io::Error) -> BuildError + '_ {
 /// An absolute path for a bind mount (the engine resolves nothing relative).
 fn absolute(path: &Path) -> Result<PathBuf, BuildError> {
     std::fs::canonicalize(path).map_err(io(path))
-}
-
-/// Writes `content` to `path` through a temporary file, so readers never see half of it.
-fn write_atomically(path: &Path, content: &[u8]) -> Result<(), BuildError> {
-    let temp = path.with_extension(format!("gbb-tmp-{}", std::process::id()));
-    std::fs::write(&temp, content).map_err(io(&temp))?;
-    std::fs::rename(&temp, path).map_err(io(path))
 }
 
 /// `BUILDER_DOCKER_ARGS`: `docker run` options for build containers. The engine is driven
@@ -380,8 +383,9 @@ impl<'a> Build<'a> {
         {
             return Err(BuildError::NotBuilt { id: image });
         }
-        let output = self.options.paths.output(&format!("{id}.shell"));
-        std::fs::create_dir_all(&output).map_err(io(&output))?;
+        // A fresh folder of its own, as every container run gets; it outlives this call (the
+        // caller runs the shell), so the next build removes it.
+        let output = RunDir::new(&self.options.paths, &format!("{id}-shell"))?.keep();
         let packages_of = match step.kind {
             StepKind::Builder => Some(&definition.id),
             _ => step.root_builder.as_ref(),
@@ -397,6 +401,7 @@ impl<'a> Build<'a> {
     /// returned as errors; failures while building are in the summary.
     pub fn run(&mut self) -> Result<BuildSummary, BuildError> {
         self.preflight()?;
+        outputs::remove_leftover_runs(&self.options.paths)?;
         self.compute_keys()?;
         let this: &Self = self;
         let steps = &this.plan.steps;
@@ -805,12 +810,6 @@ impl<'a> Build<'a> {
         let mut vars = BTreeMap::new();
         vars.insert("STAGE3_IMAGE".to_owned(), stage3_image);
         let dockerfile = render_template(CORE_DOCKERFILE, &vars);
-        let out = self
-            .options
-            .paths
-            .output(&format!("core/{}", image_name_part(label)));
-        std::fs::create_dir_all(&out).map_err(io(&out))?;
-        let context_path = out.join("context.tar");
         let mut generated: Vec<(String, &[u8], u32)> = crate::CONTAINER_SCRIPTS
             .iter()
             .map(|(name, text)| (format!("gbb/{name}"), text.as_bytes(), 0o755))
@@ -820,7 +819,8 @@ impl<'a> Build<'a> {
             .iter()
             .map(|(n, b, m)| (n.as_str(), *b, *m))
             .collect();
-        context::write_context(&context_path, None, &[], &generated)?;
+        let context_path =
+            context::write_context(&self.options.paths.runs(), None, &[], &generated)?;
         let log_path = self
             .options
             .paths
@@ -832,7 +832,7 @@ impl<'a> Build<'a> {
             &key,
             &log_path,
         )?;
-        let _ = std::fs::remove_file(&context_path);
+        drop(context_path);
         let size = self.size_of(&core_image)?;
         Ok((Outcome::Built, size))
     }
@@ -890,6 +890,10 @@ impl<'a> Build<'a> {
             .map(|(name, var)| format!("{name}={}", var.value.joined()))
             .collect();
         env.push(format!("GBB_ID={}", definition.id));
+        // Who ran gbb, as kubler passes it: hooks may give files they make to that user.
+        let owner = Owner::of_this_process();
+        env.push(format!("BOB_HOST_UID={}", owner.uid));
+        env.push(format!("BOB_HOST_GID={}", owner.gid));
         env.push(format!("GBB_KIND={}", definition.kind.as_str()));
         env.push("EMERGE_ROOT=/emerge-root".to_owned());
         env.push("_EMERGE_ROOT=/emerge-root".to_owned());
@@ -1113,23 +1117,51 @@ impl<'a> Build<'a> {
         }
         self.reporter
             .started(&id, &format!("configuring in {base_image}"));
-        let output = self.options.paths.output(&id);
-        std::fs::create_dir_all(&output).map_err(io(&output))?;
+        // The container writes into a folder of its own, removed when this returns.
+        let run = RunDir::new(&self.options.paths, &id)?;
         let spec = self.container_spec(
             definition,
             &base_image,
             "builder",
             Some(&definition.id),
-            &output,
+            run.path(),
         )?;
         let container = self.run_container(&id, &spec, &self.options.paths.log(&id))?;
-        self.keep(&id, &container, &reference, &key)?;
+        // Kept under a candidate name; the builder's tags move only once all went well.
+        let candidate = candidate_of(&id);
+        self.keep(&id, &container, &candidate, &key)?;
+        let mut tags = vec![reference.clone()];
         if definition.tag != "latest" {
-            self.engine
-                .tag_image(&reference, &format!("{id}:{}", definition.tag))
-                .map_err(BuildError::engine(format!("{id}: tagging")))?;
+            tags.push(format!("{id}:{}", definition.tag));
         }
+        self.promote(&id, &candidate, &tags)?;
         Ok((Outcome::Built, self.size_of(&reference)?))
+    }
+
+    /// Moves `tags` to the image tagged `candidate` and removes the candidate tag: the last
+    /// part of a step, once everything else succeeded. When tagging fails, the candidate is
+    /// removed (tags already moved stay: the engine has no way to move several at once).
+    fn promote(&self, id: &str, candidate: &str, tags: &[String]) -> Result<(), BuildError> {
+        for tag in tags {
+            if let Err(e) = self.engine.tag_image(candidate, tag) {
+                self.drop_candidate(candidate);
+                return Err(BuildError::engine(format!("{id}: tagging `{tag}`"))(e));
+            }
+        }
+        self.engine
+            .remove_image(candidate)
+            .map_err(BuildError::engine(format!(
+                "{id}: removing tag `{candidate}`"
+            )))
+    }
+
+    /// Removes a candidate after a failure. Quietly: the failure is what the user needs to
+    /// read, and a candidate left behind is replaced by the next run (and `gbb clean` removes
+    /// it).
+    fn drop_candidate(&self, candidate: &str) {
+        if let Ok(Some(_)) = self.engine.inspect_image(candidate) {
+            let _ = self.engine.remove_image(candidate);
+        }
     }
 
     fn image(&self, step: &Step) -> Result<(Outcome, Option<u64>), BuildError> {
@@ -1146,10 +1178,8 @@ impl<'a> Build<'a> {
         };
         let key = self.keys[&step.id].clone();
         let reference = format!("{id}:latest");
-        let state = format!(
-            "{}:latest",
-            step.state_name.as_deref().expect("images leave a state")
-        );
+        let state_name = step.state_name.as_deref().expect("images leave a state");
+        let state = format!("{state_name}:latest");
         let output = self.options.paths.output(&id);
         let rootfs = output.join("rootfs.tar");
         let key_file = output.join("key");
@@ -1163,44 +1193,84 @@ impl<'a> Build<'a> {
             return Ok((Outcome::Skipped("up to date".to_owned()), None));
         }
 
-        // Phase 1, unless only phase 2 is asked for (-f) and phase 1's output is current.
+        // Phase 1, unless only phase 2 is asked for (-f) and phase 1's output is current. Its
+        // container writes into a folder of its own (removed when this returns, whatever
+        // happened) and is kept as a candidate state: the state's tag and the outputs in
+        // `.gbb/build` change only once the whole step succeeded.
         let phase1_current = state_current
-            && rootfs.is_file()
-            && std::fs::read_to_string(&key_file).ok().as_deref() == Some(key.as_str());
+            && outputs::open_regular(&rootfs).is_ok_and(|f| f.is_some())
+            && outputs::read_text(&key_file, TEXT_LIMIT)
+                .ok()
+                .flatten()
+                .as_deref()
+                == Some(key.as_str());
+        let mut phase1: Option<(RunDir, String)> = None;
         if (forced && self.options.force >= Force::ImagesPhase1) || !phase1_current {
             self.reporter
                 .started(&id, &format!("phase 1 in {run_image}"));
-            if output.exists() {
-                std::fs::remove_dir_all(&output).map_err(io(&output))?;
-            }
-            std::fs::create_dir_all(&output).map_err(io(&output))?;
+            let run = RunDir::new(&self.options.paths, &id)?;
             let spec = self.container_spec(
                 definition,
                 &run_image,
                 "image",
                 step.root_builder.as_ref(),
-                &output,
+                run.path(),
             )?;
             let log_path = self.options.paths.log(&id);
             let container = self.run_container(&id, &spec, &log_path)?;
-            if !rootfs.is_file() {
-                let error = BuildError::StepFailed {
-                    id: id.clone(),
-                    step: "rootfs.tar".to_owned(),
-                    status: 1,
-                    log: log_path,
-                    tail: vec![format!(
-                        "phase 1 ended without writing {}",
-                        rootfs.display()
-                    )],
-                };
-                return Err(self.discard(&container, error));
+            match run.regular_file("rootfs.tar") {
+                Ok(Some(_)) => {}
+                Ok(None) => {
+                    let error = BuildError::StepFailed {
+                        id: id.clone(),
+                        step: "rootfs.tar".to_owned(),
+                        status: 1,
+                        log: log_path,
+                        tail: vec!["phase 1 ended without writing /gbb-out/rootfs.tar".to_owned()],
+                    };
+                    return Err(self.discard(&container, error));
+                }
+                Err(error) => return Err(self.discard(&container, error)),
             }
-            self.keep(&id, &container, &state, &key)?;
-            write_atomically(&key_file, key.as_str().as_bytes())?;
+            let state_candidate = candidate_of(state_name);
+            self.keep(&id, &container, &state_candidate, &key)?;
+            phase1 = Some((run, state_candidate));
         }
+        let image_candidate = candidate_of(&id);
+        let result = self.image_phase2(
+            step,
+            parent.as_ref(),
+            &key,
+            phase1.as_ref().map(|(run, state)| (run, state.as_str())),
+            &image_candidate,
+        );
+        if result.is_err() {
+            self.drop_candidate(&image_candidate);
+            if let Some((_, state_candidate)) = &phase1 {
+                self.drop_candidate(state_candidate);
+            }
+        }
+        result
+    }
 
-        // Phase 2.
+    /// Phase 2 and the end of an image step: builds the image as `candidate` from the root
+    /// file system of this run's phase 1 (`phase1`: its folder and candidate state) or of an
+    /// earlier one, runs `build-test.sh` and the health check on it, and only then writes
+    /// `PACKAGES.md`, moves phase 1's outputs into `.gbb/build/<ns>/<name>/` with the key, and
+    /// moves the state's and the image's tags. The caller removes the candidates on failure.
+    fn image_phase2(
+        &self,
+        step: &Step,
+        parent: Option<&StepId>,
+        key: &ContentKey,
+        phase1: Option<(&RunDir, &str)>,
+        candidate: &str,
+    ) -> Result<(Outcome, Option<u64>), BuildError> {
+        let definition = self.definition(step);
+        let id = definition.id.to_string();
+        let output = self.options.paths.output(&id);
+        // Where this image's phase 1 outputs are: this run's folder, or the kept ones.
+        let outputs_dir = phase1.map_or(output.clone(), |(run, _)| run.path().to_owned());
         self.reporter.started(&id, "phase 2");
         let template = check_template(&definition.dir)?;
         let mut vars: BTreeMap<String, String> = definition
@@ -1210,9 +1280,7 @@ impl<'a> Build<'a> {
             .filter(|(name, _)| name.starts_with("BOB_"))
             .map(|(name, var)| (name.to_owned(), var.value.joined()))
             .collect();
-        let parent_image = parent
-            .as_ref()
-            .map_or("scratch".to_owned(), |p| format!("{p}:latest"));
+        let parent_image = parent.map_or("scratch".to_owned(), |p| format!("{p}:latest"));
         let author = definition
             .config
             .value("AUTHOR")
@@ -1225,49 +1293,53 @@ impl<'a> Build<'a> {
         vars.insert("MAINTAINER".to_owned(), author.clone());
         vars.insert("AUTHOR".to_owned(), author);
         let dockerfile = render_template(&template, &vars);
-        let context_path = output.join("context.tar");
-        context::write_context(
-            &context_path,
+        let context_path = context::write_context(
+            &self.options.paths.runs(),
             Some(&definition.dir),
-            &[("rootfs.tar", &rootfs)],
+            &[("rootfs.tar", &outputs_dir.join("rootfs.tar"))],
             &[("Dockerfile", dockerfile.as_bytes(), 0o644)],
         )?;
         // Built under a candidate tag first: the image's own tags move only once it passed
         // its tests, so a failure leaves the previous image tagged as it was.
-        let candidate = format!("{id}:gbb-candidate");
         let log_path = self.options.paths.log(&format!("{id}.phase2"));
-        let image_id =
-            self.image_build(&id, &context_path, vec![candidate.clone()], &key, &log_path)?;
-        let _ = std::fs::remove_file(&context_path);
+        self.image_build(
+            &id,
+            &context_path,
+            vec![candidate.to_owned()],
+            key,
+            &log_path,
+        )?;
+        drop(context_path);
         if definition.dir.join("build-test.sh").is_file() {
             self.reporter.started(&id, "build-test.sh");
-            if let Err(e) = self.build_test(definition, &candidate) {
-                let _ = self.engine.remove_image(&candidate);
-                return Err(e);
+            self.build_test(definition, candidate)?;
+        }
+        if definition.config.value("POST_BUILD_HC") == Some("true") {
+            self.health_check(definition, candidate)?;
+        }
+
+        // All passed: what the user sees changes now, the files first (a full disk stops
+        // the step before any tag moved).
+        let size = self.size_of(candidate)?;
+        self.write_packages_md(definition, size.unwrap_or(0), &outputs_dir)?;
+        if let Some((run, state_candidate)) = phase1 {
+            let key_file = output.join("key");
+            // No key while the outputs change: a half-done move is never taken as current.
+            match std::fs::remove_file(&key_file) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(io(&key_file)(e)),
             }
+            run.take_into(&KEPT_OUTPUTS, &output, Owner::of_this_process())?;
+            outputs::write_file(&key_file, key.as_str().as_bytes())?;
+            let state = step.state_name.as_deref().expect("images leave a state");
+            self.promote(&id, state_candidate, &[format!("{state}:latest")])?;
         }
-        if definition.config.value("POST_BUILD_HC") == Some("true")
-            && let Err(e) = self.health_check(definition, &candidate)
-        {
-            let _ = self.engine.remove_image(&candidate);
-            return Err(e);
-        }
-        let mut tags = vec![reference.clone()];
+        let mut tags = vec![format!("{id}:latest")];
         if definition.tag != "latest" {
             tags.push(format!("{id}:{}", definition.tag));
         }
-        for tag in &tags {
-            self.engine
-                .tag_image(&image_id, tag)
-                .map_err(BuildError::engine(format!("{id}: tagging `{tag}`")))?;
-        }
-        self.engine
-            .remove_image(&candidate)
-            .map_err(BuildError::engine(format!(
-                "{id}: removing tag `{candidate}`"
-            )))?;
-        let size = self.size_of(&reference)?;
-        self.write_packages_md(step, definition, size.unwrap_or(0))?;
+        self.promote(&id, candidate, &tags)?;
         Ok((Outcome::Built, size))
     }
 
@@ -1402,33 +1474,33 @@ impl<'a> Build<'a> {
         }
     }
 
+    /// Writes the image folder's `PACKAGES.md`: what the image installed (from `own`,
+    /// its phase 1 outputs) and what its ancestors did (from their kept outputs). Every file is
+    /// read as untrusted text (see `outputs.rs`).
     fn write_packages_md(
         &self,
-        step: &Step,
         definition: &Definition,
         size: u64,
+        own: &Path,
     ) -> Result<(), BuildError> {
         let paths = &self.options.paths;
-        let installed =
-            packages_md::read_packages(&paths.output(definition.id.as_str()).join("packages.tsv"));
+        let installed = packages_md::read_packages(&own.join("packages.tsv"))?;
         let mut ancestors: Vec<(String, Vec<Installed>)> = Vec::new();
         let mut next = definition.parent.as_ref().map(|p| p.id.clone());
         while let Some(parent) = next {
             let packages =
-                packages_md::read_packages(&paths.output(parent.as_str()).join("packages.tsv"));
+                packages_md::read_packages(&paths.output(parent.as_str()).join("packages.tsv"))?;
             next = self
                 .stack
                 .get(&parent)
                 .and_then(|d| d.parent.as_ref().map(|p| p.id.clone()));
             ancestors.push((parent.to_string(), packages));
         }
-        let purged: Vec<String> =
-            std::fs::read_to_string(paths.output(definition.id.as_str()).join("purged.txt"))
-                .unwrap_or_default()
-                .lines()
-                .map(str::to_owned)
-                .collect();
-        let _ = step;
+        let purged: Vec<String> = outputs::read_text(&own.join("purged.txt"), TEXT_LIMIT)?
+            .unwrap_or_default()
+            .lines()
+            .map(str::to_owned)
+            .collect();
         let text = packages_md::render(
             definition.id.as_str(),
             &definition.tag,
@@ -1437,7 +1509,7 @@ impl<'a> Build<'a> {
             &ancestors,
             &purged,
         );
-        write_atomically(&definition.dir.join("PACKAGES.md"), text.as_bytes())
+        outputs::write_file(&definition.dir.join("PACKAGES.md"), text.as_bytes())
     }
 }
 

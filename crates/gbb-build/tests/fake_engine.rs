@@ -282,12 +282,12 @@ fn builds_in_order_then_skips_without_containers() {
             "import gbb-stage3/stage3-tar:".to_owned() + &engine_stage3_tag(&engine),
             format!("build gbb-core/stage3-tar:{}", core_tag(&engine)),
             format!("run gbb-core/stage3-tar:{} builder", core_tag(&engine)),
-            "commit ns/bob:latest".to_owned(),
+            "commit ns/bob:gbb-candidate".to_owned(),
             "run ns/bob:latest image".to_owned(),
-            "commit ns/bob-base:latest".to_owned(),
+            "commit ns/bob-base:gbb-candidate".to_owned(),
             "build ns/base:gbb-candidate".to_owned(),
             "run ns/bob-base:latest image".to_owned(),
-            "commit ns/bob-app:latest".to_owned(),
+            "commit ns/bob-app:gbb-candidate".to_owned(),
             "build ns/app:gbb-candidate".to_owned(),
         ]
     );

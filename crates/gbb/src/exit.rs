@@ -4,7 +4,7 @@
 //! - 1: the work failed (reserved for builds; nothing fails this way yet).
 //! - 2: gbb refused the input: a malformed config, an unknown id, a cycle, a bad argument
 //!   (clap uses 2 for usage errors too).
-//! - 3: the environment failed gbb: a file it could not read or write.
+//! - 3: the environment failed gbb: a file it could not read or write, a full disk.
 //! - 130: interrupted (Ctrl-C), after removing the containers gbb started.
 
 use std::process::ExitCode;
@@ -19,6 +19,16 @@ pub(crate) const REFUSED: u8 = 2;
 pub(crate) const IO: u8 = 3;
 pub(crate) const FAILED: u8 = 1;
 pub(crate) const INTERRUPTED: u8 = 130;
+
+/// The exit code of a build whose steps failed: 3 when the environment failed one of them (a
+/// file that could not be written, a full disk), 1 otherwise.
+pub(crate) fn code_for_failures(failures: &[BuildError]) -> ExitCode {
+    ExitCode::from(if failures.iter().any(BuildError::is_environment) {
+        IO
+    } else {
+        FAILED
+    })
+}
 
 pub(crate) fn code_for(error: &anyhow::Error) -> ExitCode {
     if let Some(e) = error.downcast_ref::<StackError>() {
@@ -48,7 +58,7 @@ pub(crate) fn code_for(error: &anyhow::Error) -> ExitCode {
             | BuildError::Locked { .. }
             | BuildError::NoKeyring => REFUSED,
             BuildError::Interrupted => INTERRUPTED,
-            BuildError::Io { .. } => IO,
+            BuildError::Io { .. } | BuildError::NoSpace { .. } => IO,
             _ => FAILED,
         });
     }

@@ -369,6 +369,6 @@ pub(crate) fn run(
     Ok(if summary.succeeded() {
         ExitCode::SUCCESS
     } else {
-        ExitCode::from(crate::exit::FAILED)
+        crate::exit::code_for_failures(&summary.failures)
     })
 }

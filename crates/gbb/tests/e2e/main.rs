@@ -10,6 +10,7 @@ mod harness;
 mod build;
 mod faults;
 mod mirror;
+mod outputs;
 mod parallel;
 mod readonly;
 mod registry;
