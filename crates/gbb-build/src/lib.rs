@@ -19,6 +19,8 @@ mod context;
 mod error;
 mod key;
 mod lock;
+mod mount_points;
+mod mounts;
 mod packages_md;
 mod paths;
 mod registry;

@@ -11,7 +11,9 @@ use gbb_build::{
     Paths, Reporter, StepReport,
 };
 use gbb_config::Environment;
-use gbb_engine::{BuildRequest, ContainerSpec, Engine, EngineError, ImageInfo};
+use gbb_engine::{
+    BuildRequest, ChangeKind, ContainerSpec, Engine, EngineError, FileChange, ImageInfo,
+};
 use gbb_plan::{BuildPlan, Request};
 use gbb_stack::{LoadOptions, Stack};
 
@@ -144,6 +146,19 @@ impl Engine for FakeEngine {
             .unwrap()
             .insert(reference.to_owned(), labels.clone());
         Ok(reference.to_owned())
+    }
+
+    /// As Docker reports them for an empty image: every mount point was added.
+    fn container_changes(&self, id: &str) -> Result<Vec<FileChange>, EngineError> {
+        let containers = self.containers.lock().unwrap();
+        Ok(containers[id]
+            .mounts
+            .iter()
+            .map(|m| FileChange {
+                path: m.target.clone(),
+                kind: ChangeKind::Added,
+            })
+            .collect())
     }
 
     fn remove_container(&self, id: &str) -> Result<(), EngineError> {

@@ -43,6 +43,8 @@ pub(crate) fn code_for(error: &anyhow::Error) -> ExitCode {
             | BuildError::NoStage3File { .. }
             | BuildError::NoPortageDir { .. }
             | BuildError::Unsupported { .. }
+            | BuildError::BadSetting { .. }
+            | BuildError::UnsafeTemplateValue { .. }
             | BuildError::NotBuilt { .. }
             | BuildError::Locked { .. }
             | BuildError::NoKeyring => REFUSED,
