@@ -459,3 +459,317 @@ fn real_path(path: &Path) -> PathBuf {
         _ => std::path::absolute(path).unwrap_or_else(|_| path.to_owned()),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use gbb_config::Environment;
+    use gbb_stack::{ImageId, LoadOptions};
+
+    fn write(root: &Path, path: &str, content: &str) {
+        let path = root.join(path);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, content).unwrap();
+    }
+
+    /// A seed stack in `dir/stack`: builder `ns/bob`, images `ns/base` (on scratch) and
+    /// `ns/app` (on base), with the given config lines added to each file.
+    struct Fixture {
+        dir: tempfile::TempDir,
+    }
+
+    impl Fixture {
+        fn new() -> Self {
+            let dir = tempfile::tempdir().unwrap();
+            let root = dir.path();
+            write(root, "stage3.tar", "");
+            write(root, "stack/build.conf", "STAGE3_FILE=../stage3.tar\n");
+            write(root, "stack/dock/ns/build.conf", "DEFAULT_BUILDER=ns/bob\n");
+            write(root, "stack/dock/ns/builder/bob/build.conf", "");
+            write(
+                root,
+                "stack/dock/ns/images/base/build.conf",
+                "IMAGE_PARENT=scratch\n",
+            );
+            write(
+                root,
+                "stack/dock/ns/images/app/build.conf",
+                "IMAGE_PARENT=ns/base\n",
+            );
+            write(root, "host/data/file", "data");
+            Self { dir }
+        }
+
+        fn root(&self) -> &Path {
+            self.dir.path()
+        }
+
+        fn add(&self, file: &str, text: &str) -> &Self {
+            let path = self.root().join("stack").join(file);
+            let mut old = std::fs::read_to_string(&path).unwrap_or_default();
+            old.push_str(text);
+            std::fs::write(path, old).unwrap();
+            self
+        }
+
+        fn read(&self, id: &str, env: Environment) -> Result<EngineSettings, BuildError> {
+            let stack = Stack::discover(
+                &self.root().join("stack"),
+                &LoadOptions {
+                    env,
+                    user_config: None,
+                },
+            )
+            .unwrap();
+            let definition = stack.get(&id.parse::<ImageId>().unwrap()).unwrap();
+            let paths = Paths::new(&stack.root, &self.root().join("cache"));
+            EngineSettings::read(&stack, definition, &paths)
+        }
+
+        fn settings(&self, id: &str) -> EngineSettings {
+            self.read(id, Environment::empty()).unwrap()
+        }
+
+        fn refusal(&self, id: &str) -> String {
+            self.read(id, Environment::empty()).unwrap_err().to_string()
+        }
+
+        fn host(&self, path: &str) -> PathBuf {
+            std::fs::canonicalize(self.root().join(path)).unwrap()
+        }
+    }
+
+    fn targets(settings: &EngineSettings) -> Vec<(&str, bool)> {
+        settings
+            .mounts
+            .iter()
+            .map(|m| (m.target.as_str(), m.read_only))
+            .collect()
+    }
+
+    #[test]
+    fn relative_paths_follow_the_file_that_says_them() {
+        let fixture = Fixture::new();
+        fixture.add(
+            "dock/ns/build.conf",
+            "BUILDER_DOCKER_ARGS=( -v ../../../host/data:/from-ns:ro --cap-add SYS_PTRACE -e A=1 )\n",
+        );
+        fixture.add(
+            "dock/ns/images/base/build.conf",
+            "BUILDER_MOUNTS=( \"../../../../../host/data/file:/from-image/file\" )\n",
+        );
+        let settings = fixture.settings("ns/base");
+        assert_eq!(
+            targets(&settings),
+            [("/from-image/file", false), ("/from-ns", true)]
+        );
+        assert_eq!(settings.mounts[0].source, fixture.host("host/data/file"));
+        assert_eq!(settings.mounts[1].source, fixture.host("host/data"));
+        assert_eq!(settings.cap_add, ["SYS_PTRACE"]);
+        assert_eq!(settings.env, ["A=1"]);
+    }
+
+    #[test]
+    fn the_hosts_own_places_are_refused_unless_allowed() {
+        let fixture = Fixture::new();
+        fixture.add(
+            "dock/ns/images/base/build.conf",
+            "BUILDER_DOCKER_ARGS=( -v /:/host )\n",
+        );
+        let error = fixture.refusal("ns/base");
+        assert!(
+            error.starts_with("BUILDER_DOCKER_ARGS at ")
+                && error.contains("images/base/build.conf:2:1: `/:/host` would give the build container the host's root folder `/`"),
+            "{error}"
+        );
+        // The cache, a folder above it, something inside it, the stack's .gbb folder.
+        for (entry, what) in [
+            ("../../../../../cache:/c", "gbb's cache"),
+            ("../../../../..:/c", "which holds gbb's cache"),
+            (
+                "../../../../../stack:/c",
+                "which holds the stack's `.gbb` folder",
+            ),
+            ("../../../../.gbb/x:/c", "inside the stack's `.gbb` folder"),
+        ] {
+            std::fs::create_dir_all(fixture.root().join("cache/packages")).unwrap();
+            std::fs::create_dir_all(fixture.root().join("stack/.gbb/x")).unwrap();
+            std::fs::write(
+                fixture.root().join("stack/dock/ns/images/app/build.conf"),
+                format!("IMAGE_PARENT=ns/base\nBUILDER_MOUNTS=( \"{entry}\" )\n"),
+            )
+            .unwrap();
+            let error = fixture.refusal("ns/app");
+            assert!(
+                error.starts_with("BUILDER_MOUNTS at ") && error.contains(what),
+                "{entry}: {error}"
+            );
+            assert!(error.contains("BUILDER_ALLOW_HOST_MOUNTS=true"), "{error}");
+        }
+        // Allowed by the file that asks.
+        fixture.add(
+            "dock/ns/images/app/build.conf",
+            "BUILDER_ALLOW_HOST_MOUNTS=true\n",
+        );
+        assert_eq!(targets(&fixture.settings("ns/app")), [("/c", false)]);
+        // An opt-in in another file does not count.
+        fixture.add("dock/ns/build.conf", "BUILDER_ALLOW_HOST_MOUNTS=true\n");
+        assert!(fixture.refusal("ns/base").contains("host's root folder"));
+    }
+
+    #[test]
+    fn what_is_not_a_mount_says_so() {
+        for (entry, why) in [
+            ("H", "`H` is not a mount: it has no `:TARGET`"),
+            ("H:relative", "its target is not an absolute path"),
+            ("H:/", "its target is the container's root"),
+            (
+                "H:/x:ro,shared",
+                "`shared` is not a mount option gbb knows",
+            ),
+            (
+                "no-such-volume:/x",
+                "no-such-volume` of `no-such-volume:/x` does not exist",
+            ),
+            (
+                "H:/packages",
+                "`/packages` is where gbb mounts its own folder",
+            ),
+        ] {
+            let fixture = Fixture::new();
+            fixture.add(
+                "dock/ns/images/base/build.conf",
+                &format!(
+                    "BUILDER_MOUNTS=( \"{}\" )\n",
+                    entry.replace('H', "../../../../../host/data")
+                ),
+            );
+            let error = fixture.refusal("ns/base");
+            let why = why.replace('H', "../../../../../host/data");
+            assert!(error.contains(&why), "{entry}: {error}");
+            assert!(error.contains("images/base/build.conf:2:1"), "{error}");
+        }
+        let fixture = Fixture::new();
+        fixture.add(
+            "dock/ns/images/base/build.conf",
+            "BUILDER_DOCKER_ARGS=( --privileged )\n",
+        );
+        assert!(
+            fixture
+                .refusal("ns/base")
+                .contains("option `--privileged` is not one gbb can pass to the engine")
+        );
+    }
+
+    #[test]
+    fn parent_builder_mounts_pass_down_the_chain() {
+        let fixture = Fixture::new();
+        fixture.add(
+            "dock/ns/builder/bob/build.conf",
+            "BUILDER_MOUNTS=( \"../../../../../host/data:/bob\" )\n",
+        );
+        fixture.add(
+            "dock/ns/images/base/build.conf",
+            "BUILDER_MOUNTS=( \"../../../../../host/data:/base\" )\n",
+        );
+        // Without the flag, each has its own.
+        assert_eq!(targets(&fixture.settings("ns/base")), [("/base", false)]);
+        assert_eq!(targets(&fixture.settings("ns/app")), []);
+        // The flag on the builder: what is built from it gets its mounts, down the chain.
+        fixture.add(
+            "dock/ns/builder/bob/build.conf",
+            "PARENT_BUILDER_MOUNTS=true\n",
+        );
+        assert_eq!(
+            targets(&fixture.settings("ns/base")),
+            [("/base", false), ("/bob", false)]
+        );
+        assert_eq!(
+            targets(&fixture.settings("ns/app")),
+            [("/base", false), ("/bob", false)]
+        );
+        // `false` on an image stops it.
+        fixture.add(
+            "dock/ns/images/app/build.conf",
+            "PARENT_BUILDER_MOUNTS=false\n",
+        );
+        assert_eq!(targets(&fixture.settings("ns/app")), []);
+        // The flag on a child alone: its parents' mounts.
+        let fixture = Fixture::new();
+        fixture.add(
+            "dock/ns/images/base/build.conf",
+            "BUILDER_MOUNTS=( \"../../../../../host/data:/base\" )\n",
+        );
+        fixture.add(
+            "dock/ns/images/app/build.conf",
+            "PARENT_BUILDER_MOUNTS=true\nBUILDER_MOUNTS=( \"../../../../../host/data/file:/base\" )\n",
+        );
+        // Its own mount wins over the inherited one with the same target.
+        let settings = fixture.settings("ns/app");
+        assert_eq!(targets(&settings), [("/base", false)]);
+        assert_eq!(settings.mounts[0].source, fixture.host("host/data/file"));
+    }
+
+    #[test]
+    fn seccomp_profiles_are_read_for_the_engine() {
+        let fixture = Fixture::new();
+        write(
+            fixture.root(),
+            "stack/dock/ns/images/base/seccomp.json",
+            "{ \"defaultAction\": \"SCMP_ACT_ALLOW\",\n  \"syscalls\": [] }\n",
+        );
+        fixture.add(
+            "dock/ns/images/base/build.conf",
+            "BUILDER_SECCOMP=seccomp.json\n",
+        );
+        assert_eq!(
+            fixture.settings("ns/base").security_opt,
+            ["seccomp={\"defaultAction\":\"SCMP_ACT_ALLOW\",\"syscalls\":[]}"]
+        );
+        fixture.add(
+            "dock/ns/images/app/build.conf",
+            "BUILDER_SECCOMP=unconfined\n",
+        );
+        assert_eq!(
+            fixture.settings("ns/app").security_opt,
+            ["seccomp=unconfined"]
+        );
+        write(
+            fixture.root(),
+            "stack/dock/ns/images/base/seccomp.json",
+            "{ nope",
+        );
+        let error = fixture.refusal("ns/base");
+        assert!(
+            error.starts_with("BUILDER_SECCOMP at ") && error.contains("is not valid JSON"),
+            "{error}"
+        );
+        std::fs::remove_file(
+            fixture
+                .root()
+                .join("stack/dock/ns/images/base/seccomp.json"),
+        )
+        .unwrap();
+        assert!(fixture.refusal("ns/base").contains("cannot be read"));
+    }
+
+    #[test]
+    fn origins_name_the_environment() {
+        let fixture = Fixture::new();
+        fixture.add(
+            "dock/ns/images/base/build.conf",
+            "BUILDER_MOUNTS=( \"${HOST_MOUNT:-}\" )\n",
+        );
+        let error = fixture
+            .read(
+                "ns/base",
+                Environment::empty().with("HOST_MOUNT", "/:/host"),
+            )
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.contains("(from the environment variable `HOST_MOUNT`)"),
+            "{error}"
+        );
+    }
+}

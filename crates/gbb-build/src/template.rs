@@ -357,7 +357,12 @@ mod tests {
             "V (V at ns/build.conf:2:1) cannot go into `T` line 2: it holds a line break, which would start a new instruction"
         );
         // The seed's unquoted form, and a line break alone.
-        for template in ["MAINTAINER ${V}\n", "ENV A=$V\n", "# ${V}\n", "LABEL a='${V}'"] {
+        for template in [
+            "MAINTAINER ${V}\n",
+            "ENV A=$V\n",
+            "# ${V}\n",
+            "LABEL a='${V}'",
+        ] {
             assert!(checked(template, attack).is_err(), "{template}");
             assert!(checked(template, "a\nRUN b").is_err(), "{template}");
             assert!(checked(template, "a\rb").is_err(), "{template}");
@@ -387,7 +392,10 @@ mod tests {
     #[test]
     fn single_quoted_and_bare_values() {
         assert!(checked("RUN echo '${V}'", "it's").is_err());
-        assert_eq!(checked("RUN echo '${V}'", "say \"hi\"").unwrap(), "RUN echo 'say \"hi\"'");
+        assert_eq!(
+            checked("RUN echo '${V}'", "say \"hi\"").unwrap(),
+            "RUN echo 'say \"hi\"'"
+        );
         // Outside quotes: as written, but no line continuation.
         assert_eq!(
             checked("MAINTAINER ${V}\n", "Jane \"JD\" Doe <jd@x>").unwrap(),
