@@ -623,10 +623,7 @@ mod tests {
             ("H", "`H` is not a mount: it has no `:TARGET`"),
             ("H:relative", "its target is not an absolute path"),
             ("H:/", "its target is the container's root"),
-            (
-                "H:/x:ro,shared",
-                "`shared` is not a mount option gbb knows",
-            ),
+            ("H:/x:ro,shared", "`shared` is not a mount option gbb knows"),
             (
                 "no-such-volume:/x",
                 "no-such-volume` of `no-such-volume:/x` does not exist",

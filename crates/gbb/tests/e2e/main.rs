@@ -10,6 +10,7 @@ mod harness;
 mod build;
 mod faults;
 mod mirror;
+mod mounts;
 mod parallel;
 mod registry;
 mod shell;
