@@ -34,7 +34,8 @@
 //!
 //! **`BUILDER_DOCKER_ARGS`** are `docker run` options, but gbb drives the engine through its
 //! API, so each option is translated: `--cap-add`, `-e`/`--env`, `-v`/`--volume` (the same
-//! rules as `BUILDER_MOUNTS`) and `--security-opt` (`seccomp=...`, `no-new-privileges`). Others
+//! rules as `BUILDER_MOUNTS`), `--tmpfs` (kubler's example `--tmpfs /var/tmp/portage:exec`)
+//! and `--security-opt` (`seccomp=...`, `no-new-privileges`). Others
 //! are refused, never dropped silently.
 
 use std::fmt;
@@ -107,6 +108,8 @@ pub(crate) struct EngineSettings {
     /// `KEY=value` entries.
     pub(crate) env: Vec<String>,
     pub(crate) security_opt: Vec<String>,
+    /// Folders replaced by a tmpfs, with its options (`--tmpfs /var/tmp/portage:exec`).
+    pub(crate) tmpfs: Vec<(String, String)>,
 }
 
 impl EngineSettings {
@@ -176,6 +179,7 @@ impl EngineSettings {
         spec.cap_add.extend(self.cap_add);
         spec.env.extend(self.env);
         spec.security_opt.extend(self.security_opt);
+        spec.tmpfs.extend(self.tmpfs);
     }
 
     /// Translates `docker run` options.
@@ -204,6 +208,16 @@ impl EngineSettings {
                     let mount = parse_mount(value()?, setting, guard, allow)?;
                     self.mounts.push(mount);
                 }
+                "--tmpfs" => {
+                    let value = value()?;
+                    let (target, options) = value.split_once(':').unwrap_or((value, ""));
+                    if !target.starts_with('/') || target.trim_end_matches('/').is_empty() {
+                        return Err(setting.refuse(format!(
+                            "`--tmpfs {value}` is not a tmpfs mount: write --tmpfs /path/in/container[:options]"
+                        )));
+                    }
+                    self.tmpfs.push((target.to_owned(), options.to_owned()));
+                }
                 "--security-opt" => {
                     let value = value()?;
                     let opt = match value.split_once(['=', ':']) {
@@ -223,7 +237,7 @@ impl EngineSettings {
                 }
                 other => {
                     return Err(setting.refuse(format!(
-                        "option `{other}` is not one gbb can pass to the engine (it drives the engine through its API and translates --cap-add, -e/--env, -v/--volume and --security-opt); use BUILDER_MOUNTS for mounts"
+                        "option `{other}` is not one gbb can pass to the engine (it drives the engine through its API and translates --cap-add, -e/--env, -v/--volume, --tmpfs and --security-opt); use BUILDER_MOUNTS for mounts"
                     )));
                 }
             }
@@ -552,7 +566,8 @@ mod tests {
         let fixture = Fixture::new();
         fixture.add(
             "dock/ns/build.conf",
-            "BUILDER_DOCKER_ARGS=( -v ../../../host/data:/from-ns:ro --cap-add SYS_PTRACE -e A=1 )\n",
+            "BUILDER_DOCKER_ARGS=( -v ../../../host/data:/from-ns:ro --cap-add SYS_PTRACE -e A=1 )\n\
+             BUILDER_DOCKER_ARGS_GLOBAL=( --tmpfs /var/tmp/portage:exec --security-opt no-new-privileges )\n",
         );
         fixture.add(
             "dock/ns/images/base/build.conf",
@@ -567,6 +582,11 @@ mod tests {
         assert_eq!(settings.mounts[1].source, fixture.host("host/data"));
         assert_eq!(settings.cap_add, ["SYS_PTRACE"]);
         assert_eq!(settings.env, ["A=1"]);
+        assert_eq!(
+            settings.tmpfs,
+            [("/var/tmp/portage".to_owned(), "exec".to_owned())]
+        );
+        assert_eq!(settings.security_opt, ["no-new-privileges"]);
     }
 
     #[test]

@@ -910,6 +910,7 @@ impl<'a> Build<'a> {
             labels,
             cap_add: Vec::new(),
             security_opt: Vec::new(),
+            tmpfs: BTreeMap::new(),
             working_dir: Some("/".to_owned()),
             interactive: false,
         };

@@ -269,6 +269,7 @@ impl Engine for Docker {
                 mounts: Some(mounts),
                 cap_add: (!spec.cap_add.is_empty()).then(|| spec.cap_add.clone()),
                 security_opt: (!spec.security_opt.is_empty()).then(|| spec.security_opt.clone()),
+                tmpfs: (!spec.tmpfs.is_empty()).then(|| spec.tmpfs.clone().into_iter().collect()),
                 ..Default::default()
             }),
             ..Default::default()

@@ -49,6 +49,8 @@ pub struct ContainerSpec {
     /// `seccomp=unconfined` (the `docker` command reads a profile file itself and sends its
     /// text; through the API the caller does).
     pub security_opt: Vec<String>,
+    /// Folders replaced by a tmpfs, with its mount options (`docker run --tmpfs PATH:OPTIONS`).
+    pub tmpfs: BTreeMap<String, String>,
     pub working_dir: Option<String>,
     /// Allocate a terminal and keep standard input open (for `gbb shell`).
     pub interactive: bool,
