@@ -116,6 +116,25 @@ pub enum BuildError {
         source: gbb_gentoo::SnapshotError,
     },
 
+    /// A setting that reaches the engine (`BUILDER_MOUNTS`, `BUILDER_DOCKER_ARGS`, ...)
+    /// cannot be used: the setting with its file and line, and why.
+    #[error("{setting}: {problem}")]
+    BadSetting { setting: String, problem: String },
+
+    /// A template value that could change the Dockerfile's instructions where the template
+    /// puts it.
+    #[error(
+        "{name} ({origin}) cannot go into `{}` line {line}: {problem}",
+        template.display()
+    )]
+    UnsafeTemplateValue {
+        name: String,
+        origin: String,
+        template: PathBuf,
+        line: usize,
+        problem: String,
+    },
+
     #[error("interrupted")]
     Interrupted,
 

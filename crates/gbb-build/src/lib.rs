@@ -21,6 +21,8 @@ mod key;
 mod local_inputs;
 mod lock;
 mod outputs;
+mod mount_points;
+mod mounts;
 mod packages_md;
 mod paths;
 mod registry;

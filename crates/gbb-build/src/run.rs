@@ -11,11 +11,12 @@ use gbb_stack::{BuilderBase, CoreInput, Definition, ImageId, Kind, PortageTree, 
 
 use crate::key::{core_key, definition_key};
 use crate::outputs::{self, KEPT_OUTPUTS, Owner, RunDir, TEXT_LIMIT};
+use crate::mounts::EngineSettings;
 use crate::packages_md::{self, Installed};
 use crate::{
-    BuildError, ContainerRegistry, ContentKey, KEY_LABEL, Paths, check_template, context,
-    render_template,
+    BuildError, ContainerRegistry, ContentKey, KEY_LABEL, Paths, context, render_template,
 };
+use crate::{mount_points, template};
 
 /// The label naming the stack id a result belongs to.
 const ID_LABEL: &str = "org.gentoo-bb.id";
@@ -198,69 +199,6 @@ fn absolute(path: &Path) -> Result<PathBuf, BuildError> {
     std::fs::canonicalize(path).map_err(io(path))
 }
 
-/// `BUILDER_DOCKER_ARGS`: `docker run` options for build containers. The engine is driven
-/// through its API, not the `docker` command, so each option is translated; the ones gbb does
-/// not know are refused rather than dropped.
-fn apply_docker_args(definition: &Definition, spec: &mut ContainerSpec) -> Result<(), BuildError> {
-    let Some(var) = definition.config.get("BUILDER_DOCKER_ARGS") else {
-        return Ok(());
-    };
-    let args: Vec<String> = var
-        .value
-        .items()
-        .iter()
-        .flat_map(|item| item.split_whitespace())
-        .map(str::to_owned)
-        .collect();
-    let mut args = args.into_iter();
-    while let Some(arg) = args.next() {
-        let (option, inline) = match arg.split_once('=') {
-            Some((option, value)) if option.starts_with("--") => {
-                (option.to_owned(), Some(value.to_owned()))
-            }
-            _ => (arg.clone(), None),
-        };
-        let mut value = || {
-            inline
-                .clone()
-                .or_else(|| args.next())
-                .ok_or_else(|| BuildError::Unsupported {
-                    what: format!(
-                        "BUILDER_DOCKER_ARGS `{option}` without a value ({})",
-                        var.origin
-                    ),
-                    hint: "give the option its value",
-                })
-        };
-        match option.as_str() {
-            "--cap-add" => spec.cap_add.push(value()?),
-            "-e" | "--env" => spec.env.push(value()?),
-            "-v" | "--volume" => {
-                let volume = value()?;
-                let mut parts = volume.splitn(3, ':');
-                let (Some(source), Some(target)) = (parts.next(), parts.next()) else {
-                    return Err(BuildError::Unsupported {
-                        what: format!("BUILDER_DOCKER_ARGS volume `{volume}` ({})", var.origin),
-                        hint: "write volumes as /host/path:/container/path[:ro]",
-                    });
-                };
-                spec.mounts.push(Mount {
-                    source: absolute(Path::new(source))?,
-                    target: target.to_owned(),
-                    read_only: parts.next() == Some("ro"),
-                });
-            }
-            other => {
-                return Err(BuildError::Unsupported {
-                    what: format!("BUILDER_DOCKER_ARGS option `{other}` ({})", var.origin),
-                    hint: "gbb translates --cap-add, -e/--env and -v/--volume; use BUILDER_MOUNTS for mounts",
-                });
-            }
-        }
-    }
-    Ok(())
-}
-
 /// What a container run streams back: the log file, the last lines, and the `::gbb::` step.
 struct RunLog {
     file: std::io::BufWriter<std::fs::File>,
@@ -333,7 +271,7 @@ impl<'a> Build<'a> {
         for step in &self.plan.steps {
             match step.kind {
                 StepKind::Image => {
-                    check_template(&self.definition(step).dir)?;
+                    template::render_image(self.definition(step), &parent_image(step))?;
                 }
                 StepKind::Core => {
                     let input = step.core.as_ref().expect("cores have inputs");
@@ -354,7 +292,7 @@ impl<'a> Build<'a> {
                 StepKind::Builder => {}
             }
             if step.kind != StepKind::Core {
-                apply_docker_args(self.definition(step), &mut ContainerSpec::default())?;
+                EngineSettings::read(self.stack, self.definition(step), &self.options.paths)?;
             }
         }
         Ok(())
@@ -948,28 +886,6 @@ impl<'a> Build<'a> {
                 read_only: true,
             });
         }
-        if let Some(var) = definition.config.get("BUILDER_MOUNTS") {
-            for entry in var.value.items().into_iter().filter(|e| !e.is_empty()) {
-                let mut parts = entry.splitn(3, ':');
-                let (Some(source), Some(target)) = (parts.next(), parts.next()) else {
-                    return Err(BuildError::Unsupported {
-                        what: format!("BUILDER_MOUNTS entry `{entry}` ({})", var.origin),
-                        hint: "write entries as /host/path:/container/path[:ro]",
-                    });
-                };
-                let source = Path::new(source);
-                let source = if source.is_relative() {
-                    definition.dir.join(source)
-                } else {
-                    source.to_owned()
-                };
-                mounts.push(Mount {
-                    source: absolute(&source)?,
-                    target: target.to_owned(),
-                    read_only: parts.next() == Some("ro"),
-                });
-            }
-        }
         Ok(mounts)
     }
 
@@ -993,13 +909,15 @@ impl<'a> Build<'a> {
             mounts: self.container_mounts(definition, packages_of, output)?,
             labels,
             cap_add: Vec::new(),
+            security_opt: Vec::new(),
+            tmpfs: BTreeMap::new(),
             working_dir: Some("/".to_owned()),
             interactive: false,
         };
         if definition.config.value("BUILDER_CAPS_SYS_PTRACE") == Some("true") {
             spec.cap_add.push("SYS_PTRACE".to_owned());
         }
-        apply_docker_args(definition, &mut spec)?;
+        EngineSettings::read(self.stack, definition, &self.options.paths)?.apply_to(&mut spec);
         Ok(spec)
     }
 
@@ -1069,17 +987,21 @@ impl<'a> Build<'a> {
         }
     }
 
-    /// Saves a finished container as `reference` and removes it.
+    /// Saves a finished container as `reference` and removes it; what its `mounts` added
+    /// (the engine's mount points) is not kept.
     fn keep(
         &self,
         id: &str,
         container: &str,
         reference: &str,
         key: &ContentKey,
+        mounts: &[Mount],
     ) -> Result<(), BuildError> {
         let mut labels = BTreeMap::new();
         labels.insert(KEY_LABEL.to_owned(), key.to_string());
         labels.insert(ID_LABEL.to_owned(), id.to_owned());
+        let stand_ins = mount_points::stand_ins(self.engine, id, container, mounts)
+            .map_err(|e| self.discard(container, e))?;
         if let Err(e) = self.engine.commit_container(container, reference, &labels) {
             let error =
                 BuildError::engine(format!("{id}: keeping the container as `{reference}`"))(e);
@@ -1089,7 +1011,18 @@ impl<'a> Build<'a> {
         self.registry.remove(container);
         removed.map_err(BuildError::engine(format!(
             "{id}: removing container `{container}`"
-        )))
+        )))?;
+        if stand_ins.is_empty() {
+            return Ok(());
+        }
+        mount_points::remove_from_state(
+            self.engine,
+            &self.registry,
+            id,
+            reference,
+            &labels,
+            &stand_ins,
+        )
     }
 
     fn builder(&self, step: &Step) -> Result<(Outcome, Option<u64>), BuildError> {
@@ -1129,7 +1062,7 @@ impl<'a> Build<'a> {
         let container = self.run_container(&id, &spec, &self.options.paths.log(&id))?;
         // Kept under a candidate name; the builder's tags move only once all went well.
         let candidate = candidate_of(&id);
-        self.keep(&id, &container, &candidate, &key)?;
+        self.keep(&id, &container, &candidate, &key, &spec.mounts)?;
         let mut tags = vec![reference.clone()];
         if definition.tag != "latest" {
             tags.push(format!("{id}:{}", definition.tag));
@@ -1167,10 +1100,6 @@ impl<'a> Build<'a> {
     fn image(&self, step: &Step) -> Result<(Outcome, Option<u64>), BuildError> {
         let definition = self.definition(step);
         let id = definition.id.to_string();
-        let parent = match step.parent.as_ref().expect("images have a parent") {
-            Parent::Scratch => None,
-            Parent::Step(parent) => Some(parent.clone()),
-        };
         let run_image = match step.builds_in.as_ref().expect("images run somewhere") {
             BuildsIn::Builder(builder) => format!("{builder}:latest"),
             BuildsIn::ParentState { state, .. } => format!("{state}:latest"),
@@ -1233,13 +1162,12 @@ impl<'a> Build<'a> {
                 Err(error) => return Err(self.discard(&container, error)),
             }
             let state_candidate = candidate_of(state_name);
-            self.keep(&id, &container, &state_candidate, &key)?;
+            self.keep(&id, &container, &state_candidate, &key, &spec.mounts)?;
             phase1 = Some((run, state_candidate));
         }
         let image_candidate = candidate_of(&id);
         let result = self.image_phase2(
             step,
-            parent.as_ref(),
             &key,
             phase1.as_ref().map(|(run, state)| (run, state.as_str())),
             &image_candidate,
@@ -1261,7 +1189,6 @@ impl<'a> Build<'a> {
     fn image_phase2(
         &self,
         step: &Step,
-        parent: Option<&StepId>,
         key: &ContentKey,
         phase1: Option<(&RunDir, &str)>,
         candidate: &str,
@@ -1272,27 +1199,7 @@ impl<'a> Build<'a> {
         // Where this image's phase 1 outputs are: this run's folder, or the kept ones.
         let outputs_dir = phase1.map_or(output.clone(), |(run, _)| run.path().to_owned());
         self.reporter.started(&id, "phase 2");
-        let template = check_template(&definition.dir)?;
-        let mut vars: BTreeMap<String, String> = definition
-            .config
-            .vars()
-            .into_iter()
-            .filter(|(name, _)| name.starts_with("BOB_"))
-            .map(|(name, var)| (name.to_owned(), var.value.joined()))
-            .collect();
-        let parent_image = parent.map_or("scratch".to_owned(), |p| format!("{p}:latest"));
-        let author = definition
-            .config
-            .value("AUTHOR")
-            .unwrap_or_default()
-            .to_owned();
-        vars.insert("IMAGE_PARENT".to_owned(), parent_image);
-        vars.insert("NAMESPACE".to_owned(), definition.id.namespace().to_owned());
-        vars.insert("TAG".to_owned(), definition.tag.clone());
-        vars.insert("IMAGE_TAG".to_owned(), definition.tag.clone());
-        vars.insert("MAINTAINER".to_owned(), author.clone());
-        vars.insert("AUTHOR".to_owned(), author);
-        let dockerfile = render_template(&template, &vars);
+        let dockerfile = template::render_image(definition, &parent_image(step))?;
         let context_path = context::write_context(
             &self.options.paths.runs(),
             Some(&definition.dir),
@@ -1510,6 +1417,14 @@ impl<'a> Build<'a> {
             &purged,
         );
         outputs::write_file(&definition.dir.join("PACKAGES.md"), text.as_bytes())
+    }
+}
+
+/// What an image step's template sees as `IMAGE_PARENT`.
+fn parent_image(step: &Step) -> String {
+    match step.parent.as_ref().expect("images have a parent") {
+        Parent::Scratch => "scratch".to_owned(),
+        Parent::Step(parent) => format!("{parent}:latest"),
     }
 }
 

@@ -11,7 +11,9 @@ use gbb_build::{
     Paths, Reporter, StepReport,
 };
 use gbb_config::Environment;
-use gbb_engine::{BuildRequest, ContainerSpec, Engine, EngineError, ImageInfo};
+use gbb_engine::{
+    BuildRequest, ChangeKind, ContainerSpec, Engine, EngineError, FileChange, ImageInfo,
+};
 use gbb_plan::{BuildPlan, Request};
 use gbb_stack::{LoadOptions, Stack};
 
@@ -144,6 +146,19 @@ impl Engine for FakeEngine {
             .unwrap()
             .insert(reference.to_owned(), labels.clone());
         Ok(reference.to_owned())
+    }
+
+    /// As Docker reports them for an empty image: every mount point was added.
+    fn container_changes(&self, id: &str) -> Result<Vec<FileChange>, EngineError> {
+        let containers = self.containers.lock().unwrap();
+        Ok(containers[id]
+            .mounts
+            .iter()
+            .map(|m| FileChange {
+                path: m.target.clone(),
+                kind: ChangeKind::Added,
+            })
+            .collect())
     }
 
     fn remove_container(&self, id: &str) -> Result<(), EngineError> {
@@ -733,4 +748,42 @@ fn portage_snapshots_are_downloaded_verified_unpacked_and_mounted() {
         [std::fs::canonicalize(&tree).unwrap()],
         "the builder's container mounts the unpacked tree"
     );
+}
+
+/// Mount points the engine added for a user's mount are taken out of the kept state: the
+/// state is committed, cleaned by a container without mounts, and committed again; gbb's own
+/// mount points and containers without user mounts cost nothing more.
+#[test]
+fn mount_points_of_user_mounts_are_removed_from_kept_states() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "host/tool", "#!/bin/sh\n");
+    let stack = stack(dir.path());
+    write(
+        dir.path(),
+        "stack/dock/ns/builder/bob/build.conf",
+        "BUILDER_MOUNTS=( \"../../../../../host/tool:/usr/bin/make:ro\" )\n",
+    );
+    let stack = Stack::discover(&stack.root, &LoadOptions::default()).unwrap();
+    let engine = FakeEngine::default();
+    let summary = build(&stack, &engine, dir.path(), Force::Nothing, &["ns/base"]).unwrap();
+    assert!(summary.succeeded(), "{:?}", summary.failures);
+    let calls = engine.calls();
+    let at = calls
+        .iter()
+        .position(|c| c == "commit ns/bob:latest")
+        .unwrap();
+    assert_eq!(
+        calls[at..],
+        [
+            "commit ns/bob:latest",
+            "run ns/bob:latest /usr/bin/make",
+            "commit ns/bob:latest",
+            "run ns/bob:latest image",
+            "commit ns/bob-base:latest",
+            "build ns/base:gbb-candidate",
+        ]
+    );
+    // The second commit carries the key: nothing runs again.
+    build(&stack, &engine, dir.path(), Force::Nothing, &["ns/base"]).unwrap();
+    assert_eq!(engine.calls(), Vec::<String>::new());
 }

@@ -50,6 +50,10 @@ pub struct Origin {
     pub path: Arc<Path>,
     pub position: Position,
     pub order: (u32, u32),
+    /// The process environment variable the value was read from, when the assignment used
+    /// one (`BOB_X="${BOB_X:-default}"` with `BOB_X` in the environment), so that a refused
+    /// value can be traced to the environment rather than to a line that only names it.
+    pub environment: Option<Arc<str>>,
 }
 
 impl std::fmt::Display for Origin {
@@ -114,6 +118,7 @@ impl Config {
                     path: Arc::from(path),
                     position: Position { line: 0, column: 0 },
                     order: (depth, 0),
+                    environment: None,
                 },
             },
         );
@@ -144,6 +149,7 @@ impl Config {
             depth,
             index: 0,
             current: (String::new(), Position::default()),
+            environment_read: std::cell::RefCell::new(None),
         };
         for assignment in &script.assignments {
             evaluator.index += 1;
@@ -245,6 +251,8 @@ struct Evaluator<'a> {
     index: u32,
     /// The assignment being evaluated: its name and where it starts, for the size error.
     current: (String, Position),
+    /// The first environment variable the current assignment read.
+    environment_read: std::cell::RefCell<Option<Arc<str>>>,
 }
 
 impl Evaluator<'_> {
@@ -270,7 +278,11 @@ impl Evaluator<'_> {
         if let Some(var) = self.parent.lookup(name) {
             return Some(var.value.clone());
         }
-        self.env.get(name).map(|v| Value::Scalar(v.to_owned()))
+        let value = self.env.get(name)?;
+        self.environment_read
+            .borrow_mut()
+            .get_or_insert_with(|| Arc::from(name));
+        Some(Value::Scalar(value.to_owned()))
     }
 
     fn origin(&self, position: Position) -> Origin {
@@ -278,6 +290,7 @@ impl Evaluator<'_> {
             path: self.path.clone(),
             position,
             order: (self.depth, self.index),
+            environment: self.environment_read.borrow().clone(),
         }
     }
 
@@ -290,6 +303,10 @@ impl Evaluator<'_> {
     ) -> EResult<()> {
         self.current = (name.to_owned(), position);
         let existing = self.lookup(name);
+        if !append {
+            // The old value is kept only by `+=`; reading it is no use of the environment.
+            self.environment_read.borrow_mut().take();
+        }
         let new = match value {
             AssignValue::Scalar(word) => {
                 let text = self.scalar(word)?;

@@ -133,6 +133,25 @@ fn environment_is_the_fallback() {
 }
 
 #[test]
+fn origins_name_the_environment_variable_read() {
+    let env = Environment::empty()
+        .with("BOB_X", "from env")
+        .with("IMAGE_TAG", "2026");
+    let config = eval_with(
+        "BOB_X=\"${BOB_X:-default}\"\nIMAGE_TAG=fixed\nY=\"$BOB_X\"\nZ=\"${BOB_Z:-z}\"",
+        &env,
+    )
+    .unwrap();
+    let environment = |name: &str| config.get(name).unwrap().origin.environment.clone();
+    assert_eq!(environment("BOB_X").as_deref(), Some("BOB_X"));
+    // Assigned without reading the environment, though the environment has the name.
+    assert_eq!(environment("IMAGE_TAG"), None);
+    // Read from an earlier assignment, not from the environment.
+    assert_eq!(environment("Y"), None);
+    assert_eq!(environment("Z"), None);
+}
+
+#[test]
 fn declarations() {
     scalar("export A=1", "A", "1");
     scalar("export A=1 B=2", "B", "2");

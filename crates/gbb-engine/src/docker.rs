@@ -4,7 +4,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 
 use bollard::models::{
-    ContainerConfig, ContainerCreateBody, HostConfig, Mount as DockerMount, MountType,
+    ChangeType, ContainerConfig, ContainerCreateBody, HostConfig, Mount as DockerMount, MountType,
 };
 use bollard::query_parameters::{
     BuildImageOptions, CommitContainerOptions, CreateContainerOptions, CreateImageOptions,
@@ -13,7 +13,7 @@ use bollard::query_parameters::{
 };
 use futures_util::{StreamExt, TryStreamExt};
 
-use crate::{BuildRequest, ContainerSpec, Engine, EngineError, ImageInfo};
+use crate::{BuildRequest, ChangeKind, ContainerSpec, Engine, EngineError, FileChange, ImageInfo};
 
 /// The Docker engine at `DOCKER_HOST` (or the local socket).
 pub struct Docker {
@@ -268,6 +268,8 @@ impl Engine for Docker {
             host_config: Some(HostConfig {
                 mounts: Some(mounts),
                 cap_add: (!spec.cap_add.is_empty()).then(|| spec.cap_add.clone()),
+                security_opt: (!spec.security_opt.is_empty()).then(|| spec.security_opt.clone()),
+                tmpfs: (!spec.tmpfs.is_empty()).then(|| spec.tmpfs.clone().into_iter().collect()),
                 ..Default::default()
             }),
             ..Default::default()
@@ -434,6 +436,28 @@ impl Engine for Docker {
                 .await
                 .map_err(api(format!("committing container `{id}` as `{reference}`")))?;
             Ok(response.id)
+        })
+    }
+
+    fn container_changes(&self, id: &str) -> Result<Vec<FileChange>, EngineError> {
+        self.runtime.block_on(async {
+            let changes = self
+                .client
+                .container_changes(id)
+                .await
+                .map_err(api(format!("listing the changes of container `{id}`")))?;
+            Ok(changes
+                .unwrap_or_default()
+                .into_iter()
+                .map(|change| FileChange {
+                    path: change.path,
+                    kind: match change.kind {
+                        ChangeType::_0 => ChangeKind::Modified,
+                        ChangeType::_1 => ChangeKind::Added,
+                        ChangeType::_2 => ChangeKind::Deleted,
+                    },
+                })
+                .collect())
         })
     }
 

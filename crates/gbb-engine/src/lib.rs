@@ -11,7 +11,7 @@ mod spec;
 
 pub use docker::Docker;
 pub use error::EngineError;
-pub use spec::{BuildRequest, ContainerSpec, ImageInfo, Mount};
+pub use spec::{BuildRequest, ChangeKind, ContainerSpec, FileChange, ImageInfo, Mount};
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -67,6 +67,11 @@ pub trait Engine: Send + Sync {
         reference: &str,
         labels: &BTreeMap<String, String>,
     ) -> Result<String, EngineError>;
+
+    /// What a stopped container changed in its file system compared with its image. Mount
+    /// points the engine created for bind mounts show up as added paths; gbb takes them out
+    /// of kept builder states.
+    fn container_changes(&self, id: &str) -> Result<Vec<FileChange>, EngineError>;
 
     /// Removes a container, running or not. A container that is already gone is not an error.
     fn remove_container(&self, id: &str) -> Result<(), EngineError>;

@@ -45,7 +45,28 @@ pub struct ContainerSpec {
     pub labels: BTreeMap<String, String>,
     /// Linux capabilities to add (`SYS_PTRACE`).
     pub cap_add: Vec<String>,
+    /// Security options as the Engine API takes them: `seccomp=<profile JSON>` or
+    /// `seccomp=unconfined` (the `docker` command reads a profile file itself and sends its
+    /// text; through the API the caller does).
+    pub security_opt: Vec<String>,
+    /// Folders replaced by a tmpfs, with its mount options (`docker run --tmpfs PATH:OPTIONS`).
+    pub tmpfs: BTreeMap<String, String>,
     pub working_dir: Option<String>,
     /// Allocate a terminal and keep standard input open (for `gbb shell`).
     pub interactive: bool,
+}
+
+/// What a container changed in its file system, compared with its image (`docker diff`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FileChange {
+    /// An absolute path inside the container.
+    pub path: String,
+    pub kind: ChangeKind,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ChangeKind {
+    Modified,
+    Added,
+    Deleted,
 }

@@ -54,6 +54,8 @@ pub(crate) fn code_for(error: &anyhow::Error) -> ExitCode {
             | BuildError::NoPortageDir { .. }
             | BuildError::BadLink { .. }
             | BuildError::Unsupported { .. }
+            | BuildError::BadSetting { .. }
+            | BuildError::UnsafeTemplateValue { .. }
             | BuildError::NotBuilt { .. }
             | BuildError::Locked { .. }
             | BuildError::NoKeyring => REFUSED,

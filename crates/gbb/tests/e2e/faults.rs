@@ -225,7 +225,7 @@ fn unknown_builder_docker_args_are_refused_before_any_container() {
     assert_eq!(run.code, Some(2), "{}", run.stderr);
     assert!(
         run.stderr
-            .contains("BUILDER_DOCKER_ARGS option `--privileged`"),
+            .contains("option `--privileged` is not one gbb can pass to the engine"),
         "{}",
         run.stderr
     );

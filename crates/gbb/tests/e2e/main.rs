@@ -11,6 +11,7 @@ mod build;
 mod faults;
 mod mirror;
 mod outputs;
+mod mounts;
 mod parallel;
 mod readonly;
 mod registry;
