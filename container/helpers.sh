@@ -345,8 +345,10 @@ gbb_merge_ld_so_conf() {
 
 # Users and groups: Portage and the hooks create them in the builder (useradd in a hook, an
 # acct-user package), not in the empty root. gbb_snapshot_accounts keeps the builder's account
-# files before build.sh runs; gbb_carry_accounts then carries what changed into the root: the
-# whole file when the root has none (as kubler copies it), else the new and changed entries.
+# files before build.sh runs; gbb_carry_accounts then puts each file that changed into the
+# root, as kubler does: the builder's whole file (which holds the ancestors' users too, since
+# the builder state is theirs), plus any entry only the root had (a package that wrote one
+# into the root itself).
 gbb_snapshot_accounts() {
     local file
     rm -rf "${GBB_ACCOUNTS_BEFORE}"
@@ -367,48 +369,18 @@ gbb_carry_accounts() {
         [[ -f $before ]] || before=/dev/null
         cmp -s "/etc/${file}" "$before" && continue
         mkdir -p "${EMERGE_ROOT}/etc"
-        if [[ ! -f $target ]]; then
-            cp -p "/etc/${file}" "$target"
-        else
-            # Entries are keyed by their first field (the name); an entry of the builder's
-            # file that is not in the snapshot, word for word, is new or changed.
-            awk -F: '
-                FILENAME == ARGV[1] { before[$0] = 1; next }
-                FILENAME == ARGV[2] { if (!($0 in before)) { changed[$1] = $0; order[++n] = $1 }; next }
-                $1 in changed { print changed[$1]; written[$1] = 1; next }
-                { print }
-                END { for (i = 1; i <= n; i++) if (!(order[i] in written)) print changed[order[i]] }
-            ' "$before" "/etc/${file}" "$target" >"${target}.gbb-tmp"
+        if [[ -f $target ]]; then
+            # Entries are keyed by their first field, the name.
+            awk -F: 'NR == FNR { seen[$1] = 1; print; next } !($1 in seen)' \
+                "/etc/${file}" "$target" >"${target}.gbb-tmp"
             cat "${target}.gbb-tmp" >"$target"
             rm -f "${target}.gbb-tmp"
+        else
+            cp -p "/etc/${file}" "$target"
         fi
         printf 'gbb: carried the accounts of /etc/%s into the image\n' "$file"
     done
-    GBB_STEP=between-steps
-}
-
-# What this image installed: /gbb-out/packages.tsv (cpv, USE, LICENSE) for PACKAGES.md, and
-# package.provided, so that images built in this kept state do not install it again.
-gbb_record_packages() {
-    GBB_STEP=record-packages
-    local db=${EMERGE_ROOT}/var/db/pkg dir cpv
-    : >"${GBB_OUT}/packages.tsv.tmp"
-    if [[ -d $db ]]; then
-        for dir in "$db"/*/*/; do
-            [[ -d $dir ]] || continue
-            cpv=${dir#"$db"/}
-            cpv=${cpv%/}
-            printf '%s\t%s\t%s\n' "$cpv" "$(cat "$dir/USE" 2>/dev/null || true)" \
-                "$(cat "$dir/LICENSE" 2>/dev/null || true)" >>"${GBB_OUT}/packages.tsv.tmp"
-            printf '%s\n' "$cpv" >>/etc/portage/profile/package.provided
-        done
-    fi
-    if [[ -f ${GBB_OUT}/extra-installed.tsv ]]; then
-        cat "${GBB_OUT}/extra-installed.tsv" >>"${GBB_OUT}/packages.tsv.tmp"
-    fi
-    sort -o "${GBB_OUT}/packages.tsv.tmp" "${GBB_OUT}/packages.tsv.tmp"
-    mv "${GBB_OUT}/packages.tsv.tmp" "${GBB_OUT}/packages.tsv"
-    cut -f1 "${GBB_OUT}/packages.tsv" >"${GBB_OUT}/package.installed"
+    rm -rf "${GBB_ACCOUNTS_BEFORE}"
     GBB_STEP=between-steps
 }
 
@@ -465,13 +437,14 @@ gbb_cleanup_rootfs() {
     GBB_STEP=between-steps
 }
 
-# The root as a reproducible tar: sorted names, numeric owners, times clamped to
+# The root as a reproducible tar: sorted names, numeric owners (as the build set them: a
+# hook's `chown user "${_EMERGE_ROOT}"/home/user` must reach the image), times clamped to
 # SOURCE_DATE_EPOCH; written under a temporary name and renamed when whole.
 gbb_write_rootfs() {
     GBB_STEP=rootfs.tar
     gbb_mark "step rootfs.tar"
     local epoch=${SOURCE_DATE_EPOCH:-0}
-    tar -C "${EMERGE_ROOT}" --numeric-owner --owner=0 --group=0 --sort=name \
+    tar -C "${EMERGE_ROOT}" --numeric-owner --sort=name \
         --mtime="@${epoch}" --clamp-mtime \
         --pax-option=exthdr.name=%d/PaxHeaders/%f,delete=atime,delete=ctime \
         -cf "${GBB_OUT}/rootfs.tar.tmp" .
