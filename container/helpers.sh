@@ -384,6 +384,31 @@ gbb_carry_accounts() {
     GBB_STEP=between-steps
 }
 
+# What this image installed: /gbb-out/packages.tsv (cpv, USE, LICENSE) for PACKAGES.md, and
+# package.provided, so that images built in this kept state do not install it again.
+gbb_record_packages() {
+    GBB_STEP=record-packages
+    local db=${EMERGE_ROOT}/var/db/pkg dir cpv
+    : >"${GBB_OUT}/packages.tsv.tmp"
+    if [[ -d $db ]]; then
+        for dir in "$db"/*/*/; do
+            [[ -d $dir ]] || continue
+            cpv=${dir#"$db"/}
+            cpv=${cpv%/}
+            printf '%s\t%s\t%s\n' "$cpv" "$(cat "$dir/USE" 2>/dev/null || true)" \
+                "$(cat "$dir/LICENSE" 2>/dev/null || true)" >>"${GBB_OUT}/packages.tsv.tmp"
+            printf '%s\n' "$cpv" >>/etc/portage/profile/package.provided
+        done
+    fi
+    if [[ -f ${GBB_OUT}/extra-installed.tsv ]]; then
+        cat "${GBB_OUT}/extra-installed.tsv" >>"${GBB_OUT}/packages.tsv.tmp"
+    fi
+    sort -o "${GBB_OUT}/packages.tsv.tmp" "${GBB_OUT}/packages.tsv.tmp"
+    mv "${GBB_OUT}/packages.tsv.tmp" "${GBB_OUT}/packages.tsv"
+    cut -f1 "${GBB_OUT}/packages.tsv" >"${GBB_OUT}/package.installed"
+    GBB_STEP=between-steps
+}
+
 # Removes what an image does not need at run time, as kubler does, unless build.sh keeps it
 # (_keep_headers, _keep_static_libs, or the seed's KEEP_HEADERS, KEEP_STATIC_LIBS; gbb's own
 # _keep_docs, _keep_pkg_db), and lists what went. Object files (*.o, *.c, *.prl) in the
