@@ -91,6 +91,7 @@ gbb_setup_env() {
 # a glibc amd64 stage3, `lib` on musl), which hooks use as "${_EMERGE_ROOT}"/usr/"${_LIB}".
 # A profile that does not set LIBDIR_<arch> (the test tree) uses `lib`.
 gbb_kubler_env() {
+    gbb_find_portage_python 2>/dev/null || true
     _LIB=$(gbb_portage libdir 2>/dev/null || true)
     _LIB=${_LIB:-lib}
     export _LIB
@@ -495,6 +496,21 @@ gbb_helper_error() {
     printf 'gbb: %s: %s\n' "$helper" "$*" >&2
 }
 
+# Sets GBB_PORTAGE_PYTHON, once: `python3` (on a stage3 python-exec's choice, which has
+# Portage), else the newest interpreter that imports Portage.
+gbb_find_portage_python() {
+    [[ -n ${GBB_PORTAGE_PYTHON:-} ]] && return 0
+    local python
+    for python in python3 $(compgen -c python3. | sort -t. -k2 -n -r | uniq); do
+        if "$python" -c 'import portage' 2>/dev/null; then
+            GBB_PORTAGE_PYTHON=$python
+            return 0
+        fi
+    done
+    gbb_helper_error gbb "no Python interpreter with Portage found"
+    return 1
+}
+
 # gbb_portage COMMAND ARGS...: what the helpers ask Portage itself, through its Python API
 # (the same Portage emerge runs; one interpreter for a whole list of atoms):
 #   libdir                  the profile's LIBDIR_<ARCH> (kubler's _LIB)
@@ -504,7 +520,8 @@ gbb_helper_error() {
 #   unprovide FILE ATOM...  drops the lines of FILE that are the CPV or match the atom
 #   installed ATOM          the best installed version in the builder
 gbb_portage() {
-    python3 - "$@" <<'PYTHON'
+    gbb_find_portage_python || return 1
+    "${GBB_PORTAGE_PYTHON}" - "$@" <<'PYTHON'
 import sys
 
 import portage
