@@ -322,6 +322,11 @@ configure_rootfs_build()
     unprovide_package app-misc/hello-static app-misc/greet-1.0
     cp /etc/portage/profile/package.provided "${_checks}/unprovided"
     useradd -u 4343 -d /home/kid -s /bin/false kid
+    # flaggie's forms: flags for every package, and a keyword named by its kind.
+    update_use -nls
+    update_use app-misc/greet-tools +kw::~amd64
+    cp /etc/portage/package.use/gbb "${_checks}/package.use"
+    cp /etc/portage/package.accept_keywords/gbb "${_checks}/accept_keywords"
 }
 
 finish_rootfs_build()
@@ -413,7 +418,7 @@ fn kubler_build_scripts_work_unchanged() {
     stack.write(
         "kseed",
         "build.conf",
-        "IMAGE_PARENT=\"${NAMESPACE}/kbase\"\n",
+        "IMAGE_PARENT=\"${NAMESPACE}/kbase\"\nBOB_KEEP_BUILD_LOG=true\n",
     );
     stack.write("kseed", "build.sh", &with_ns(KSEED_SH));
     stack.write("kseed", "Dockerfile.template", TEMPLATE);
@@ -563,6 +568,16 @@ fn kubler_build_scripts_work_unchanged() {
     for user in ["gbbusr:x:4242:", "kid:x:4343:", "basel:x:999:"] {
         assert!(passwd.lines().any(|l| l.starts_with(user)), "{passwd}");
     }
+    let package_use = content(&child, &format!("{checks}/package.use"));
+    assert!(
+        package_use.lines().any(|l| l == "*/* -nls"),
+        "{package_use}"
+    );
+    let keywords = content(&child, &format!("{checks}/accept_keywords"));
+    assert!(
+        keywords.lines().any(|l| l == "app-misc/greet-tools ~amd64"),
+        "{keywords}"
+    );
     assert_eq!(
         content(&child, &format!("{checks}/builder-cflags")),
         "-O1 -DGBB_CHILD_BUILDER\n"
@@ -600,6 +615,15 @@ fn kubler_build_scripts_work_unchanged() {
     assert!(
         seed_log.contains("gbb: download_from_oracle: not supported by gbb"),
         "{seed_log}"
+    );
+    // BOB_KEEP_BUILD_LOG: Portage's build log of greet, next to gbb's output of the image.
+    let logs: Vec<String> = std::fs::read_dir(stack.output_dir("kseed").join("portage-logs"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(
+        logs.iter().any(|name| name.contains("greet-1.0")),
+        "{logs:?}"
     );
 
     // _no_cache: phase 1 again. motd's binary package is dropped every time, libgreet's only
