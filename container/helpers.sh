@@ -11,6 +11,38 @@ GBB_OUT=${GBB_OUT:-/gbb-out}
 GBB_STEP=setup
 export EMERGE_ROOT _EMERGE_ROOT
 
+# The rest of kubler's in-container names, which build.sh files read (see gbb_kubler_env for
+# the ones that need Portage). Not readonly as in kubler: the seed's scripts assign some.
+_CONFIG=/config
+# Kept in the builder state (so children's containers have it): each image's headers and
+# static libraries as `<ns>_<name>-headers.tar` and `-static_libs.tar`, for _headers_from.
+_ROOTFS_BACKUP=/backup-rootfs
+# kubler's documentation files. gbb writes PACKAGES.md itself from what each image of the
+# chain installed; these exist only so that hooks writing to them (write_checkbox_line) work.
+_DOC_PACKAGE_INSTALLED=${_ROOTFS_BACKUP}/doc.package.installed
+_DOC_PACKAGE_PROVIDED=${_ROOTFS_BACKUP}/doc.package.provided
+_DOC_FOOTER_PURGED=${_ROOTFS_BACKUP}/doc.footer.purged
+_DOC_FOOTER_INCLUDES=${_ROOTFS_BACKUP}/doc.footer.includes
+_PACKAGE_INSTALLED=${_ROOTFS_BACKUP}/package.installed
+# The seed's names for the same folders.
+# shellcheck disable=SC2034 # for build.sh
+CONFIG=${_CONFIG}
+# shellcheck disable=SC2034 # for build.sh
+ROOTFS_BACKUP=${_ROOTFS_BACKUP}
+# kubler's defaults for the BOB_* switches build.sh files test.
+BOB_KEEP_BUILD_LOG=${BOB_KEEP_BUILD_LOG:-false}
+BOB_UPDATE_WORLD=${BOB_UPDATE_WORLD:-false}
+BOB_PACKAGE_CONFIG_DIFF=${BOB_PACKAGE_CONFIG_DIFF:-false}
+BOB_PACKAGE_CONFIG_STRICT=${BOB_PACKAGE_CONFIG_STRICT:-true}
+BOB_CURRENT_TARGET=${BOB_CURRENT_TARGET:-${GBB_ID:-}}
+# The emerge command and its extra options (kubler's _emerge_bin/_emerge_opt, set from
+# BOB_EMERGE_BIN/BOB_EMERGE_OPT; build.sh may assign them, or the seed's EMERGE_BIN/EMERGE_OPT).
+_emerge_bin=${BOB_EMERGE_BIN:-emerge}
+_emerge_opt=${BOB_EMERGE_OPT:-}
+# The account files a hook may change in the builder (useradd, groupadd, acct-user packages).
+GBB_ACCOUNT_FILES=(passwd group shadow gshadow)
+GBB_ACCOUNTS_BEFORE=/var/tmp/gbb-accounts
+
 # A line for gbb (not for the log reader).
 gbb_mark() {
     printf '::gbb:: %s\n' "$*"
@@ -52,6 +84,17 @@ gbb_setup_env() {
         /etc/portage/package.mask /etc/portage/package.unmask /etc/portage/repos.conf \
         "${EMERGE_ROOT}"
     touch /etc/portage/profile/package.provided
+    gbb_kubler_env
+}
+
+# kubler's names that need Portage: _LIB, the library folder name of the profile (`lib64` on
+# a glibc amd64 stage3, `lib` on musl), which hooks use as "${_EMERGE_ROOT}"/usr/"${_LIB}".
+# A profile that does not set LIBDIR_<arch> (the test tree) uses `lib`.
+gbb_kubler_env() {
+    gbb_find_portage_python 2>/dev/null || true
+    _LIB=$(gbb_portage libdir 2>/dev/null || true)
+    _LIB=${_LIB:-lib}
+    export _LIB
 }
 
 gbb_load_build_script() {
@@ -63,6 +106,11 @@ gbb_load_build_script() {
 }
 
 # Runs a hook when build.sh defines it (configure_builder also under its old name).
+#
+# Hooks run as kubler runs them: errexit, but no pipefail (a `grep | head` that finds nothing
+# must not stop an existing build.sh). configure_builder compiles for the builder itself, so
+# CHOST/CFLAGS/CXXFLAGS are BOB_BUILDER_* while it runs (they differ with crossdev); the other
+# hooks see ROOT set to the empty root.
 gbb_step() {
     local hook=$1 name=$1
     if [[ $hook == configure_builder ]] && ! declare -F configure_builder >/dev/null \
@@ -72,17 +120,77 @@ gbb_step() {
     declare -F "$name" >/dev/null || return 0
     GBB_STEP=$name
     gbb_mark "step ${name}"
+    set +o pipefail
     if [[ $hook == configure_builder ]]; then
-        "$name"
+        gbb_with_builder_flags "$name"
     else
         ROOT=${EMERGE_ROOT} "$name"
     fi
+    set -o pipefail
     GBB_STEP=between-steps
+}
+
+# gbb_with_builder_flags COMMAND...: runs COMMAND with CHOST, CFLAGS and CXXFLAGS from
+# BOB_BUILDER_* (each falls back to its BOB_* value), and puts the image's values back after.
+gbb_with_builder_flags() {
+    local -A saved=()
+    local name value
+    for name in CHOST CFLAGS CXXFLAGS; do
+        [[ -v $name ]] && saved[$name]=${!name}
+        value=BOB_BUILDER_${name}
+        if [[ -n ${!value:-} ]]; then
+            export "${name}=${!value}"
+        fi
+    done
+    "$@"
+    for name in CHOST CFLAGS CXXFLAGS; do
+        if [[ -v saved[$name] ]]; then
+            export "${name}=${saved[$name]}"
+        else
+            unset "$name"
+        fi
+    done
 }
 
 # The packages of this image: `_packages`, or the seed's PACKAGES.
 gbb_package_list() {
     printf '%s\n' "${_packages:-${PACKAGES:-}}"
+}
+
+# gbb_setting LOWER UPPER: the value of kubler's lower-case build.sh variable, or else of the
+# seed's upper-case one (`_keep_headers`/`KEEP_HEADERS`, `_headers_from`/`HEADERS_FROM`, ...).
+gbb_setting() {
+    local lower=$1 upper=$2
+    printf '%s' "${!lower:-${!upper:-}}"
+}
+
+# gbb_enabled LOWER UPPER: whether a kubler switch (`_keep_headers=true`) is on. kubler tests
+# for "set at all"; `false` is taken at its word here.
+gbb_enabled() {
+    local value
+    value=$(gbb_setting "$1" "$2")
+    [[ -n $value && $value != false ]]
+}
+
+# The emerge command (BOB_EMERGE_BIN, kubler's _emerge_bin, the seed's EMERGE_BIN) and its
+# extra options (BOB_EMERGE_OPT, _emerge_opt, EMERGE_OPT), as build.sh left them.
+gbb_emerge_command() {
+    local bin=${EMERGE_BIN:-${_emerge_bin:-emerge}}
+    local opt=${EMERGE_OPT:-${_emerge_opt:-}}
+    local -a opts=()
+    read -r -a opts <<<"$opt"
+    GBB_EMERGE=("$bin" "${opts[@]}")
+}
+
+# gbb_emerge ARGS...: the emerge command with ARGS. A crossdev wrapper (emerge-<chost>) brings
+# its own CHOST and PKGDIR, so they are not passed to it, as kubler does.
+gbb_emerge() {
+    gbb_emerge_command
+    if [[ ${GBB_EMERGE[0]} == emerge ]]; then
+        "${GBB_EMERGE[@]}" "$@"
+    else
+        (unset CHOST PKGDIR && "${GBB_EMERGE[@]}" "$@")
+    fi
 }
 
 gbb_emerge_packages() {
@@ -94,16 +202,186 @@ gbb_emerge_packages() {
     fi
     GBB_STEP=emerge
     gbb_mark "step emerge ${packages[*]}"
+    if [[ ${BOB_KEEP_BUILD_LOG} == true ]]; then
+        # kubler keeps Portage's build logs in the image folder, which gbb mounts read-only;
+        # they go with gbb's other output of this image instead.
+        mkdir -p "${GBB_OUT}/portage-logs"
+        export PORTAGE_LOGDIR=${GBB_OUT}/portage-logs
+        printf 'gbb: BOB_KEEP_BUILD_LOG: Portage build logs go to portage-logs/ in the output folder of %s\n' \
+            "${GBB_ID:-this image}"
+    fi
+    local -a common=(--binpkg-respect-use=y --color=n --quiet-build=y)
+    if [[ -n ${BOB_INSTALL_BASELAYOUT:-} ]]; then
+        gbb_emerge --root="${EMERGE_ROOT}" --buildpkg --usepkg --verbose "${common[@]}" \
+            sys-apps/baselayout
+    fi
     # Into the empty root that becomes the image; binary packages are made (buildpkg) and
     # used when present, so a rebuild compiles only what changed.
-    emerge --root="${EMERGE_ROOT}" --buildpkg --usepkg --binpkg-respect-use=y \
-        --verbose --color=n --quiet-build=y "${packages[@]}"
+    gbb_emerge --root="${EMERGE_ROOT}" --buildpkg --usepkg --verbose "${common[@]}" \
+        "${packages[@]}"
     # Into the build container's own root too, from the binary packages just made, so that
     # images built in this kept state can compile and link against them.
     GBB_STEP=emerge-builder
     gbb_mark "step emerge-builder ${packages[*]}"
-    emerge --usepkgonly --noreplace --binpkg-respect-use=y --color=n --quiet-build=y \
-        "${packages[@]}"
+    gbb_emerge --usepkgonly --noreplace "${common[@]}" "${packages[@]}"
+    unset PORTAGE_LOGDIR
+    GBB_STEP=between-steps
+}
+
+# _no_cache="cat/pkg ..." drops those binary packages before every build; _no_cache_<tag>
+# drops them once per tag (the first build that sees the tag), so that a user can force one
+# rebuild of a package by adding `_no_cache_20260101=cat/pkg`. Entries are package folders
+# or files relative to PKGDIR, as in kubler (`cat/pkg`, `cat/pkg/pkg-1.0-1.xpak`). Which
+# tags were done is kept in the binary package cache itself, next to the packages.
+gbb_drop_no_cache() {
+    local var tag entry pkgdir=${PKGDIR:-/packages} dropped=0
+    local done_file=${pkgdir}/.gbb-no-cache-done
+    for var in $(compgen -v _no_cache); do
+        [[ $var == _no_cache || $var == _no_cache_?* ]] || continue
+        tag=${var#_no_cache}
+        tag=${tag#_}
+        for entry in ${!var}; do
+            if [[ -n $tag ]] && grep -q -F -x -e "${tag} ${entry}" "$done_file" 2>/dev/null; then
+                continue
+            fi
+            if gbb_remove_binary_packages "$pkgdir" "$entry"; then
+                dropped=1
+                printf 'gbb: %s: dropped the binary packages of %s\n' "$var" "$entry"
+            fi
+            if [[ -n $tag ]]; then
+                printf '%s %s\n' "$tag" "$entry" >>"$done_file"
+            fi
+        done
+    done
+    if (( dropped )); then
+        # Portage's index of the cache (PKGDIR/Packages) must forget them too.
+        emaint binhost --fix >/dev/null
+    fi
+}
+
+# gbb_remove_binary_packages PKGDIR ENTRY: removes ENTRY (a folder or file below PKGDIR), or
+# the binary packages of the package ENTRY in the one-folder-per-category layout; fails when
+# there was nothing to remove.
+gbb_remove_binary_packages() {
+    local pkgdir=$1 entry=$2 found=1 file
+    [[ $entry == */* && $entry != *..* ]] || return 1
+    if [[ -e ${pkgdir}/${entry} ]]; then
+        rm -rf "${pkgdir:?}/${entry}"
+        found=0
+    fi
+    for file in "${pkgdir}/${entry}"-[0-9]*.{tbz2,xpak,gpkg.tar}; do
+        [[ -e $file ]] || continue
+        rm -f "$file"
+        found=0
+    done
+    return "$found"
+}
+
+# Keeps this image's headers and static libraries in the builder state, where children find
+# them (_headers_from, _static_libs_from), as `/backup-rootfs/<ns>_<name>-<kind>.tar`; and its
+# iconv modules (usr/lib*/gconv) for _iconv_from. Paths in the tars start at the empty root's
+# own folder (`emerge-root/usr/include/...`), as kubler writes them, so tars a hook writes the
+# kubler way (`tar -cpf "${_ROOTFS_BACKUP}"/glibc-iconv.tar "${_EMERGE_ROOT}"/usr/lib64/gconv`)
+# are extracted the same way.
+gbb_keep_build_resources() {
+    GBB_STEP=keep-build-resources
+    local name=${GBB_ID//\//_} rel=${EMERGE_ROOT#/} kind
+    mkdir -p "${_ROOTFS_BACKUP}"
+    local -A patterns=(
+        [headers]="usr/include"
+        [static_libs]="lib* usr/lib*"
+        [iconv]="usr/lib*/gconv"
+    )
+    for kind in headers static_libs iconv; do
+        local -a dirs=() files=()
+        local dir
+        for dir in ${patterns[$kind]}; do
+            [[ -d /${rel}/${dir} && ! -L /${rel}/${dir} ]] && dirs+=("${rel}/${dir#"/${rel}/"}")
+        done
+        (( ${#dirs[@]} )) || continue
+        if [[ $kind == static_libs ]]; then
+            mapfile -d '' files < <(cd / && find "${dirs[@]}" -name '*.a' \( -type f -o -type l \) -print0)
+        else
+            mapfile -d '' files < <(cd / && find "${dirs[@]}" \( -type f -o -type l \) -print0)
+        fi
+        (( ${#files[@]} )) || continue
+        printf '%s\0' "${files[@]}" | tar -C / --null -cpf "${_ROOTFS_BACKUP}/${name}-${kind}.tar" -T -
+    done
+    GBB_STEP=between-steps
+}
+
+# Extracts into the empty root what build.sh asks for from images built before it in this
+# chain: _headers_from, _static_libs_from, _iconv_from (or the seed's HEADERS_FROM, ...), each
+# a list of image ids. Like kubler, an id whose files are not in this builder state is skipped,
+# but gbb says so.
+gbb_extract_build_resources() {
+    GBB_STEP=extract-build-resources
+    local kind ids id file
+    for kind in headers static_libs iconv; do
+        ids=$(gbb_setting "_${kind}_from" "${kind^^}_FROM")
+        for id in $ids; do
+            file=${_ROOTFS_BACKUP}/${id//\//_}-${kind}.tar
+            # kubler's glibc hook writes its iconv tar under the image's short name.
+            [[ -f $file ]] || file=${_ROOTFS_BACKUP}/${id##*/}-${kind}.tar
+            if [[ -f $file ]]; then
+                tar -C / -xpf "$file"
+                printf 'gbb: _%s_from: added the %s of %s\n' "$kind" "${kind//_/ }" "$id"
+            else
+                printf 'gbb: _%s_from: no %s of %s in this builder state (is it an ancestor built in this chain?)\n' \
+                    "$kind" "${kind//_/ }" "$id" >&2
+            fi
+        done
+    done
+    GBB_STEP=between-steps
+}
+
+# The builder's ld.so.conf joins the image's, as in kubler (libraries in folders a package
+# registered in the builder must be found in the image too).
+gbb_merge_ld_so_conf() {
+    [[ -n $(gbb_package_list | tr -d '[:space:]') && -f /etc/ld.so.conf ]] || return 0
+    mkdir -p "${EMERGE_ROOT}/etc"
+    cat /etc/ld.so.conf >>"${EMERGE_ROOT}/etc/ld.so.conf"
+    sort -u -o "${EMERGE_ROOT}/etc/ld.so.conf" "${EMERGE_ROOT}/etc/ld.so.conf"
+}
+
+# Users and groups: Portage and the hooks create them in the builder (useradd in a hook, an
+# acct-user package), not in the empty root. gbb_snapshot_accounts keeps the builder's account
+# files before build.sh runs; gbb_carry_accounts then puts each file that changed into the
+# root, as kubler does: the builder's whole file (which holds the ancestors' users too, since
+# the builder state is theirs), plus any entry only the root had (a package that wrote one
+# into the root itself).
+gbb_snapshot_accounts() {
+    local file
+    rm -rf "${GBB_ACCOUNTS_BEFORE}"
+    mkdir -p "${GBB_ACCOUNTS_BEFORE}"
+    for file in "${GBB_ACCOUNT_FILES[@]}"; do
+        [[ -f /etc/${file} ]] && cp -p "/etc/${file}" "${GBB_ACCOUNTS_BEFORE}/${file}"
+    done
+    return 0
+}
+
+gbb_carry_accounts() {
+    GBB_STEP=carry-accounts
+    local file before target
+    for file in "${GBB_ACCOUNT_FILES[@]}"; do
+        before=${GBB_ACCOUNTS_BEFORE}/${file}
+        target=${EMERGE_ROOT}/etc/${file}
+        [[ -f /etc/${file} ]] || continue
+        [[ -f $before ]] || before=/dev/null
+        cmp -s "/etc/${file}" "$before" && continue
+        mkdir -p "${EMERGE_ROOT}/etc"
+        if [[ -f $target ]]; then
+            # Entries are keyed by their first field, the name.
+            awk -F: 'NR == FNR { seen[$1] = 1; print; next } !($1 in seen)' \
+                "/etc/${file}" "$target" >"${target}.gbb-tmp"
+            cat "${target}.gbb-tmp" >"$target"
+            rm -f "${target}.gbb-tmp"
+        else
+            cp -p "/etc/${file}" "$target"
+        fi
+        printf 'gbb: carried the accounts of /etc/%s into the image\n' "$file"
+    done
+    rm -rf "${GBB_ACCOUNTS_BEFORE}"
     GBB_STEP=between-steps
 }
 
@@ -132,42 +410,67 @@ gbb_record_packages() {
     GBB_STEP=between-steps
 }
 
-# Removes what an image does not need at run time, unless build.sh keeps it
-# (_keep_headers, _keep_static_libs, _keep_docs, _keep_pkg_db), and lists what went.
+# Removes what an image does not need at run time, as kubler does, unless build.sh keeps it
+# (_keep_headers, _keep_static_libs, or the seed's KEEP_HEADERS, KEEP_STATIC_LIBS; gbb's own
+# _keep_docs, _keep_pkg_db), and lists what went. Object files (*.o, *.c, *.prl) in the
+# library folders go too unless BOB_SKIP_LIB_CLEANUP is set.
 gbb_cleanup_rootfs() {
     GBB_STEP=cleanup
     local root=${EMERGE_ROOT}
     : >"${GBB_OUT}/purged.txt"
     gbb_purge() {
-        local path
-        for path in "$@"; do
-            if [[ -e ${root}/${path} ]]; then
-                printf '%s\n' "/${path}" >>"${GBB_OUT}/purged.txt"
-                rm -rf "${root:?}/${path}"
-            fi
+        local pattern path
+        for pattern in "$@"; do
+            for path in "${root}"/${pattern}; do
+                if [[ -e $path || -L $path ]]; then
+                    printf '%s\n' "${path#"${root}"}" >>"${GBB_OUT}/purged.txt"
+                    rm -rf "${path:?}"
+                fi
+            done
         done
     }
-    [[ -n ${_keep_headers:-} ]] || gbb_purge usr/include
+    gbb_purge_files() {
+        local file
+        while IFS= read -r -d '' file; do
+            printf '%s\n' "${file#"${root}"}" >>"${GBB_OUT}/purged.txt"
+            rm -f "$file"
+        done < <(find "$@" -type f -print0)
+    }
+    if ! gbb_enabled _keep_headers KEEP_HEADERS; then
+        gbb_purge usr/include "usr/${_LIB}/pkgconfig" "usr/${_LIB}/cmake" 'usr/bin/*-config'
+    fi
     [[ -n ${_keep_docs:-} ]] || gbb_purge usr/share/doc usr/share/man usr/share/info usr/share/gtk-doc
     [[ -n ${_keep_pkg_db:-} ]] || gbb_purge var/db/pkg
-    gbb_purge var/cache/edb var/lib/portage var/tmp/portage
-    if [[ -z ${_keep_static_libs:-} ]]; then
-        local lib
-        while IFS= read -r -d '' lib; do
-            printf '%s\n' "${lib#"${root}"}" >>"${GBB_OUT}/purged.txt"
-            rm -f "$lib"
-        done < <(find "$root" \( -name '*.a' -o -name '*.la' \) -type f -print0)
+    gbb_purge var/cache/edb var/lib/portage var/tmp/portage var/lib/gentoo etc/portage \
+        etc/ld.so.cache usr/share/aclocal usr/share/gettext 'usr/share/gir-[0-9]*' \
+        usr/share/vala/vapi 'usr/lib*/qt*/mkspecs' 'usr/share/qt*/mkspecs'
+    local -a lib_dirs=()
+    local dir
+    for dir in "${root}/${_LIB}" "${root}/usr/${_LIB}"; do
+        [[ -d $dir ]] && lib_dirs+=("$dir")
+    done
+    if [[ -z ${BOB_SKIP_LIB_CLEANUP:-} ]] && (( ${#lib_dirs[@]} )); then
+        gbb_purge_files "${lib_dirs[@]}" \( -name '*.[co]' -o -name '*.prl' \)
+    fi
+    if ! gbb_enabled _keep_static_libs KEEP_STATIC_LIBS; then
+        gbb_purge_files "$root" \( -name '*.a' -o -name '*.la' \)
+    fi
+    # BOB_INSTALL_BASELAYOUT: /var/run is a link to /run, as on a booted system.
+    if [[ -n ${BOB_INSTALL_BASELAYOUT:-} ]]; then
+        mkdir -p "${root}/run" "${root}/var"
+        [[ -e ${root}/var/run || -L ${root}/var/run ]] || ln -s /run "${root}/var/run"
     fi
     GBB_STEP=between-steps
 }
 
-# The root as a reproducible tar: sorted names, numeric owners, times clamped to
+# The root as a reproducible tar: sorted names, numeric owners (as the build set them: a
+# hook's `chown user "${_EMERGE_ROOT}"/home/user` must reach the image), times clamped to
 # SOURCE_DATE_EPOCH; written under a temporary name and renamed when whole.
 gbb_write_rootfs() {
     GBB_STEP=rootfs.tar
     gbb_mark "step rootfs.tar"
     local epoch=${SOURCE_DATE_EPOCH:-0}
-    tar -C "${EMERGE_ROOT}" --numeric-owner --owner=0 --group=0 --sort=name \
+    tar -C "${EMERGE_ROOT}" --numeric-owner --sort=name \
         --mtime="@${epoch}" --clamp-mtime \
         --pax-option=exthdr.name=%d/PaxHeaders/%f,delete=atime,delete=ctime \
         -cf "${GBB_OUT}/rootfs.tar.tmp" .
@@ -182,6 +485,127 @@ gbb_empty_root() {
 }
 
 # ---- helpers for build.sh hooks --------------------------------------------------------
+#
+# kubler's helpers, with its names, arguments and globals (`__download_file`). A helper that
+# fails says why in one `gbb:` line and returns non-zero, which stops the hook (errexit).
+
+# gbb_helper_error HELPER MESSAGE...: the one line a failing helper prints.
+gbb_helper_error() {
+    local helper=$1
+    shift
+    printf 'gbb: %s: %s\n' "$helper" "$*" >&2
+}
+
+# Sets GBB_PORTAGE_PYTHON, once: `python3` (on a stage3 python-exec's choice, which has
+# Portage), else the newest interpreter that imports Portage.
+gbb_find_portage_python() {
+    [[ -n ${GBB_PORTAGE_PYTHON:-} ]] && return 0
+    local python
+    for python in python3 $(compgen -c python3. | sort -t. -k2 -n -r | uniq); do
+        if "$python" -c 'import portage' 2>/dev/null; then
+            GBB_PORTAGE_PYTHON=$python
+            return 0
+        fi
+    done
+    gbb_helper_error gbb "no Python interpreter with Portage found"
+    return 1
+}
+
+# gbb_portage COMMAND ARGS...: what the helpers ask Portage itself, through its Python API
+# (the same Portage emerge runs; one interpreter for a whole list of atoms):
+#   libdir                  the profile's LIBDIR_<ARCH> (kubler's _LIB)
+#   provide ATOM...         for each argument the CPV to write into package.provided: a CPV
+#                           as it is, an atom as its best visible version (what emerge would
+#                           install); a warning on stderr for an atom with none
+#   unprovide FILE ATOM...  drops the lines of FILE that are the CPV or match the atom
+#   installed ATOM          the best installed version in the builder
+gbb_portage() {
+    gbb_find_portage_python || return 1
+    "${GBB_PORTAGE_PYTHON}" - "$@" <<'PYTHON'
+import sys
+
+import portage
+from portage.dep import Atom, match_from_list
+from portage.exception import InvalidAtom
+from portage.versions import catpkgsplit
+
+
+def as_cpv(text):
+    """The CPV `text` names (`cat/pkg-1.0` or `=cat/pkg-1.0`), or None for any other atom."""
+    plain = text[1:] if text.startswith("=") and not text.startswith("==") else text
+    if any(c in plain for c in "<>=~*:[") or catpkgsplit(plain) is None:
+        return None
+    return plain
+
+
+def atom(text):
+    try:
+        return Atom(text, allow_repo=True)
+    except InvalidAtom:
+        return None
+
+
+command, args = sys.argv[1], sys.argv[2:]
+if command == "libdir":
+    settings = portage.settings
+    print(settings.get("LIBDIR_" + settings.get("ARCH", ""), ""))
+elif command == "provide":
+    tree = portage.db[portage.root]["porttree"].dbapi
+    status = 0
+    for arg in args:
+        cpv = as_cpv(arg)
+        if cpv is None:
+            parsed = atom(arg)
+            if parsed is None:
+                print(f"gbb: `{arg}` is neither a package atom nor a CPV", file=sys.stderr)
+                status = 1
+                continue
+            cpv = tree.xmatch("bestmatch-visible", parsed)
+            if not cpv:
+                print(
+                    f"gbb: provide_package: no version of `{arg}` is visible to Portage (unknown or masked), so none is provided",
+                    file=sys.stderr,
+                )
+                continue
+        print(cpv)
+    sys.exit(status)
+elif command == "unprovide":
+    path, wanted = args[0], args[1:]
+    with open(path, encoding="utf-8") as file:
+        lines = file.read().splitlines()
+    kept = []
+    for line in lines:
+        entry = line.strip()
+        drop = False
+        for arg in wanted:
+            cpv = as_cpv(arg)
+            if cpv is not None:
+                drop = entry == cpv
+            else:
+                parsed = atom(arg)
+                drop = (
+                    parsed is not None
+                    and catpkgsplit(entry) is not None
+                    and bool(match_from_list(parsed.without_repo, [entry]))
+                )
+            if drop:
+                break
+        if not drop:
+            kept.append(line)
+    with open(path + ".gbb-tmp", "w", encoding="utf-8") as file:
+        file.write("".join(line + "\n" for line in kept))
+    import os
+
+    os.replace(path + ".gbb-tmp", path)
+elif command == "installed":
+    matches = portage.db[portage.root]["vartree"].dbapi.match(args[0])
+    if not matches:
+        sys.exit(1)
+    print(portage.best(matches))
+else:
+    sys.exit(f"unknown command {command}")
+PYTHON
+}
 
 # gbb_package_setting FILE ATOM VALUE...: a line `ATOM VALUE...` in FILE, with kubler's
 # leading `+` (meaning "add") taken off each value.
@@ -195,14 +619,57 @@ gbb_package_setting() {
     printf '%s %s\n' "$atom" "${values[*]}" >>"$file"
 }
 
-# update_use ATOM FLAG...: set USE flags for a package (`+flag`, `flag` or `-flag`).
-update_use() {
-    gbb_package_setting /etc/portage/package.use/gbb "$@"
+# gbb_flaggie HELPER KIND ARGS...: kubler's update_use/update_keywords, which wrap flaggie:
+# leading arguments that are not flags are package atoms (none: every package, `*/*`); flags
+# are `+flag`, `flag`, `-flag`, and `+use::flag` or `+kw::~amd64` to name the kind.
+gbb_flaggie() {
+    local helper=$1 kind=$2
+    shift 2
+    local -a atoms=() use=() keywords=()
+    while (( $# )) && [[ $1 != [-+%]* && $1 != *::* ]]; do
+        atoms+=("$1")
+        shift
+    done
+    (( ${#atoms[@]} )) || atoms=('*/*')
+    local arg sign flag
+    for arg in "$@"; do
+        sign=${arg:0:1}
+        flag=${arg#[-+%]}
+        [[ $sign == [-+%] ]] || sign=+
+        if [[ $sign == % ]]; then
+            gbb_helper_error "$helper" "flaggie's reset syntax (\`$arg\`) is not supported; edit the setting instead"
+            return 1
+        fi
+        case $flag in
+            use::*) use+=("${sign/+/}${flag#use::}") ;;
+            kw::*) keywords+=("${sign/+/}${flag#kw::}") ;;
+            *)
+                if [[ $kind == use ]]; then
+                    use+=("${sign/+/}${flag}")
+                else
+                    keywords+=("${sign/+/}${flag}")
+                fi
+                ;;
+        esac
+    done
+    local atom
+    for atom in "${atoms[@]}"; do
+        (( ${#use[@]} )) && gbb_package_setting /etc/portage/package.use/gbb "$atom" "${use[@]}"
+        (( ${#keywords[@]} )) \
+            && gbb_package_setting /etc/portage/package.accept_keywords/gbb "$atom" "${keywords[@]}"
+    done
+    return 0
 }
 
-# update_keywords ATOM KEYWORD...: accept keywords for a package (`+~amd64`, `**`).
+# update_use [ATOM...] FLAG...: set USE flags for packages (`+flag`, `flag` or `-flag`), or
+# for every package without an atom.
+update_use() {
+    gbb_flaggie update_use use "$@"
+}
+
+# update_keywords [ATOM...] KEYWORD...: accept keywords for packages (`+~amd64`, `**`).
 update_keywords() {
-    gbb_package_setting /etc/portage/package.accept_keywords/gbb "$@"
+    gbb_flaggie update_keywords kw "$@"
 }
 
 # mask_package ATOM / unmask_package ATOM
@@ -214,84 +681,304 @@ unmask_package() {
     printf '%s\n' "$1" >>/etc/portage/package.unmask/gbb
 }
 
-# provide_package CPV...: tell Portage these are installed (they come from elsewhere).
-provide_package() {
-    local cpv
-    for cpv in "$@"; do
-        printf '%s\n' "$cpv" >>/etc/portage/profile/package.provided
-    done
-}
-
-# unprovide_package ATOM...: take packages out of package.provided again (matching lines
-# that start with ATOM), so this image installs them itself.
-unprovide_package() {
-    local atom file=/etc/portage/profile/package.provided
-    for atom in "$@"; do
-        grep -v -F -x -e "$atom" "$file" | grep -v -e "^${atom}-[0-9]" >"${file}.tmp" || true
-        mv "${file}.tmp" "$file"
-    done
-}
-
-# uninstall_package ATOM...: remove packages from the image's root again.
-uninstall_package() {
-    emerge --root="${EMERGE_ROOT}" --unmerge --color=n "$@"
-}
-
-# add_overlay NAME PATH: use an ebuild repository in a local folder (mounted with
-# BUILDER_MOUNTS, for instance).
-add_overlay() {
-    local name=$1 location=$2
-    [[ -d $location ]] || gbb_fail "add_overlay: \`$location\` is not a folder"
-    printf '[%s]\nlocation = %s\nauto-sync = no\n' "$name" "$location" \
-        >"/etc/portage/repos.conf/${name}.conf"
-}
-
-# add_patch ATOM PATCH...: apply patches to a package (Portage's user patches).
-add_patch() {
-    local atom=$1
+# unmask_use ATOM FLAG...: unmask USE flags the profile masks for a package (kubler writes
+# `ATOM -FLAG` into the user's profile package.use.mask; give the flag without its dash).
+unmask_use() {
+    local atom=$1 flag
     shift
-    local dir=/etc/portage/patches/${atom}
-    mkdir -p "$dir"
-    local patch
-    for patch in "$@"; do
-        [[ $patch == /* ]] || patch=/config/${patch}
-        cp "$patch" "$dir/"
+    (( $# )) || { gbb_helper_error unmask_use "usage: unmask_use ATOM FLAG..."; return 1; }
+    for flag in "$@"; do
+        printf '%s -%s\n' "$atom" "${flag#-}" >>/etc/portage/profile/package.use.mask
     done
 }
 
-# download_file URL [NAME]: fetch into the distfiles cache (once) and print the path.
+# provide_package ATOM...: tell Portage these are installed (they come from a parent image, or
+# are not wanted). An atom (`sys-devel/gcc`) is written as the version emerge would install
+# (package.provided takes versions only); a CPV (`sys-devel/gcc-13.2.0`) as it is.
+provide_package() {
+    (( $# )) || return 0
+    local file=/etc/portage/profile/package.provided cpvs cpv
+    touch "$file"
+    cpvs=$(gbb_portage provide "$@") || { gbb_helper_error provide_package "see the line above"; return 1; }
+    while IFS= read -r cpv; do
+        [[ -n $cpv ]] || continue
+        grep -q -F -x -e "$cpv" "$file" || printf '%s\n' "$cpv" >>"$file"
+    done <<<"$cpvs"
+}
+
+# unprovide_package ATOM...: take packages out of package.provided again (an atom takes
+# every version it matches, a CPV that version), so this image installs them itself.
+unprovide_package() {
+    (( $# )) || return 0
+    local file=/etc/portage/profile/package.provided
+    [[ -f $file ]] || return 0
+    gbb_portage unprovide "$file" "$@"
+}
+
+# uninstall_package ATOM...: unmerge packages from ROOT (the image's root in the rootfs hooks,
+# the builder in configure_builder), as kubler's `emerge -C`.
+uninstall_package() {
+    emerge --unmerge --color=n "$@"
+}
+
+# is_installed_overlay NAME: whether Portage knows a repository of that name (status 0), or
+# not (3, as in kubler).
+is_installed_overlay() {
+    local name=$1 repo
+    for repo in $(portageq get_repos / 2>/dev/null); do
+        [[ $repo == "$name" ]] && return 0
+    done
+    return 3
+}
+
+# add_overlay NAME [URL|PATH] [MODE]: an ebuild repository for the next emerges. A URL is
+# synced into /var/db/repos/NAME with Portage's own sync (MODE git by default, so
+# `add_overlay kubler https://github.com/edannenberg/kubler-overlay.git` clones it); a folder
+# (mounted with BUILDER_MOUNTS, for instance) is used where it is. Without either, NAME is
+# enabled from Gentoo's list with eselect-repository, as kubler does. A repository already
+# known is left alone.
+add_overlay() {
+    local name=$1 source=${2:-} mode=${3:-git}
+    [[ -n $name ]] || { gbb_helper_error add_overlay "usage: add_overlay NAME [URL|PATH] [git]"; return 1; }
+    is_installed_overlay "$name" && return 0
+    local conf=/etc/portage/repos.conf/${name}.conf
+    if [[ -z $source ]]; then
+        if ! command -v eselect >/dev/null || ! eselect repository list >/dev/null 2>&1; then
+            gbb_helper_error add_overlay "\`$name\` without a URL needs app-eselect/eselect-repository in the builder; give the URL or a folder"
+            return 1
+        fi
+        eselect repository enable "$name"
+        emaint sync --repo "$name"
+    elif [[ $source == *://* || $source == git@* ]]; then
+        local location=/var/db/repos/${name}
+        printf '[%s]\nlocation = %s\nsync-type = %s\nsync-uri = %s\nauto-sync = yes\n' \
+            "$name" "$location" "$mode" "$source" >"$conf"
+        if ! emaint sync --repo "$name"; then
+            rm -f "$conf"
+            gbb_helper_error add_overlay "could not sync \`$name\` from $source"
+            return 1
+        fi
+    elif [[ -d $source ]]; then
+        printf '[%s]\nlocation = %s\nauto-sync = no\n' "$name" "$source" >"$conf"
+    else
+        gbb_helper_error add_overlay "\`$source\` is neither a URL nor a folder"
+        return 1
+    fi
+}
+
+# download_file URL [NAME] [CURL_ARGS...]: fetch URL into the distfiles cache as NAME (default:
+# the URL's last part; an empty NAME too) unless it is there already. Sets the global
+# __download_file to the file's path and prints it. The download goes to a temporary name: a
+# failed or interrupted one leaves nothing behind.
 download_file() {
-    local url=$1 name=${2:-${1##*/}}
+    __download_file=
+    local url=$1 name=${2:-}
+    shift
+    (( $# )) && shift
+    [[ -n $name ]] || name=${url##*/}
+    name=${name%%\?*}
+    if [[ -z $url || -z $name || $name == */* ]]; then
+        gbb_helper_error download_file "usage: download_file URL [NAME] [curl args...] (NAME a file name)"
+        return 1
+    fi
     local target=${DISTDIR:-/distfiles}/${name}
     if [[ ! -f $target ]]; then
-        if command -v wget >/dev/null; then
-            wget -q -O "${target}.part" "$url"
-        elif command -v curl >/dev/null; then
-            curl -fsSL -o "${target}.part" "$url"
+        local partial=${target}.gbb-part.$$ status=0
+        # shellcheck disable=SC2064 # the path is fixed now, on purpose
+        trap "rm -f '${partial}'" EXIT
+        if command -v curl >/dev/null; then
+            curl -fsSL "$@" --output "$partial" "$url" || status=$?
+        elif (( $# == 0 )) && command -v wget >/dev/null; then
+            wget -q -O "$partial" "$url" || status=$?
         else
-            python3 -c 'import sys, urllib.request; urllib.request.urlretrieve(sys.argv[1], sys.argv[2])' \
-                "$url" "${target}.part"
+            gbb_helper_error download_file "needs curl (extra arguments are curl's)"
+            status=1
         fi
-        mv "${target}.part" "$target"
+        if (( status )); then
+            rm -f "$partial"
+            trap - EXIT
+            gbb_helper_error download_file "could not download $url (status $status); nothing was kept"
+            return 1
+        fi
+        mv "$partial" "$target"
+        trap - EXIT
     fi
+    __download_file=$target
     printf '%s\n' "$target"
 }
 
-# copy_gcc_libs: gcc's run-time libraries (libgcc_s, libstdc++) into the image, for programs
-# built with gcc whose image has no gcc.
-copy_gcc_libs() {
-    local lib path
-    mkdir -p "${EMERGE_ROOT}/usr/lib64"
-    for lib in libgcc_s.so.1 libstdc++.so.6; do
-        path=$(gcc -print-file-name="$lib")
-        if [[ -f $path ]]; then
-            cp -L "$path" "${EMERGE_ROOT}/usr/lib64/${lib}"
-            log_as_installed "copied" "$lib" "$(gcc -dumpversion)"
+# add_patch ATOM URL|FILE [NAME]: a patch Portage applies to the package (a user patch in
+# /etc/portage/patches/ATOM); a URL is downloaded (download_file), a file is taken from the
+# image folder when its path is relative. NAME defaults to the last part, `.patch` added
+# unless it ends in .patch or .diff.
+add_patch() {
+    local atom=$1 source=$2 name=${3:-}
+    if [[ -z $atom || -z $source ]]; then
+        gbb_helper_error add_patch "usage: add_patch ATOM URL|FILE [NAME]"
+        return 1
+    fi
+    [[ -n $name ]] || name=${source##*/}
+    [[ $name == *.patch || $name == *.diff ]] || name+=.patch
+    local dir=/etc/portage/patches/${atom}
+    mkdir -p "$dir"
+    if [[ $source == *://* ]]; then
+        download_file "$source" "$name" >/dev/null || return 1
+        cp "${__download_file}" "${dir}/${name}"
+    else
+        [[ $source == /* ]] || source=${_CONFIG}/${source}
+        if [[ ! -f $source ]]; then
+            gbb_helper_error add_patch "no patch file \`$source\`"
+            return 1
         fi
+        cp "$source" "${dir}/${name}"
+    fi
+}
+
+# fix_portage_profile_symlink [TREE]: point /etc/portage/make.profile at the same profile in
+# TREE (default /var/db/repos/gentoo, where gbb mounts the portage tree), for a stage3 whose
+# link names the old /usr/portage.
+fix_portage_profile_symlink() {
+    local tree=${1:-/var/db/repos/gentoo} profile
+    profile=$(readlink -m /etc/portage/make.profile)
+    profile=${profile#/usr/portage/}
+    profile=${profile#/var/db/repos/gentoo/}
+    if [[ ! -d ${tree}/${profile} ]]; then
+        gbb_helper_error fix_portage_profile_symlink "no profile \`${profile}\` in ${tree}"
+        return 1
+    fi
+    rm -f /etc/portage/make.profile
+    ln -sr "${tree}/${profile}" /etc/portage/make.profile
+    printf 'gbb: make.profile now points at %s\n' "${tree}/${profile}"
+}
+
+# gbb_copy_libs HELPER LIB...: copies the named run-time libraries of the builder's compiler
+# into the image's library folder (kubler's "${_EMERGE_ROOT}/${_LIB}").
+gbb_copy_libs() {
+    local helper=$1 lib path
+    shift
+    mkdir -p "${EMERGE_ROOT}/${_LIB}"
+    for lib in "$@"; do
+        path=$(gcc -print-file-name="$lib" 2>/dev/null || true)
+        if [[ $path != /* || ! -e $path ]]; then
+            path=$(find /usr/lib /usr/lib64 -name "$lib" 2>/dev/null | sort | head -n 1)
+        fi
+        if [[ -z $path ]]; then
+            gbb_helper_error "$helper" "the builder has no ${lib}"
+            return 1
+        fi
+        cp -L "$path" "${EMERGE_ROOT}/${_LIB}/${lib}"
     done
 }
 
-# log_as_installed KIND NAME VERSION: list something installed by hand in PACKAGES.md.
+# copy_gcc_libs: gcc's run-time libraries (libgcc_s, libstdc++, libgomp) into the image, for
+# programs built with gcc whose image has no gcc.
+copy_gcc_libs() {
+    gbb_copy_libs copy_gcc_libs libgcc_s.so.1 libgomp.so.1 libstdc++.so.6
+}
+
+# copy_gfortran_libs: gfortran's run-time libraries (libgfortran, libquadmath).
+copy_gfortran_libs() {
+    gbb_copy_libs copy_gfortran_libs libgfortran.so.5 libquadmath.so.0
+}
+
+# log_as_installed GROUP NAME INFO: list something installed without Portage in PACKAGES.md
+# (`log_as_installed "manual install" "adminer-4.8" "https://www.adminer.org/"`).
 log_as_installed() {
-    printf '%s\t%s\t%s\n' "${1}:${2}-${3}" "" "" >>"${GBB_OUT}/extra-installed.tsv"
+    printf '*%s*: %s\t%s\t\n' "${1:-}" "${2:-}" "${3:-}" >>"${GBB_OUT}/extra-installed.tsv"
+}
+
+# init_docs, generate_doc_package_installed, generate_package_installed,
+# generate_documentation_footer: kubler's PACKAGES.md bookkeeping. gbb writes PACKAGES.md
+# itself from what every image of the chain installed, so there is nothing for them to do.
+init_docs() { :; }
+generate_doc_package_installed() { :; }
+generate_package_installed() { :; }
+generate_documentation_footer() { :; }
+
+# write_checkbox_line LABEL CHECKED FILE [NEGATE]: a markdown checkbox line appended to FILE.
+write_checkbox_line() {
+    local label=$1 checked=$2 file=$3 negate=${4:-} state=1
+    [[ -z $checked || $checked == false ]] && state=0
+    [[ -n $negate ]] && state=$(( 1 - state ))
+    mkdir -p "$(dirname "$file")"
+    if (( state )); then
+        printf -- '- [x] %s\n' "$label" >>"$file"
+    else
+        printf -- '- [ ] %s\n' "$label" >>"$file"
+    fi
+}
+
+# die MESSAGE [STATUS]: kubler's way to stop the build with a message.
+die() {
+    printf 'fatal: %s\n' "$1" >&2
+    exit "${2:-1}"
+}
+
+# get_package_version ATOM: sets __get_package_version to the version of ATOM installed in
+# the builder (kubler asks equery).
+get_package_version() {
+    __get_package_version=$(ROOT=/ gbb_portage installed "$1") \
+        || die "could not find an installed version of $1"
+}
+
+# get_file_mod_stamp PATH: sets __get_file_mod_stamp to PATH's modification time (seconds).
+get_file_mod_stamp() {
+    __get_file_mod_stamp=$(stat -c %Y "$1")
+}
+
+# copy_from_builder_if_changed PATH STAMP: copies PATH from the builder into the image when it
+# was modified after STAMP.
+copy_from_builder_if_changed() {
+    get_file_mod_stamp "$1"
+    if (( $2 < __get_file_mod_stamp )); then
+        mkdir -p "$(dirname "${EMERGE_ROOT}/$1")"
+        cp -f "$1" "${EMERGE_ROOT}/$1"
+    fi
+}
+
+# ---- kubler and gentoo-bb features gbb does not have --------------------------------------
+# Each says so in one line and fails, so that an image is never built without what its
+# build.sh asked for. `gbb check` lists the same names.
+
+# gbb_unsupported NAME WHY: the line.
+gbb_unsupported() {
+    gbb_helper_error "$1" "not supported by gbb: $2"
+    return 1
+}
+
+download_from_oracle() {
+    gbb_unsupported download_from_oracle "Oracle's licence-cookie downloads are gone; download the file yourself and use download_file with a file:// URL"
+}
+
+install_git_postsync_hooks() {
+    gbb_unsupported install_git_postsync_hooks "gbb mounts the portage tree read-only and never syncs it in a builder"
+}
+
+install_oci_deps() {
+    gbb_unsupported install_oci_deps "acbuild and acserver (appc) are dead projects"
+}
+
+install_docker_gen() {
+    gbb_unsupported install_docker_gen "the seed's pinned docker-gen 0.7.3 download; fetch the release you want with download_file"
+}
+
+install_gosu() {
+    gbb_unsupported install_gosu "the seed's pinned gosu 1.10 download; fetch the release you want with download_file"
+}
+
+install_suexec() {
+    gbb_unsupported install_suexec "the seed's su-exec build from GitHub; emerge app-admin/su-exec instead"
+}
+
+# gbb_refuse_unsupported_settings: the seed's build.sh switches gbb does not have, refused
+# before anything is built; flaggie's options are ignored (gbb writes package.use itself).
+gbb_refuse_unsupported_settings() {
+    if [[ -n ${INSTALL_DOCKER_GEN:-} ]]; then
+        install_docker_gen
+        return 1
+    fi
+    if [[ ${BOB_PACKAGE_CONFIG_DIFF} != false || ${BOB_PACKAGE_CONFIG_STRICT} != true ]]; then
+        printf 'gbb: BOB_PACKAGE_CONFIG_DIFF and BOB_PACKAGE_CONFIG_STRICT are flaggie options; gbb writes package.use without flaggie and ignores them\n' >&2
+    fi
+    return 0
 }

@@ -42,9 +42,11 @@ pub use run::{
 pub use template::{check_template, render_template};
 
 /// The in-container scripts, built into gbb so that the binary is all a user needs; they go
-/// into every core image.
-pub const CONTAINER_SCRIPTS: [(&str, &str); 3] = [
+/// into every core image. `sed-or-die` is kubler's command of that name, which `build.sh`
+/// files call (it is put on `PATH`).
+pub const CONTAINER_SCRIPTS: [(&str, &str); 4] = [
     ("gbb-build", include_str!("../../../container/gbb-build")),
     ("helpers.sh", include_str!("../../../container/helpers.sh")),
     ("shellrc", include_str!("../../../container/shellrc")),
+    ("sed-or-die", include_str!("../../../container/sed-or-die")),
 ];

@@ -156,8 +156,9 @@ pub struct Build<'a> {
 const CORE_DOCKERFILE: &str = "\
 FROM ${STAGE3_IMAGE}
 COPY gbb/ /usr/local/lib/gbb/
-RUN chmod 0755 /usr/local/lib/gbb/gbb-build \\
+RUN chmod 0755 /usr/local/lib/gbb/gbb-build /usr/local/lib/gbb/sed-or-die \\
  && ln -sf /usr/local/lib/gbb/gbb-build /usr/local/bin/gbb-build \\
+ && ln -sf /usr/local/lib/gbb/sed-or-die /usr/local/bin/sed-or-die \\
  && mkdir -p /emerge-root /packages /distfiles /gbb-out /etc/portage/profile \\
  && touch /etc/portage/profile/package.provided
 ";

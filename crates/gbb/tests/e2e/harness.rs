@@ -180,6 +180,18 @@ impl E2eStack {
         .unwrap()
     }
 
+    /// Writes a file of a builder folder.
+    pub(crate) fn write_builder(&self, builder: &str, file: &str, content: &str) {
+        let dir = self
+            .root
+            .join("dock")
+            .join(&self.ns)
+            .join("builder")
+            .join(builder);
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join(file), content).unwrap();
+    }
+
     /// Writes a file of an image folder.
     pub(crate) fn write(&self, image: &str, file: &str, content: &str) {
         let dir = self.image_dir(image);

@@ -9,6 +9,7 @@ mod harness;
 
 mod build;
 mod faults;
+mod kubler;
 mod mirror;
 mod outputs;
 mod mounts;
