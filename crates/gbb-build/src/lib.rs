@@ -18,7 +18,9 @@ mod clean;
 mod context;
 mod error;
 mod key;
+mod labels;
 mod lock;
+mod owner;
 mod packages_md;
 mod paths;
 mod registry;
@@ -28,12 +30,14 @@ mod template;
 pub use clean::{clean_files, stack_images};
 pub use error::BuildError;
 pub use key::{ContentKey, KEY_LABEL};
+pub use labels::{ID_LABEL, STACK_LABEL, stack_identity};
 pub use lock::StackLock;
+pub use owner::{CONTAINER_LABEL, Liveness, Orphans, Owner, remove_orphans};
 pub use paths::Paths;
 pub use registry::ContainerRegistry;
 pub use run::{
-    Build, BuildOptions, BuildSummary, CONTAINER_LABEL, Force, GentooInputs, Outcome, Reporter,
-    StepReport,
+    Build, BuildOptions, BuildSummary, Force, GentooInputs, Outcome, Reporter, StepReport,
+    core_names,
 };
 pub use template::{check_template, render_template};
 

@@ -11,7 +11,9 @@ use gbb_build::{
     Paths, Reporter, StepReport,
 };
 use gbb_config::Environment;
-use gbb_engine::{BuildRequest, ContainerSpec, Engine, EngineError, ImageInfo};
+use gbb_engine::{
+    BuildRequest, ContainerInfo, ContainerSpec, Engine, EngineError, ImageInfo, ListedImage,
+};
 use gbb_plan::{BuildPlan, Request};
 use gbb_stack::{LoadOptions, Stack};
 
@@ -176,8 +178,45 @@ impl Engine for FakeEngine {
         Ok(())
     }
 
-    fn containers_with_label(&self, _label: &str) -> Result<Vec<String>, EngineError> {
-        Ok(self.containers.lock().unwrap().keys().cloned().collect())
+    fn containers_with_label(&self, label: &str) -> Result<Vec<ContainerInfo>, EngineError> {
+        let (key, value) = label.split_once('=').unwrap_or((label, ""));
+        Ok(self
+            .containers
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|(_, spec)| {
+                spec.labels
+                    .get(key)
+                    .is_some_and(|v| value.is_empty() || v == value)
+            })
+            .map(|(id, spec)| ContainerInfo {
+                id: id.clone(),
+                labels: spec.labels.clone(),
+            })
+            .collect())
+    }
+
+    fn images_with_label(&self, label: &str) -> Result<Vec<ListedImage>, EngineError> {
+        let (key, value) = label.split_once('=').unwrap_or((label, ""));
+        Ok(self
+            .images
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|(_, labels)| {
+                labels
+                    .get(key)
+                    .is_some_and(|v| value.is_empty() || v == value)
+            })
+            .map(|(reference, labels)| ListedImage {
+                id: format!("sha256:{reference}"),
+                tags: vec![reference.clone()],
+                labels: labels.clone(),
+                created: 0,
+                size: 1000,
+            })
+            .collect())
     }
 }
 
