@@ -27,7 +27,10 @@ mod registry;
 mod run;
 mod template;
 
-pub use clean::{clean_files, stack_images};
+pub use clean::{
+    Dangling, ImagesToClean, dangling_images, files_to_clean, images_to_clean, remove_files,
+    stack_images,
+};
 pub use error::BuildError;
 pub use key::{ContentKey, KEY_LABEL};
 pub use labels::{ID_LABEL, STACK_LABEL, stack_identity};
