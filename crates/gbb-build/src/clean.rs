@@ -20,7 +20,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 
 use gbb_engine::{Engine, EngineError, ListedImage};
-use gbb_plan::{BuildPlan, StepId, StepKind};
+use gbb_plan::{BuildPlan, BuildsIn, StepId, StepKind};
 use gbb_stack::{Kind, Stack};
 
 use crate::labels::{ID_LABEL, STACK_LABEL};
@@ -35,7 +35,10 @@ pub fn files_to_clean(stack: &Stack, paths: &Paths, plan: Option<&BuildPlan>) ->
         Some(plan) => plan
             .steps
             .iter()
-            .filter_map(|step| step.definition.map(|i| stack.definitions()[i].id.to_string()))
+            .filter_map(|step| {
+                step.definition
+                    .map(|i| stack.definitions()[i].id.to_string())
+            })
             .flat_map(|id| {
                 [
                     paths.output(&id),
@@ -128,7 +131,7 @@ pub fn images_to_clean(
         .filter_map(|tag| {
             repositories
                 .get(repository(tag))
-                .map(|&position| ((position, 1), tag.clone()))
+                .map(|&position| ((position + 1, 2), tag.clone()))
         })
         .collect();
     // Names a build gives that exist without this stack's label: another stack's.
@@ -146,10 +149,10 @@ pub fn images_to_clean(
             foreign.push(name);
         }
     }
-    // The stack's own cores: by name, which holds the stack's identity.
-    for (position, step) in plan.steps.iter().enumerate() {
-        if let (StepKind::Core, StepId::Core(label)) = (step.kind, &step.id) {
-            // The core is built on the stage3, so it goes first.
+    // The stack's own cores (of the builders named): by name, which holds the stack's
+    // identity. Last of all, since every builder is built on one; the core before its stage3.
+    for step in &plan.steps {
+        if let Some(BuildsIn::Core(StepId::Core(label))) = &step.builds_in {
             for (order, name) in [
                 (1, core_names::own_core(label, stack_identity)),
                 (0, core_names::own_stage3(label, stack_identity)),
@@ -159,7 +162,7 @@ pub fn images_to_clean(
                     .map_err(engine("looking up images"))?
                     .is_some()
                 {
-                    remove.push(((position, order), name));
+                    remove.push(((0, order), name));
                 }
             }
         }
@@ -241,7 +244,11 @@ pub fn dangling_images(
             }
         }
     }
-    dangling.sort_by(|a, b| b.created.cmp(&a.created).then(a.reference.cmp(&b.reference)));
+    dangling.sort_by(|a, b| {
+        b.created
+            .cmp(&a.created)
+            .then(a.reference.cmp(&b.reference))
+    });
     Ok(dangling)
 }
 
