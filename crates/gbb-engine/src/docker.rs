@@ -646,8 +646,10 @@ impl Engine for Docker {
     }
 
     fn cancel(&self) -> Vec<String> {
+        // Listed before the token fires: the operations unlist themselves as they end.
+        let running = lock(&self.running).keys().cloned().collect();
         self.cancel.cancel();
-        lock(&self.running).keys().cloned().collect()
+        running
     }
 }
 

@@ -13,3 +13,4 @@ mod mirror;
 mod parallel;
 mod registry;
 mod shell;
+mod signals;
