@@ -8,6 +8,7 @@
 mod harness;
 
 mod build;
+mod clean;
 mod faults;
 mod mirror;
 mod parallel;
