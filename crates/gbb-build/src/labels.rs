@@ -24,7 +24,15 @@ pub const STACK_LABEL: &str = "org.gentoo-bb.stack";
 /// is what tells two stacks apart on one machine; a moved stack is a new stack (its old images
 /// are then another stack's, which `gbb clean` leaves alone).
 pub fn stack_identity(root: &Path) -> String {
-    let path = std::fs::canonicalize(root).unwrap_or_else(|_| root.to_owned());
+    // A stack found from inside it has a relative root, and the empty path for `.`.
+    let root = if root.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        root
+    };
+    let path = std::fs::canonicalize(root)
+        .or_else(|_| std::path::absolute(root))
+        .unwrap_or_else(|_| root.to_owned());
     let digest = Sha256::digest(path.as_os_str().as_encoded_bytes());
     digest[..8].iter().map(|b| format!("{b:02x}")).collect()
 }
@@ -54,6 +62,8 @@ pub(crate) fn container_labels(stack: &str, id: &str) -> BTreeMap<String, String
 
 #[cfg(test)]
 mod tests {
+    use std::path::Path;
+
     use super::stack_identity;
 
     #[test]
@@ -67,5 +77,9 @@ mod tests {
         );
         assert_ne!(stack_identity(&a), stack_identity(dir.path()));
         assert_eq!(stack_identity(&a).len(), 16);
+        // The empty path is the working folder (a stack found from `.`).
+        let here = std::env::current_dir().unwrap();
+        assert_eq!(stack_identity(Path::new("")), stack_identity(&here));
+        assert_ne!(stack_identity(Path::new("")), stack_identity(&a));
     }
 }
