@@ -221,10 +221,6 @@ fn ctrl_c_in_phase_2_stops_the_image_build_at_once() {
         );
         std::thread::sleep(Duration::from_millis(200));
     }
-    eprintln!(
-        "gbb stopped {took:?} after SIGINT; the RUN's container was gone after {:?}",
-        signalled.elapsed()
-    );
     assert!(stack.containers().is_empty(), "{:?}", stack.containers());
     assert_eq!(
         stack.image_id("busybox:latest").as_deref(),
