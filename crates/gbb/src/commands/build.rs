@@ -386,3 +386,26 @@ pub(crate) fn run(
         ExitCode::from(crate::exit::FAILED)
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::interrupt_note;
+    use signal_hook::consts::{SIGINT, SIGTERM};
+
+    #[test]
+    fn the_first_signal_says_what_it_stops() {
+        assert_eq!(
+            interrupt_note(
+                "Ctrl-C",
+                SIGINT,
+                &["building `ns/app:gbb-candidate`".to_owned()],
+                2
+            ),
+            "interrupted (Ctrl-C): stopped building `ns/app:gbb-candidate`, removing 2 build containers; Ctrl-C again exits at once"
+        );
+        assert_eq!(
+            interrupt_note("SIGTERM", SIGTERM, &[], 0),
+            "interrupted (SIGTERM): starting nothing new"
+        );
+    }
+}
