@@ -18,26 +18,33 @@ mod clean;
 mod context;
 mod error;
 mod key;
+mod labels;
 mod local_inputs;
 mod lock;
-mod outputs;
 mod mount_points;
 mod mounts;
+mod outputs;
+mod owner;
 mod packages_md;
 mod paths;
 mod registry;
 mod run;
 mod template;
 
-pub use clean::{clean_files, stack_images};
+pub use clean::{
+    Dangling, ImagesToClean, dangling_images, files_to_clean, images_to_clean, remove_files,
+    stack_images,
+};
 pub use error::BuildError;
 pub use key::{ContentKey, KEY_LABEL};
+pub use labels::{ID_LABEL, STACK_LABEL, stack_identity};
 pub use lock::StackLock;
+pub use owner::{CONTAINER_LABEL, Liveness, Orphans, Owner, remove_orphans};
 pub use paths::Paths;
 pub use registry::ContainerRegistry;
 pub use run::{
-    Build, BuildOptions, BuildSummary, CONTAINER_LABEL, Force, GentooInputs, Outcome, Reporter,
-    StepReport,
+    Build, BuildOptions, BuildSummary, Force, GentooInputs, Outcome, Reporter, StepReport,
+    core_names,
 };
 pub use template::{check_template, render_template};
 

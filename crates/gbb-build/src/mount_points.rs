@@ -114,7 +114,12 @@ pub(crate) fn remove_from_state(
     paths: &[String],
 ) -> Result<(), BuildError> {
     let mut container_labels = labels.clone();
-    container_labels.insert(CONTAINER_LABEL.to_owned(), std::process::id().to_string());
+    // Owned by this process like every container gbb starts, so a run killed meanwhile leaves
+    // nothing the next build cannot remove.
+    container_labels.insert(
+        CONTAINER_LABEL.to_owned(),
+        crate::Owner::current().label_value(),
+    );
     let spec = ContainerSpec {
         image: reference.to_owned(),
         entrypoint: Some(vec!["rm".to_owned(), "-rf".to_owned(), "--".to_owned()]),

@@ -1,5 +1,5 @@
 use std::collections::BTreeSet;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
 use std::sync::{Arc, Mutex};
 
 /// The containers a build has running, and whether it was told to stop.
@@ -17,6 +17,8 @@ pub struct ContainerRegistry {
 struct Inner {
     containers: Mutex<BTreeSet<String>>,
     interrupted: AtomicBool,
+    /// The first signal that interrupted the build (0: none, or not a signal).
+    signal: AtomicI32,
 }
 
 impl ContainerRegistry {
@@ -40,6 +42,21 @@ impl ContainerRegistry {
 
     pub fn interrupt(&self) {
         self.inner.interrupted.store(true, Ordering::SeqCst);
+    }
+
+    /// Marks the build interrupted by `signal` (SIGINT, SIGTERM, ...); the first one is kept,
+    /// for the exit code (128 + signal).
+    pub fn interrupt_by(&self, signal: i32) {
+        let _ = self
+            .inner
+            .signal
+            .compare_exchange(0, signal, Ordering::SeqCst, Ordering::SeqCst);
+        self.interrupt();
+    }
+
+    /// The signal that interrupted the build, if one did.
+    pub fn signal(&self) -> Option<i32> {
+        Some(self.inner.signal.load(Ordering::SeqCst)).filter(|&s| s != 0)
     }
 
     pub fn interrupted(&self) -> bool {

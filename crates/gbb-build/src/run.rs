@@ -10,18 +10,15 @@ use gbb_plan::{BuildPlan, BuildsIn, DependencyQueue, Parent, Reason, Step, StepI
 use gbb_stack::{BuilderBase, CoreInput, Definition, ImageId, Kind, PortageTree, Stack, Stage3};
 
 use crate::key::{core_key, definition_key};
-use crate::outputs::{self, KEPT_OUTPUTS, Owner, RunDir, TEXT_LIMIT};
 use crate::mounts::EngineSettings;
+use crate::outputs::{self, KEPT_OUTPUTS, Owner, RunDir, TEXT_LIMIT};
 use crate::packages_md::{self, Installed};
 use crate::{
     BuildError, ContainerRegistry, ContentKey, KEY_LABEL, Paths, context, render_template,
 };
 use crate::{mount_points, template};
 
-/// The label naming the stack id a result belongs to.
-const ID_LABEL: &str = "org.gentoo-bb.id";
-/// The label every container gbb starts carries, for cleanup.
-pub const CONTAINER_LABEL: &str = "org.gentoo-bb.container";
+use crate::labels::{container_labels, result_labels};
 
 /// How much to rebuild even when content keys match (`-f`, `-F`, `-c`, `-C`). Images are
 /// forced only when asked for by id (or by namespace, or by naming nothing); builders and
@@ -145,6 +142,8 @@ pub struct Build<'a> {
     options: &'a BuildOptions,
     reporter: &'a dyn Reporter,
     registry: ContainerRegistry,
+    /// The stack's identity ([`crate::stack_identity`]), in every label gbb puts on things.
+    stack_identity: String,
     keys: HashMap<StepId, ContentKey>,
     /// Core inputs with what gbb fetched in place of releases and snapshots: a verified stage3
     /// file and an unpacked, verified portage tree. Filled as keys are computed; behind a
@@ -170,6 +169,39 @@ const CANDIDATE_TAG: &str = "gbb-candidate";
 /// The candidate name of the image (or state) `repository`.
 fn candidate_of(repository: &str) -> String {
     format!("{repository}:{CANDIDATE_TAG}")
+}
+
+/// The names of cores and imported stage3s, made here only.
+///
+/// Shared by every stack on the machine, named by content key: `gbb-stage3/<label>:<key>`
+/// (the stage3 file alone) and `gbb-core/<label>:<key>` (stage3, portage tree, gbb's
+/// scripts). A shared name is made once and never moved, since other stacks' builders start
+/// from it. `-C` makes a stack's own instead, `gbb-stage3/<label>:stack-<identity>` and
+/// `gbb-core/<label>:stack-<identity>` (the identity of [`crate::stack_identity`]); the stack
+/// then uses its own core for as long as its key is current, and `gbb clean --images`
+/// removes it.
+pub mod core_names {
+    use super::image_name_part;
+    use crate::ContentKey;
+
+    pub fn shared_core(label: &str, key: &ContentKey) -> String {
+        format!("gbb-core/{}:{}", image_name_part(label), key.short())
+    }
+
+    pub fn shared_stage3(label: &str, key: &ContentKey) -> String {
+        format!("gbb-stage3/{}:{}", image_name_part(label), key.short())
+    }
+
+    pub fn own_core(label: &str, stack_identity: &str) -> String {
+        format!("gbb-core/{}:stack-{stack_identity}", image_name_part(label))
+    }
+
+    pub fn own_stage3(label: &str, stack_identity: &str) -> String {
+        format!(
+            "gbb-stage3/{}:stack-{stack_identity}",
+            image_name_part(label)
+        )
+    }
 }
 
 /// A name Docker accepts, made from a label (`stage3-amd64+nomultilib` becomes
@@ -255,6 +287,7 @@ impl<'a> Build<'a> {
             options,
             reporter,
             registry,
+            stack_identity: crate::stack_identity(&stack.root),
             keys: HashMap::new(),
             resolved: std::sync::Mutex::new(HashMap::new()),
         }
@@ -669,10 +702,15 @@ impl<'a> Build<'a> {
         None
     }
 
-    /// A core's image: tagged with its key, so that two stacks on the same stage3 file with
-    /// different portage trees (or gbb versions) each keep their own core.
-    fn core_image(label: &str, key: &ContentKey) -> String {
-        format!("gbb-core/{}:{}", image_name_part(label), key.short())
+    /// The core image a stack's builders start from: the stack's own core (`-C` made one)
+    /// when it exists with this key, else the shared one (see [`core_names`]).
+    fn core_image(&self, label: &str, key: &ContentKey) -> Result<String, BuildError> {
+        let own = core_names::own_core(label, &self.stack_identity);
+        Ok(if self.existing_key(&own)?.as_ref() == Some(key) {
+            own
+        } else {
+            core_names::shared_core(label, key)
+        })
     }
 
     /// The core a builder made from a stage3 runs in, and its key.
@@ -691,7 +729,7 @@ impl<'a> Build<'a> {
             }
             (None, _) => unreachable!("builders that run in a core have a core input"),
         };
-        Ok((Self::core_image(label, &key), key))
+        Ok((self.core_image(label, &key)?, key))
     }
 
     fn core(&self, step: &Step) -> Result<(Outcome, Option<u64>), BuildError> {
@@ -700,7 +738,14 @@ impl<'a> Build<'a> {
         };
         let input = self.local_input(step.core.as_ref().expect("cores have inputs"))?;
         let key = self.keys[&step.id].clone();
-        let core_image = Self::core_image(label, &key);
+        // -C rebuilds this stack's own core and stage3 import; the shared ones, which other
+        // stacks build on, are made once and never re-tagged.
+        let own = self.options.force == Force::Everything;
+        let core_image = if own {
+            core_names::own_core(label, &self.stack_identity)
+        } else {
+            self.core_image(label, &key)?
+        };
         if self.options.force < Force::Everything
             && self.existing_key(&core_image)?.as_ref() == Some(&key)
         {
@@ -721,12 +766,12 @@ impl<'a> Build<'a> {
             },
             "",
         )?;
-        let stage3_image = format!(
-            "gbb-stage3/{}:{}",
-            image_name_part(label),
-            stage3_key.short()
-        );
-        if self.options.force == Force::Everything
+        let stage3_image = if own {
+            core_names::own_stage3(label, &self.stack_identity)
+        } else {
+            core_names::shared_stage3(label, &stage3_key)
+        };
+        if own
             || self
                 .engine
                 .inspect_image(&stage3_image)
@@ -798,9 +843,7 @@ impl<'a> Build<'a> {
         }
         let mut log =
             std::io::BufWriter::new(std::fs::File::create(log_path).map_err(io(log_path))?);
-        let mut labels = BTreeMap::new();
-        labels.insert(KEY_LABEL.to_owned(), key.to_string());
-        labels.insert(ID_LABEL.to_owned(), id.to_owned());
+        let labels = result_labels(&self.stack_identity, id, key);
         let request = BuildRequest {
             context: context.to_owned(),
             dockerfile: "Dockerfile".to_owned(),
@@ -812,10 +855,14 @@ impl<'a> Build<'a> {
             self.reporter.log(id, line);
         });
         let _ = log.flush();
-        result.map_err(|e| BuildError::ImageBuildFailed {
-            id: id.to_owned(),
-            message: e.to_string(),
-            log: log_path.to_owned(),
+        result.map_err(|e| match e {
+            // Ctrl-C: the engine stopped the build (see `Engine::cancel`).
+            gbb_engine::EngineError::Cancelled { .. } => BuildError::Interrupted,
+            e => BuildError::ImageBuildFailed {
+                id: id.to_owned(),
+                message: e.to_string(),
+                log: log_path.to_owned(),
+            },
         })
     }
 
@@ -898,9 +945,7 @@ impl<'a> Build<'a> {
         packages_of: Option<&ImageId>,
         output: &Path,
     ) -> Result<ContainerSpec, BuildError> {
-        let mut labels = BTreeMap::new();
-        labels.insert(CONTAINER_LABEL.to_owned(), std::process::id().to_string());
-        labels.insert(ID_LABEL.to_owned(), definition.id.to_string());
+        let labels = container_labels(&self.stack_identity, definition.id.as_str());
         let mut spec = ContainerSpec {
             image: image.to_owned(),
             entrypoint: Some(vec!["/usr/local/lib/gbb/gbb-build".to_owned()]),
@@ -998,9 +1043,11 @@ impl<'a> Build<'a> {
         key: &ContentKey,
         mounts: &[Mount],
     ) -> Result<(), BuildError> {
-        let mut labels = BTreeMap::new();
-        labels.insert(KEY_LABEL.to_owned(), key.to_string());
-        labels.insert(ID_LABEL.to_owned(), id.to_owned());
+        let mut labels = result_labels(&self.stack_identity, id, key);
+        // A commit keeps the container's labels, and a container made from the state gets its
+        // image's: without this, a user's `docker run` of a state would carry this run's owner
+        // label and be taken for an orphan of it once this process is gone.
+        labels.insert(crate::CONTAINER_LABEL.to_owned(), String::new());
         let stand_ins = mount_points::stand_ins(self.engine, id, container, mounts)
             .map_err(|e| self.discard(container, e))?;
         if let Err(e) = self.engine.commit_container(container, reference, &labels) {
@@ -1254,8 +1301,7 @@ impl<'a> Build<'a> {
     /// Runs the image folder's `build-test.sh` inside the new image.
     fn build_test(&self, definition: &'a Definition, image: &str) -> Result<(), BuildError> {
         let id = definition.id.to_string();
-        let mut labels = BTreeMap::new();
-        labels.insert(CONTAINER_LABEL.to_owned(), std::process::id().to_string());
+        let labels = container_labels(&self.stack_identity, &id);
         let spec = ContainerSpec {
             image: image.to_owned(),
             entrypoint: Some(vec!["/bin/sh".to_owned()]),
@@ -1307,9 +1353,7 @@ impl<'a> Build<'a> {
             &id,
             &format!("waiting for its HEALTHCHECK (at most {limit} s)"),
         );
-        let mut labels = BTreeMap::new();
-        labels.insert(CONTAINER_LABEL.to_owned(), std::process::id().to_string());
-        labels.insert(ID_LABEL.to_owned(), id.clone());
+        let labels = container_labels(&self.stack_identity, &id);
         let spec = ContainerSpec {
             image: image.to_owned(),
             labels,

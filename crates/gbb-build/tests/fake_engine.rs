@@ -12,7 +12,8 @@ use gbb_build::{
 };
 use gbb_config::Environment;
 use gbb_engine::{
-    BuildRequest, ChangeKind, ContainerSpec, Engine, EngineError, FileChange, ImageInfo,
+    BuildRequest, ChangeKind, ContainerInfo, ContainerSpec, Engine, EngineError, FileChange,
+    ImageInfo, ListedImage,
 };
 use gbb_plan::{BuildPlan, Request};
 use gbb_stack::{LoadOptions, Stack};
@@ -191,8 +192,45 @@ impl Engine for FakeEngine {
         Ok(())
     }
 
-    fn containers_with_label(&self, _label: &str) -> Result<Vec<String>, EngineError> {
-        Ok(self.containers.lock().unwrap().keys().cloned().collect())
+    fn containers_with_label(&self, label: &str) -> Result<Vec<ContainerInfo>, EngineError> {
+        let (key, value) = label.split_once('=').unwrap_or((label, ""));
+        Ok(self
+            .containers
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|(_, spec)| {
+                spec.labels
+                    .get(key)
+                    .is_some_and(|v| value.is_empty() || v == value)
+            })
+            .map(|(id, spec)| ContainerInfo {
+                id: id.clone(),
+                labels: spec.labels.clone(),
+            })
+            .collect())
+    }
+
+    fn images_with_label(&self, label: &str) -> Result<Vec<ListedImage>, EngineError> {
+        let (key, value) = label.split_once('=').unwrap_or((label, ""));
+        Ok(self
+            .images
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|(_, labels)| {
+                labels
+                    .get(key)
+                    .is_some_and(|v| value.is_empty() || v == value)
+            })
+            .map(|(reference, labels)| ListedImage {
+                id: format!("sha256:{reference}"),
+                tags: vec![reference.clone()],
+                labels: labels.clone(),
+                created: 0,
+                size: 1000,
+            })
+            .collect())
     }
 }
 
@@ -770,20 +808,223 @@ fn mount_points_of_user_mounts_are_removed_from_kept_states() {
     let calls = engine.calls();
     let at = calls
         .iter()
-        .position(|c| c == "commit ns/bob:latest")
+        .position(|c| c == "commit ns/bob:gbb-candidate")
         .unwrap();
     assert_eq!(
         calls[at..],
         [
-            "commit ns/bob:latest",
-            "run ns/bob:latest /usr/bin/make",
-            "commit ns/bob:latest",
+            "commit ns/bob:gbb-candidate",
+            "run ns/bob:gbb-candidate /usr/bin/make",
+            "commit ns/bob:gbb-candidate",
             "run ns/bob:latest image",
-            "commit ns/bob-base:latest",
+            "commit ns/bob-base:gbb-candidate",
             "build ns/base:gbb-candidate",
         ]
     );
     // The second commit carries the key: nothing runs again.
     build(&stack, &engine, dir.path(), Force::Nothing, &["ns/base"]).unwrap();
     assert_eq!(engine.calls(), Vec::<String>::new());
+}
+
+/// `stack()` in `dir` with `IMAGE_TAG` set in its global file.
+fn stack_tagged(dir: &Path, tag: &str) -> Stack {
+    stack(dir);
+    write(
+        dir,
+        "stack/build.conf",
+        &format!("STAGE3_FILE=../stage3.tar\nPORTAGE_DIR=../portage\nIMAGE_TAG={tag}\n"),
+    );
+    Stack::discover(&dir.join("stack"), &LoadOptions::default()).unwrap()
+}
+
+fn whole(stack: &Stack) -> BuildPlan {
+    BuildPlan::new(
+        stack,
+        &Request {
+            only_given: true,
+            ..Request::default()
+        },
+    )
+    .unwrap()
+}
+
+fn named(stack: &Stack, id: &str) -> BuildPlan {
+    BuildPlan::new(
+        stack,
+        &Request {
+            ids: vec![id.to_owned()],
+            only_given: true,
+            exclude: Vec::new(),
+        },
+    )
+    .unwrap()
+}
+
+/// Issue 9, item 11: two stacks with one namespace name; each cleans only its own images.
+#[test]
+fn clean_takes_only_what_this_stack_made_with_every_tag() {
+    let (one, two) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let engine = FakeEngine::default();
+    let first = stack_tagged(one.path(), "1");
+    build(&first, &engine, one.path(), Force::Nothing, &[]).unwrap();
+    // A new IMAGE_TAG: everything is built again, and the old tags stay.
+    let first = stack_tagged(one.path(), "2");
+    build(&first, &engine, one.path(), Force::Nothing, &[]).unwrap();
+    let first_id = gbb_build::stack_identity(&first.root);
+
+    let found =
+        gbb_build::images_to_clean(&engine, &first, &named(&first, "ns/app"), &first_id).unwrap();
+    assert_eq!(
+        found.remove,
+        ["ns/app:1", "ns/app:2", "ns/app:latest", "ns/bob-app:latest"],
+        "every tag of the id and its state, nothing else"
+    );
+    assert!(found.foreign.is_empty(), "{:?}", found.foreign);
+
+    // The other stack, same namespace name, builds over the names.
+    let second = stack_tagged(two.path(), "2");
+    build(&second, &engine, two.path(), Force::Nothing, &[]).unwrap();
+    let found = gbb_build::images_to_clean(&engine, &first, &whole(&first), &first_id).unwrap();
+    assert!(
+        found.remove.iter().all(|n| n.ends_with(":1")),
+        "only the first stack's old tags are still its own: {:?}",
+        found.remove
+    );
+    assert!(
+        found.foreign.contains(&"ns/bob:latest".to_owned()),
+        "{:?}",
+        found.foreign
+    );
+    let second_id = gbb_build::stack_identity(&second.root);
+    let found = gbb_build::images_to_clean(&engine, &second, &whole(&second), &second_id).unwrap();
+    assert!(found.remove.contains(&"ns/bob:latest".to_owned()));
+    // Children before what they are built on: the images, then the builder.
+    let position = |name: &str| found.remove.iter().position(|n| n == name).unwrap();
+    assert!(position("ns/app:latest") < position("ns/bob:latest"));
+    assert!(position("ns/bob-app:latest") < position("ns/bob:latest"));
+    // Shared cores are nobody's to remove.
+    assert!(
+        found.remove.iter().all(|n| !n.starts_with("gbb-")),
+        "{:?}",
+        found.remove
+    );
+}
+
+/// Issue 9, item 11: `--dangling` finds old builder tags and candidate tags, not releases.
+#[test]
+fn dangling_finds_old_builder_tags_and_candidates_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let engine = FakeEngine::default();
+    let stack = stack_tagged(dir.path(), "1");
+    build(&stack, &engine, dir.path(), Force::Nothing, &[]).unwrap();
+    let stack = stack_tagged(dir.path(), "2");
+    build(&stack, &engine, dir.path(), Force::Nothing, &[]).unwrap();
+    let identity = gbb_build::stack_identity(&stack.root);
+    // A candidate a killed run left.
+    let labels = engine.images.lock().unwrap()["ns/app:latest"].clone();
+    engine
+        .images
+        .lock()
+        .unwrap()
+        .insert("ns/app:gbb-candidate".to_owned(), labels);
+    let dangling = gbb_build::dangling_images(&engine, &stack, None, &identity).unwrap();
+    let mut references: Vec<&str> = dangling.iter().map(|d| d.reference.as_str()).collect();
+    references.sort_unstable();
+    assert_eq!(references, ["ns/app:gbb-candidate", "ns/bob:1"]);
+    let only_base =
+        gbb_build::dangling_images(&engine, &stack, Some(&named(&stack, "ns/base")), &identity)
+            .unwrap();
+    assert!(only_base.is_empty(), "{only_base:?}");
+}
+
+/// Issue 9, item 12: `-C` builds this stack's own stage3 import and core, and leaves the
+/// shared ones as they were; the stack then builds in its own core.
+#[test]
+fn clean_all_builds_the_stacks_own_core_and_leaves_the_shared_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let stack = stack(dir.path());
+    let engine = FakeEngine::default();
+    build(&stack, &engine, dir.path(), Force::Nothing, &[]).unwrap();
+    engine.calls();
+    let shared: BTreeMap<String, BTreeMap<String, String>> = engine
+        .images
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|(name, _)| name.starts_with("gbb-"))
+        .map(|(n, l)| (n.clone(), l.clone()))
+        .collect();
+    let identity = gbb_build::stack_identity(&stack.root);
+
+    build(&stack, &engine, dir.path(), Force::Everything, &[]).unwrap();
+    let calls = engine.calls();
+    assert_eq!(
+        calls[..3],
+        [
+            format!("import gbb-stage3/stage3-tar:stack-{identity}"),
+            format!("build gbb-core/stage3-tar:stack-{identity}"),
+            format!("run gbb-core/stage3-tar:stack-{identity} builder"),
+        ]
+    );
+    assert!(
+        calls
+            .iter()
+            .all(|c| !c.contains(&format!(":{}", core_tag(&engine)))),
+        "the shared core is not touched: {calls:?}"
+    );
+    for (name, labels) in &shared {
+        assert_eq!(engine.images.lock().unwrap().get(name), Some(labels));
+    }
+    // Unchanged afterwards: its own core is current, nothing runs.
+    build(&stack, &engine, dir.path(), Force::Nothing, &[]).unwrap();
+    assert_eq!(engine.calls(), Vec::<String>::new());
+    // And `clean --images` removes its own core and stage3, the core first.
+    let found = gbb_build::images_to_clean(&engine, &stack, &whole(&stack), &identity).unwrap();
+    assert_eq!(
+        found.remove[found.remove.len() - 2..],
+        [
+            format!("gbb-core/stage3-tar:stack-{identity}"),
+            format!("gbb-stage3/stage3-tar:stack-{identity}"),
+        ]
+    );
+}
+
+/// Issue 9, item 7: containers of a process that is gone are removed; those of this process,
+/// of another machine and of an older gbb stay.
+#[test]
+fn orphans_of_gone_processes_are_removed_and_no_others() {
+    let engine = FakeEngine::default();
+    let here = gbb_build::Owner::current();
+    let container = |id: &str, owner: String| {
+        let mut labels = BTreeMap::new();
+        labels.insert(gbb_build::CONTAINER_LABEL.to_owned(), owner);
+        labels.insert(gbb_build::ID_LABEL.to_owned(), id.to_owned());
+        engine
+            .create_container(&ContainerSpec {
+                image: "x".to_owned(),
+                labels,
+                ..ContainerSpec::default()
+            })
+            .unwrap()
+    };
+    let dead = gbb_build::Owner {
+        start: here.start + 1,
+        ..here.clone()
+    };
+    let elsewhere = gbb_build::Owner {
+        machine: "another-machine".to_owned(),
+        start: here.start + 1,
+        ..here.clone()
+    };
+    let gone = container("ns/dead", dead.label_value());
+    let mine = container("ns/mine", here.label_value());
+    let remote = container("ns/remote", elsewhere.label_value());
+    let old = container("ns/old", "12345".to_owned());
+    let orphans = gbb_build::remove_orphans(&engine).unwrap();
+    assert_eq!(orphans.removed, [(gone, "ns/dead".to_owned())]);
+    assert_eq!(orphans.unknown, 2);
+    let left: Vec<String> = engine.containers.lock().unwrap().keys().cloned().collect();
+    let mut kept = vec![mine, old, remote];
+    kept.sort();
+    assert_eq!(left, kept);
 }

@@ -2,6 +2,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
+use std::sync::Mutex;
 
 use bollard::models::{
     ChangeType, ContainerConfig, ContainerCreateBody, HostConfig, Mount as DockerMount, MountType,
@@ -13,7 +14,10 @@ use bollard::query_parameters::{
 };
 use futures_util::{StreamExt, TryStreamExt};
 
-use crate::{BuildRequest, ChangeKind, ContainerSpec, Engine, EngineError, FileChange, ImageInfo};
+use crate::{
+    BuildRequest, ChangeKind, ContainerInfo, ContainerSpec, Engine, EngineError, FileChange,
+    ImageInfo, ListedImage,
+};
 
 /// The Docker engine at `DOCKER_HOST` (or the local socket).
 pub struct Docker {
@@ -22,6 +26,45 @@ pub struct Docker {
     host: String,
     version: String,
     api_version: String,
+    /// Fired by [`Engine::cancel`]; image builds and imports end when it fires.
+    cancel: tokio_util::sync::CancellationToken,
+    /// The cancellable operations running now (a name may run twice at once, hence counts).
+    running: Mutex<BTreeMap<String, usize>>,
+}
+
+/// Lists an operation in [`Docker::running`] while it lives.
+struct Running<'a> {
+    running: &'a Mutex<BTreeMap<String, usize>>,
+    operation: String,
+}
+
+impl<'a> Running<'a> {
+    fn new(running: &'a Mutex<BTreeMap<String, usize>>, operation: &str) -> Self {
+        *lock(running).entry(operation.to_owned()).or_default() += 1;
+        Self {
+            running,
+            operation: operation.to_owned(),
+        }
+    }
+}
+
+impl Drop for Running<'_> {
+    fn drop(&mut self) {
+        let mut running = lock(self.running);
+        if let Some(count) = running.get_mut(&self.operation) {
+            *count -= 1;
+            if *count == 0 {
+                running.remove(&self.operation);
+            }
+        }
+    }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    // The map stays right when a holder panicked.
+    mutex
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 fn api(operation: impl Into<String>) -> impl FnOnce(bollard::errors::Error) -> EngineError {
@@ -99,11 +142,33 @@ impl Docker {
             runtime,
             host,
             version: version.version.unwrap_or_else(|| "?".to_owned()),
+            cancel: tokio_util::sync::CancellationToken::new(),
+            running: Mutex::new(BTreeMap::new()),
         })
     }
 }
 
 impl Docker {
+    /// Runs `work` until it ends or [`Engine::cancel`] fires. On cancel, `work` is dropped with
+    /// its HTTP request: the engine sees the connection close and stops the operation itself
+    /// (the classic builder kills and removes the `RUN` container it was waiting on; an import
+    /// drops the half-read upload). That is the only way the Engine API offers to stop a
+    /// classic build, which has no id to cancel by.
+    async fn cancellable<T>(
+        &self,
+        operation: &str,
+        work: impl std::future::Future<Output = Result<T, EngineError>>,
+    ) -> Result<T, EngineError> {
+        let _running = Running::new(&self.running, operation);
+        tokio::select! {
+            biased;
+            () = self.cancel.cancelled() => Err(EngineError::Cancelled {
+                operation: operation.to_owned(),
+            }),
+            result = work => result,
+        }
+    }
+
     /// Waits for a container to end and returns its exit code.
     async fn exit_code(&self, id: &str) -> Result<i64, EngineError> {
         let waited: Vec<_> = self
@@ -163,7 +228,8 @@ impl Engine for Docker {
 
     fn import_image(&self, tarball: &Path, reference: &str) -> Result<(), EngineError> {
         let (repo, tag) = split_reference(reference);
-        self.runtime.block_on(async {
+        let operation = format!("importing `{}`", tarball.display());
+        self.runtime.block_on(self.cancellable(&operation, async {
             let body = bollard::body_try_stream(file_stream(tarball).await?);
             let options = CreateImageOptions {
                 from_src: Some("-".to_owned()),
@@ -182,7 +248,7 @@ impl Engine for Docker {
                 }
             }
             Ok(())
-        })
+        }))
     }
 
     fn build_image(
@@ -192,7 +258,7 @@ impl Engine for Docker {
     ) -> Result<String, EngineError> {
         let first = request.tags.first().cloned();
         let operation = format!("building `{}`", first.as_deref().unwrap_or("image"));
-        let id = self.runtime.block_on(async {
+        let id = self.runtime.block_on(self.cancellable(&operation, async {
             let body = bollard::body_try_stream(file_stream(&request.context).await?);
             let options = BuildImageOptions {
                 dockerfile: request.dockerfile.clone(),
@@ -233,7 +299,7 @@ impl Engine for Docker {
                 operation: operation.clone(),
                 message: "the engine reported no image id".to_owned(),
             })
-        })?;
+        }))?;
         for tag in request.tags.iter().skip(1) {
             self.tag_image(&id, tag)?;
         }
@@ -534,12 +600,19 @@ impl Engine for Docker {
                 Err(bollard::errors::Error::DockerResponseServerError {
                     status_code: 404, ..
                 }) => Ok(()),
+                Err(bollard::errors::Error::DockerResponseServerError {
+                    status_code: 409,
+                    message,
+                }) => Err(EngineError::InUse {
+                    operation: format!("removing image `{reference}`"),
+                    message,
+                }),
                 Err(e) => Err(api(format!("removing image `{reference}`"))(e)),
             }
         })
     }
 
-    fn containers_with_label(&self, label: &str) -> Result<Vec<String>, EngineError> {
+    fn containers_with_label(&self, label: &str) -> Result<Vec<ContainerInfo>, EngineError> {
         let mut filters = HashMap::new();
         filters.insert("label".to_owned(), vec![label.to_owned()]);
         let options = ListContainersOptions {
@@ -553,8 +626,55 @@ impl Engine for Docker {
                 .list_containers(Some(options))
                 .await
                 .map_err(api("listing containers"))?;
-            Ok(containers.into_iter().filter_map(|c| c.id).collect())
+            Ok(containers
+                .into_iter()
+                .filter_map(|c| {
+                    Some(ContainerInfo {
+                        id: c.id?,
+                        labels: c.labels.unwrap_or_default().into_iter().collect(),
+                    })
+                })
+                .collect())
         })
+    }
+
+    fn images_with_label(&self, label: &str) -> Result<Vec<ListedImage>, EngineError> {
+        let mut filters = HashMap::new();
+        filters.insert("label".to_owned(), vec![label.to_owned()]);
+        let options = bollard::query_parameters::ListImagesOptions {
+            all: false,
+            filters: Some(filters),
+            ..Default::default()
+        };
+        self.runtime.block_on(async {
+            let images = self
+                .client
+                .list_images(Some(options))
+                .await
+                .map_err(api("listing images"))?;
+            Ok(images
+                .into_iter()
+                .map(|image| ListedImage {
+                    id: image.id,
+                    // Older engines name an untagged image `<none>:<none>`.
+                    tags: image
+                        .repo_tags
+                        .into_iter()
+                        .filter(|t| t != "<none>:<none>")
+                        .collect(),
+                    labels: image.labels.into_iter().collect(),
+                    created: image.created,
+                    size: image.size.max(0) as u64,
+                })
+                .collect())
+        })
+    }
+
+    fn cancel(&self) -> Vec<String> {
+        // Listed before the token fires: the operations unlist themselves as they end.
+        let running = lock(&self.running).keys().cloned().collect();
+        self.cancel.cancel();
+        running
     }
 }
 

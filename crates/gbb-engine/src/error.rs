@@ -12,6 +12,15 @@ pub enum EngineError {
     #[error("{operation} failed: {message}")]
     Api { operation: String, message: String },
 
+    /// The operation was stopped by [`crate::Engine::cancel`].
+    #[error("{operation} was stopped")]
+    Cancelled { operation: String },
+
+    /// The engine refused because something still uses the object (an image with containers
+    /// or child images).
+    #[error("{operation} failed: {message}")]
+    InUse { operation: String, message: String },
+
     #[error("cannot read `{}`: {source}", path.display())]
     Io {
         path: std::path::PathBuf,

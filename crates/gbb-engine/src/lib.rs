@@ -11,7 +11,10 @@ mod spec;
 
 pub use docker::Docker;
 pub use error::EngineError;
-pub use spec::{BuildRequest, ChangeKind, ContainerSpec, FileChange, ImageInfo, Mount};
+pub use spec::{
+    BuildRequest, ChangeKind, ContainerInfo, ContainerSpec, FileChange, ImageInfo, ListedImage,
+    Mount,
+};
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -83,9 +86,24 @@ pub trait Engine: Send + Sync {
     /// ("Pushed", "Layer already exists", ...). Layers the registry has are not sent again.
     fn push_image(&self, reference: &str, log: &mut dyn FnMut(&str)) -> Result<(), EngineError>;
 
-    /// Removes the name `reference` (and the image, when nothing else uses it).
+    /// Removes the name `reference` (and the image, when nothing else uses it). An image that
+    /// containers or child images still use is [`EngineError::InUse`].
     fn remove_image(&self, reference: &str) -> Result<(), EngineError>;
 
-    /// The ids of the containers carrying `label` (`key=value`), running or not.
-    fn containers_with_label(&self, label: &str) -> Result<Vec<String>, EngineError>;
+    /// The containers carrying `label` (`key` or `key=value`), running or not, with their
+    /// labels.
+    fn containers_with_label(&self, label: &str) -> Result<Vec<ContainerInfo>, EngineError>;
+
+    /// The images carrying `label` (`key` or `key=value`), tagged or not, with their names.
+    fn images_with_label(&self, label: &str) -> Result<Vec<ListedImage>, EngineError>;
+
+    /// Stops the image builds and imports running now, and every one started later, at once
+    /// (they end with [`EngineError::Cancelled`]); returns what was running, as the operations
+    /// are named in errors ("building `ns/app:gbb-candidate`"). Never blocks: a signal handler
+    /// calls it. Containers are not stopped here; they are removed by id.
+    ///
+    /// The default suits an engine with nothing to stop (a dry run).
+    fn cancel(&self) -> Vec<String> {
+        Vec::new()
+    }
 }

@@ -10,6 +10,25 @@ pub struct ImageInfo {
     pub size: u64,
 }
 
+/// A container as a listing reports it.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ContainerInfo {
+    pub id: String,
+    pub labels: BTreeMap<String, String>,
+}
+
+/// An image as a listing reports it: with its names, which inspecting one name does not give.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ListedImage {
+    pub id: String,
+    /// `name:tag` references; empty for an image no name points at.
+    pub tags: Vec<String>,
+    pub labels: BTreeMap<String, String>,
+    /// Seconds since the epoch.
+    pub created: i64,
+    pub size: u64,
+}
+
 /// `docker build`: a context tarball and what to do with it.
 #[derive(Clone, Debug, Default)]
 pub struct BuildRequest {

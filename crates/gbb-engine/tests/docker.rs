@@ -122,3 +122,125 @@ fn no_engine_is_one_clear_error() {
         .expect("nothing listens on port 1");
     assert!(error.to_string().contains("`tcp://127.0.0.1:1`"), "{error}");
 }
+
+/// A root with a shell and `sleep`, from the host's own binaries (Debian's dash and
+/// coreutils, with the C library they load), so that a `RUN` can run.
+fn shell_root(dir: &std::path::Path) -> std::path::PathBuf {
+    let path = dir.join("shell.tar");
+    let mut builder = tar::Builder::new(std::fs::File::create(&path).unwrap());
+    builder.follow_symlinks(true);
+    for (host, inside) in [
+        ("/bin/dash", "bin/sh"),
+        ("/bin/sleep", "bin/sleep"),
+        (
+            "/lib/x86_64-linux-gnu/libc.so.6",
+            "lib/x86_64-linux-gnu/libc.so.6",
+        ),
+        ("/lib64/ld-linux-x86-64.so.2", "lib64/ld-linux-x86-64.so.2"),
+    ] {
+        builder.append_path_with_name(host, inside).unwrap();
+    }
+    builder.finish().unwrap();
+    path
+}
+
+/// A build context: a Dockerfile alone.
+fn context(dir: &std::path::Path, dockerfile: &str) -> std::path::PathBuf {
+    let path = dir.join("context.tar");
+    let mut builder = tar::Builder::new(std::fs::File::create(&path).unwrap());
+    let mut header = tar::Header::new_gnu();
+    header.set_size(dockerfile.len() as u64);
+    header.set_mode(0o644);
+    header.set_cksum();
+    builder
+        .append_data(&mut header, "Dockerfile", dockerfile.as_bytes())
+        .unwrap();
+    builder.finish().unwrap();
+    path
+}
+
+/// Issue 9, item 8: `cancel` stops a running image build at once, says what it stopped, and
+/// the engine removes the `RUN`'s container (Docker 20.10's classic builder does, once the
+/// request's connection closes).
+#[test]
+fn cancel_stops_a_running_build_at_once() {
+    let engine = std::sync::Arc::new(docker());
+    let dir = tempfile::tempdir().unwrap();
+    let base = format!("gbb-engine-test/shell:{}", std::process::id());
+    engine.import_image(&shell_root(dir.path()), &base).unwrap();
+    let marker = format!("gbb-engine-test-cancel-{}", std::process::id());
+    let request = gbb_engine::BuildRequest {
+        context: context(
+            dir.path(),
+            &format!("FROM {base}\nRUN echo {marker} && sleep 60\n"),
+        ),
+        dockerfile: "Dockerfile".to_owned(),
+        tags: vec![format!("gbb-engine-test/cancelled:{}", std::process::id())],
+        labels: BTreeMap::new(),
+    };
+    let building = {
+        let engine = engine.clone();
+        std::thread::spawn(move || {
+            let started = std::time::Instant::now();
+            let result = engine.build_image(&request, &mut |_| {});
+            (result, started.elapsed())
+        })
+    };
+    // Wait for the RUN's container.
+    let started = std::time::Instant::now();
+    let run_container = loop {
+        let listed = Command::new("docker")
+            .args(["ps", "--no-trunc", "--format", "{{.ID}} {{.Command}}"])
+            .output()
+            .unwrap();
+        let listed = String::from_utf8_lossy(&listed.stdout).into_owned();
+        if let Some(line) = listed.lines().find(|l| l.contains(&marker)) {
+            break line.split_whitespace().next().unwrap().to_owned();
+        }
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(30),
+            "the RUN did not start"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    };
+    let stopped = engine.cancel();
+    assert_eq!(
+        stopped,
+        [format!(
+            "building `gbb-engine-test/cancelled:{}`",
+            std::process::id()
+        )]
+    );
+    let (result, took) = building.join().unwrap();
+    assert!(
+        matches!(result, Err(EngineError::Cancelled { .. })),
+        "{result:?}"
+    );
+    assert!(took < std::time::Duration::from_secs(30), "{took:?}");
+    let gone = std::time::Instant::now();
+    while Command::new("docker")
+        .args(["container", "inspect", &run_container])
+        .output()
+        .unwrap()
+        .status
+        .success()
+    {
+        assert!(
+            gone.elapsed() < std::time::Duration::from_secs(15),
+            "the RUN's container {run_container} is still there"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    // Cancelled for good: a later build stops at once too.
+    let again = engine.build_image(
+        &gbb_engine::BuildRequest {
+            context: context(dir.path(), &format!("FROM {base}\n")),
+            dockerfile: "Dockerfile".to_owned(),
+            tags: vec![format!("gbb-engine-test/again:{}", std::process::id())],
+            labels: BTreeMap::new(),
+        },
+        &mut |_| {},
+    );
+    assert!(matches!(again, Err(EngineError::Cancelled { .. })));
+    docker().remove_image(&base).unwrap();
+}

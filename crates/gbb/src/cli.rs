@@ -78,13 +78,17 @@ Each image goes up as <registry>/<ns>/<name> with its IMAGE_TAG and `latest`.")]
     Update(UpdateArgs),
 
     /// Remove what builds left in the stack: phase 1 outputs and logs; with --images, the
-    /// stack's images and kept builder states too.
+    /// stack's images and kept builder states too; with --dangling, its old states.
     #[command(after_help = "Examples:
   gbb clean                    .gbb/build and .gbb/logs of the stack
+  gbb clean example/greet      only example/greet's outputs and logs
   gbb clean --images           and every image and builder state of the stack
   gbb clean --images example/greet
+  gbb clean --dangling         old states and images no name points at any more
 
-Cores and imported stage3s are shared by every stack on the machine and stay.")]
+Only what this stack made goes: an image of the same name that another stack built is left
+alone. Shared cores and stage3 imports stay (a stack's own, made by -C, go with --images).
+Containers of gbb runs that were killed are removed first.")]
     Clean(CleanArgs),
 
     /// Open bash in the build container of an image or builder, with the helpers loaded.
@@ -202,13 +206,18 @@ pub(crate) struct UpdateArgs {
 
 #[derive(Debug, ClapArgs)]
 pub(crate) struct CleanArgs {
-    /// Images or namespaces whose images to remove (with --images); none: the whole stack.
+    /// Images, builders or namespaces to clean; none: the whole stack.
     #[arg(value_name = "ID")]
     pub(crate) ids: Vec<String>,
 
-    /// Remove the stack's images and kept builder states from the engine too.
+    /// Remove their images (every tag) and kept builder states from the engine too.
     #[arg(long)]
     pub(crate) images: bool,
+
+    /// Remove the stack's old images no name points at any more (replaced states and images),
+    /// candidate tags of killed runs, and builder tags of another IMAGE_TAG.
+    #[arg(long)]
+    pub(crate) dangling: bool,
 }
 
 #[derive(Debug, ClapArgs)]

@@ -5,7 +5,8 @@
 //! - 2: gbb refused the input: a malformed config, an unknown id, a cycle, a bad argument
 //!   (clap uses 2 for usage errors too).
 //! - 3: the environment failed gbb: a file it could not read or write, a full disk.
-//! - 130: interrupted (Ctrl-C), after removing the containers gbb started.
+//! - 128 + signal: interrupted, after stopping what ran and removing the containers gbb
+//!   started: 130 for Ctrl-C (SIGINT), 129 for SIGHUP, 143 for SIGTERM.
 
 use std::process::ExitCode;
 
@@ -30,7 +31,48 @@ pub(crate) fn code_for_failures(failures: &[BuildError]) -> ExitCode {
     })
 }
 
+/// A build stopped by a signal; exits with 128 + the signal, as a shell reports it.
+#[derive(Debug)]
+pub(crate) struct Interrupted {
+    signal: i32,
+}
+
+impl Interrupted {
+    /// By `signal`, or by Ctrl-C when the build was stopped otherwise.
+    pub(crate) fn by(signal: Option<i32>) -> Self {
+        Self {
+            signal: signal.unwrap_or(signal_hook::consts::SIGINT),
+        }
+    }
+}
+
+impl std::fmt::Display for Interrupted {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.signal == signal_hook::consts::SIGINT {
+            f.write_str("interrupted")
+        } else {
+            write!(f, "interrupted by {}", signal_name(self.signal))
+        }
+    }
+}
+
+impl std::error::Error for Interrupted {}
+
+/// How messages name a signal.
+pub(crate) fn signal_name(signal: i32) -> &'static str {
+    use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
+    match signal {
+        SIGINT => "Ctrl-C",
+        SIGHUP => "SIGHUP",
+        SIGTERM => "SIGTERM",
+        _ => "a signal",
+    }
+}
+
 pub(crate) fn code_for(error: &anyhow::Error) -> ExitCode {
+    if let Some(e) = error.downcast_ref::<Interrupted>() {
+        return ExitCode::from(u8::try_from(128 + e.signal).unwrap_or(INTERRUPTED));
+    }
     if let Some(e) = error.downcast_ref::<StackError>() {
         return ExitCode::from(match e {
             StackError::Io { .. } => IO,

@@ -101,24 +101,61 @@ pub(crate) fn cache_dir(context: &Context) -> PathBuf {
         .join("gbb")
 }
 
-/// On SIGINT or SIGTERM: stop starting work and remove every container the build started;
-/// on a second signal, exit at once (after removing them too).
+/// On SIGINT, SIGHUP (the terminal closed) or SIGTERM: stop starting work, stop the image
+/// builds and imports that run (the engine drops their requests, and the engine stops them),
+/// remove every container the build started, and say what was stopped. The build then ends
+/// with 128 + the signal (130 for Ctrl-C, 143 for SIGTERM).
+///
+/// On a second signal, exit at once without waiting for the removals: whatever is left
+/// carries this process as its owner, and the next `gbb build` or `gbb clean` removes it.
 fn handle_signals(engine: Arc<dyn Engine>, registry: ContainerRegistry) -> anyhow::Result<()> {
-    use signal_hook::consts::{SIGINT, SIGTERM};
-    let mut signals = signal_hook::iterator::Signals::new([SIGINT, SIGTERM])?;
+    use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
+    let mut signals = signal_hook::iterator::Signals::new([SIGINT, SIGHUP, SIGTERM])?;
     std::thread::spawn(move || {
-        for _ in signals.forever() {
-            let second = registry.interrupted();
-            registry.interrupt();
-            for container in registry.take_all() {
-                let _ = engine.remove_container(&container);
+        // The handler's own printer: messages only, never verbose.
+        let printer = Printer::new(false);
+        for signal in signals.forever() {
+            let name = crate::exit::signal_name(signal);
+            if registry.interrupted() {
+                printer.note(&format!(
+                    "{name} again: exiting now; containers of this build still there are removed by the next `gbb build` or `gbb clean`"
+                ));
+                std::process::exit(128 + signal);
             }
-            if second {
-                std::process::exit(130);
-            }
+            registry.interrupt_by(signal);
+            // Neither call blocks: the removals run on a thread of their own, so that a
+            // second signal is heard at once.
+            let stopped = engine.cancel();
+            let containers = registry.take_all();
+            printer.note(&interrupt_note(name, signal, &stopped, containers.len()));
+            let engine = engine.clone();
+            std::thread::spawn(move || {
+                for container in containers {
+                    let _ = engine.remove_container(&container);
+                }
+            });
         }
     });
     Ok(())
+}
+
+/// What the first signal stops, in one line.
+fn interrupt_note(name: &str, signal: i32, stopped: &[String], containers: usize) -> String {
+    let mut parts: Vec<String> = stopped.iter().map(|s| format!("stopped {s}")).collect();
+    match containers {
+        0 => {}
+        1 => parts.push("removing 1 build container".to_owned()),
+        n => parts.push(format!("removing {n} build containers")),
+    }
+    if parts.is_empty() {
+        parts.push("starting nothing new".to_owned());
+    }
+    let again = if signal == signal_hook::consts::SIGINT {
+        "; Ctrl-C again exits at once"
+    } else {
+        ""
+    };
+    format!("interrupted ({name}): {}{again}", parts.join(", "))
 }
 
 /// The keys stage3 downloads must be signed with: the file `GENTOO_KEYRING` names, from the
@@ -208,7 +245,11 @@ fn downloads(plan: &gbb_plan::BuildPlan) -> bool {
 /// some (the engine then answers "removal already in progress"), so this lists again until the
 /// list is empty, for at most ten seconds.
 fn sweep(engine: &dyn Engine, printer: &Printer) {
-    let label = format!("{}={}", gbb_build::CONTAINER_LABEL, std::process::id());
+    let label = format!(
+        "{}={}",
+        gbb_build::CONTAINER_LABEL,
+        gbb_build::Owner::current().label_value()
+    );
     let deadline = Instant::now() + std::time::Duration::from_secs(10);
     loop {
         let containers = match engine.containers_with_label(&label) {
@@ -226,15 +267,35 @@ fn sweep(engine: &dyn Engine, printer: &Printer) {
         if Instant::now() > deadline {
             printer.note(&format!(
                 "warning: containers of this build are still there: {}",
-                containers.join(", ")
+                containers
+                    .iter()
+                    .map(|c| c.id.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ));
             return;
         }
         for container in containers {
             // Errors are expected while a removal is in progress; the next listing tells.
-            let _ = engine.remove_container(&container);
+            let _ = engine.remove_container(&container.id);
         }
         std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+}
+
+/// Says which containers of gbb runs that are gone were removed (see `gbb_build::owner`).
+pub(crate) fn report_orphans(orphans: &gbb_build::Orphans, printer: &Printer) {
+    for (container, id) in &orphans.removed {
+        let short = &container[..container.len().min(12)];
+        printer.note(&format!(
+            "removed container {short} ({id}) of a gbb run that is gone"
+        ));
+    }
+    if orphans.unknown > 0 {
+        printer.verbose(&format!(
+            "{} containers of other gbb runs (another machine, pid namespace or an older gbb) left alone",
+            orphans.unknown
+        ));
     }
 }
 
@@ -279,6 +340,7 @@ pub(crate) fn run(
     printer.verbose(&format!("engine: {}", engine.describe()));
     let registry = ContainerRegistry::new();
     handle_signals(engine.clone(), registry.clone())?;
+    report_orphans(&gbb_build::remove_orphans(engine.as_ref())?, printer);
     let jobs = jobs.map_or_else(
         || std::thread::available_parallelism().map_or(1, |n| n.get()),
         usize::from,
@@ -315,7 +377,15 @@ pub(crate) fn run(
         None => &plain,
     };
     let started = Instant::now();
-    let result = Build::new(&stack, &plan, engine.as_ref(), &options, reporter, registry).run();
+    let result = Build::new(
+        &stack,
+        &plan,
+        engine.as_ref(),
+        &options,
+        reporter,
+        registry.clone(),
+    )
+    .run();
     if let Some(terminal) = &terminal {
         terminal.clear();
     }
@@ -323,6 +393,9 @@ pub(crate) fn run(
         Ok(summary) => summary,
         Err(error) => {
             sweep(engine.as_ref(), printer);
+            if matches!(error, gbb_build::BuildError::Interrupted) {
+                return Err(crate::exit::Interrupted::by(registry.signal()).into());
+            }
             return Err(error.into());
         }
     };
@@ -371,4 +444,27 @@ pub(crate) fn run(
     } else {
         crate::exit::code_for_failures(&summary.failures)
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::interrupt_note;
+    use signal_hook::consts::{SIGINT, SIGTERM};
+
+    #[test]
+    fn the_first_signal_says_what_it_stops() {
+        assert_eq!(
+            interrupt_note(
+                "Ctrl-C",
+                SIGINT,
+                &["building `ns/app:gbb-candidate`".to_owned()],
+                2
+            ),
+            "interrupted (Ctrl-C): stopped building `ns/app:gbb-candidate`, removing 2 build containers; Ctrl-C again exits at once"
+        );
+        assert_eq!(
+            interrupt_note("SIGTERM", SIGTERM, &[], 0),
+            "interrupted (SIGTERM): starting nothing new"
+        );
+    }
 }

@@ -1,20 +1,39 @@
 use std::process::ExitCode;
 
-use gbb_build::{Paths, StackLock, clean_files, stack_images};
-use gbb_engine::{Docker, Engine};
+use gbb_build::{
+    Paths, StackLock, dangling_images, files_to_clean, images_to_clean, remove_files,
+    stack_identity,
+};
+use gbb_engine::{Docker, Engine, EngineError};
 use gbb_plan::{BuildPlan, Request};
 
-use super::build::cache_dir;
+use super::build::{cache_dir, report_orphans};
 use super::{Context, display_path};
 use crate::cli::CleanArgs;
 use crate::printer::Printer;
 
+/// `gbb clean`: checks the ids (by planning them) before removing anything, then removes the
+/// containers of killed runs, the named outputs and logs, and with `--images`/`--dangling`
+/// the images this stack made.
 pub(crate) fn run(
     context: &Context,
     args: &CleanArgs,
     printer: &Printer,
 ) -> anyhow::Result<ExitCode> {
+    let CleanArgs {
+        ids,
+        images,
+        dangling,
+    } = args;
     let stack = context.load(printer)?;
+    // An unknown id is refused here, before anything is removed.
+    let request = Request {
+        ids: ids.clone(),
+        only_given: true,
+        exclude: Vec::new(),
+    };
+    let plan = BuildPlan::new(&stack, &request)?;
+    let named = (!ids.is_empty()).then_some(&plan);
     let paths = Paths::new(&stack.root, &cache_dir(context));
     // Not while a build of this stack runs.
     let _lock = StackLock::acquire(&paths.state, true, |holder| {
@@ -23,23 +42,69 @@ pub(crate) fn run(
             holder.map(|p| format!(" (pid {p})")).unwrap_or_default()
         ));
     })?;
-    for dir in clean_files(&paths)? {
-        printer.note(&format!("removed {}", display_path(&dir)));
+    let identity = stack_identity(&stack.root);
+    // The engine is needed for images; for files alone, an engine that does not answer only
+    // means the containers of killed runs cannot be looked for.
+    let engine = match Docker::connect(context.options.env.get("DOCKER_HOST")) {
+        Ok(engine) => Some(engine),
+        Err(e) if !images && !dangling => {
+            printer.verbose(&format!(
+                "not looking for containers of killed gbb runs: {e}"
+            ));
+            None
+        }
+        Err(e) => return Err(e.into()),
+    };
+    // First the containers of killed runs: they may still write into `.gbb/build`.
+    if let Some(engine) = &engine {
+        report_orphans(&gbb_build::remove_orphans(engine)?, printer);
     }
-    if args.images {
-        let request = Request {
-            ids: args.ids.clone(),
-            only_given: true,
-            exclude: Vec::new(),
-        };
-        let plan = BuildPlan::new(&stack, &request)?;
-        let engine = Docker::connect(context.options.env.get("DOCKER_HOST"))?;
-        for name in stack_images(&stack, &plan) {
-            if engine.inspect_image(&name)?.is_some() {
-                engine.remove_image(&name)?;
-                printer.note(&format!("removed image {name}"));
+    let files = files_to_clean(&stack, &paths, named);
+    remove_files(&files)?;
+    for path in &files {
+        printer.note(&format!("removed {}", display_path(path)));
+    }
+    let Some(engine) = engine else {
+        return Ok(ExitCode::SUCCESS);
+    };
+    if *images {
+        let found = images_to_clean(&engine, &stack, &plan, &identity)?;
+        for name in &found.remove {
+            engine.remove_image(name)?;
+            printer.note(&format!("removed image {name}"));
+        }
+        for name in &found.foreign {
+            printer.note(&format!(
+                "left {name}: another stack (or an older gbb) made it"
+            ));
+        }
+    }
+    if *dangling {
+        let (mut removed, mut bytes, mut in_use) = (0, 0, 0);
+        for image in dangling_images(&engine, &stack, named, &identity)? {
+            match engine.remove_image(&image.reference) {
+                Ok(()) => {
+                    removed += 1;
+                    bytes += image.size;
+                    printer.verbose(&format!(
+                        "removed old image {} ({})",
+                        image.reference, image.id
+                    ));
+                }
+                // Still the base of another image or of a container: it stays.
+                Err(EngineError::InUse { .. }) => in_use += 1,
+                Err(e) => return Err(e.into()),
             }
         }
+        printer.note(&format!(
+            "removed {removed} old images ({:.1} MB){}",
+            bytes as f64 / 1_000_000.0,
+            if in_use > 0 {
+                format!("; {in_use} still in use stay")
+            } else {
+                String::new()
+            }
+        ));
     }
     Ok(ExitCode::SUCCESS)
 }

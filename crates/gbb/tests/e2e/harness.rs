@@ -287,6 +287,8 @@ impl E2eStack {
 
 impl Drop for E2eStack {
     fn drop(&mut self) {
+        // The stack's own cores (made by `-C`), whose names gbb knows.
+        let _ = self.command(&["clean", "--images"]).output();
         // The binary packages of this namespace's builders (the cache is per builder chain).
         let cache = std::env::var_os("GBB_CACHE_DIR")
             .map(PathBuf::from)

@@ -8,13 +8,15 @@
 mod harness;
 
 mod build;
+mod clean;
 mod faults;
 mod kubler;
 mod mirror;
-mod outputs;
 mod mounts;
+mod outputs;
 mod parallel;
 mod readonly;
 mod registry;
 mod shell;
+mod signals;
 mod stage3_tools;

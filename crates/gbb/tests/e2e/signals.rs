@@ -1,0 +1,231 @@
+//! Signals (issue 9, items 7 and 8): a killed gbb leaves nothing the next run does not remove;
+//! SIGHUP is handled like Ctrl-C; SIGTERM exits 143; Ctrl-C in phase 2 stops the image build
+//! at once.
+
+use std::io::{BufRead, BufReader, Read};
+use std::process::{Child, Command};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use crate::harness::{E2eStack, docker};
+
+const SLEEPING_HOOK: &str = "_packages=\"app-misc/hello-static\"\nconfigure_rootfs_build() {\n    echo waiting\n    sleep 120\n}\n";
+
+fn kill(child: &Child, signal: &str) {
+    assert!(
+        Command::new("kill")
+            .args([&format!("-{signal}"), &child.id().to_string()])
+            .status()
+            .unwrap()
+            .success()
+    );
+}
+
+/// Waits until `id`'s build container runs, and returns its id.
+fn wait_for_container(stack: &E2eStack, child: &mut Child, id: &str) -> String {
+    let started = Instant::now();
+    loop {
+        if let Some(container) = stack.containers().iter().find(|c| c.ends_with(id)) {
+            // Let the hook start.
+            std::thread::sleep(Duration::from_millis(500));
+            return container.split_whitespace().next().unwrap().to_owned();
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(120),
+            "phase 1 did not start"
+        );
+        if let Some(status) = child.try_wait().unwrap() {
+            let mut err = String::new();
+            child
+                .stderr
+                .take()
+                .unwrap()
+                .read_to_string(&mut err)
+                .unwrap();
+            panic!("gbb ended early ({status}): {err}");
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+fn container_exists(id: &str) -> bool {
+    Command::new("docker")
+        .args(["container", "inspect", id])
+        .output()
+        .unwrap()
+        .status
+        .success()
+}
+
+#[test]
+fn sigkill_during_phase_1_leaves_nothing_after_the_next_build() {
+    let stack = E2eStack::new();
+    let hello = stack.id("hello");
+    stack.write("hello", "build.sh", SLEEPING_HOOK);
+    let mut child = stack.spawn(&["build", &hello]);
+    let container = wait_for_container(&stack, &mut child, &hello);
+    kill(&child, "KILL");
+    child.wait().unwrap();
+    assert!(
+        container_exists(&container),
+        "the fault: a killed gbb cannot remove its container"
+    );
+
+    stack.write("hello", "build.sh", "_packages=\"app-misc/hello-static\"\n");
+    let run = stack.gbb(&["build", &hello]);
+    run.success();
+    assert!(
+        run.stderr.contains(&format!(
+            "removed container {} ({hello}) of a gbb run that is gone",
+            &container[..12]
+        )),
+        "{}",
+        run.stderr
+    );
+    assert!(!container_exists(&container), "{container} is still there");
+    let all = docker(&["ps", "-a", "--no-trunc", "--format", "{{.ID}}"]);
+    assert!(
+        !all.lines().any(|c| c.starts_with(&container)),
+        "docker ps -a still lists {container}"
+    );
+    assert!(stack.containers().is_empty(), "{:?}", stack.containers());
+}
+
+#[test]
+fn gbb_clean_removes_the_containers_of_a_killed_run() {
+    let stack = E2eStack::new();
+    let hello = stack.id("hello");
+    stack.write("hello", "build.sh", SLEEPING_HOOK);
+    let mut child = stack.spawn(&["build", &hello]);
+    let container = wait_for_container(&stack, &mut child, &hello);
+    kill(&child, "KILL");
+    child.wait().unwrap();
+    let run = stack.gbb(&["clean"]);
+    run.success();
+    assert!(
+        run.stderr.contains("of a gbb run that is gone"),
+        "{}",
+        run.stderr
+    );
+    assert!(!container_exists(&container));
+}
+
+/// Interrupts a build in phase 1 with `signal`; returns gbb's exit code and stderr.
+fn interrupt_phase_1(signal: &str) -> (Option<i32>, String) {
+    let stack = E2eStack::new();
+    let hello = stack.id("hello");
+    stack.write("hello", "build.sh", SLEEPING_HOOK);
+    let mut child = stack.spawn(&["build", &hello]);
+    let container = wait_for_container(&stack, &mut child, &hello);
+    let signalled = Instant::now();
+    kill(&child, signal);
+    let output = child.wait_with_output().unwrap();
+    assert!(
+        signalled.elapsed() < Duration::from_secs(20),
+        "gbb stopped at once, not after the hook"
+    );
+    assert!(!container_exists(&container), "{container} is still there");
+    assert!(stack.containers().is_empty(), "{:?}", stack.containers());
+    (
+        output.status.code(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn sighup_is_handled_like_ctrl_c() {
+    let (code, stderr) = interrupt_phase_1("HUP");
+    assert_eq!(code, Some(129), "{stderr}");
+    assert!(
+        stderr.contains("interrupted (SIGHUP): removing 1 build container"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("error: interrupted by SIGHUP"), "{stderr}");
+}
+
+#[test]
+fn sigterm_exits_143() {
+    let (code, stderr) = interrupt_phase_1("TERM");
+    assert_eq!(code, Some(143), "{stderr}");
+    assert!(stderr.contains("error: interrupted by SIGTERM"), "{stderr}");
+}
+
+#[test]
+fn ctrl_c_in_phase_2_stops_the_image_build_at_once() {
+    let stack = E2eStack::new();
+    let busybox = stack.id("busybox");
+    stack.gbb(&["build", &busybox]).success();
+    let before = stack.image_id("busybox:latest").unwrap();
+    // A long RUN, marked so that its build container can be found.
+    stack.write(
+        "busybox",
+        "Dockerfile.template",
+        &format!(
+            "FROM ${{IMAGE_PARENT}}\nADD rootfs.tar /\nRUN echo {} && busybox sleep 60\nCMD [\"/bin/sh\"]\n",
+            stack.ns
+        ),
+    );
+    let mut child = stack.spawn(&["build", &busybox]);
+    let stderr = child.stderr.take().unwrap();
+    let (lines, received) = mpsc::channel();
+    let reader = std::thread::spawn(move || {
+        let mut all = String::new();
+        for line in BufReader::new(stderr).lines() {
+            let line = line.unwrap();
+            let _ = lines.send(line.clone());
+            all.push_str(&line);
+            all.push('\n');
+        }
+        all
+    });
+    // Phase 2 starts; then the RUN's container of the classic builder runs.
+    let started = Instant::now();
+    while !received
+        .recv_timeout(Duration::from_secs(120))
+        .expect("phase 2 starts")
+        .contains(&format!("{busybox}: phase 2"))
+    {}
+    let run_container = loop {
+        let running = docker(&["ps", "--no-trunc", "--format", "{{.ID}} {{.Command}}"]);
+        if let Some(line) = running.lines().find(|l| l.contains(&stack.ns)) {
+            break line.split_whitespace().next().unwrap().to_owned();
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(120),
+            "the RUN did not start"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    let signalled = Instant::now();
+    kill(&child, "INT");
+    let status = child.wait().unwrap();
+    let took = signalled.elapsed();
+    let stderr = reader.join().unwrap();
+    assert_eq!(status.code(), Some(130), "{stderr}");
+    assert!(
+        took < Duration::from_secs(8),
+        "gbb took {took:?} to stop: {stderr}"
+    );
+    assert!(
+        stderr.contains(&format!(
+            "interrupted (Ctrl-C): stopped building `{busybox}:gbb-candidate`"
+        )),
+        "{stderr}"
+    );
+    // The engine removes the RUN's container once it sees the build's request go.
+    let gone = Instant::now();
+    while container_exists(&run_container) {
+        assert!(
+            gone.elapsed() < Duration::from_secs(15),
+            "the RUN's container {run_container} is still there"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    assert!(stack.containers().is_empty(), "{:?}", stack.containers());
+    assert_eq!(
+        stack.image_id("busybox:latest").as_deref(),
+        Some(before.as_str()),
+        "the previous image keeps its tag"
+    );
+    assert!(stack.image_id("busybox:gbb-candidate").is_none());
+}
