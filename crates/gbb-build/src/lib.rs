@@ -16,6 +16,7 @@
 
 mod clean;
 mod context;
+mod engines;
 mod error;
 mod key;
 mod lock;
@@ -26,6 +27,7 @@ mod run;
 mod template;
 
 pub use clean::{clean_files, stack_images};
+pub use engines::{EngineSplit, ListedStep, Refusal, RefusedStep, split_by_engine};
 pub use error::BuildError;
 pub use key::{ContentKey, KEY_LABEL};
 pub use lock::StackLock;

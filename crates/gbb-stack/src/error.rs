@@ -49,11 +49,4 @@ pub enum StackError {
         first: PathBuf,
         second: PathBuf,
     },
-
-    #[error("{origin}: {variable}=`{value}` is not a known engine; use `docker` or `podman`")]
-    UnknownEngine {
-        origin: Origin,
-        variable: &'static str,
-        value: String,
-    },
 }

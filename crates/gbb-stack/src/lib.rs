@@ -12,6 +12,7 @@
 
 mod build_script;
 mod definition;
+mod engine;
 mod error;
 mod id;
 mod layout;
@@ -20,6 +21,7 @@ mod stack;
 
 pub use build_script::{BuildScript, Hook};
 pub use definition::{BuilderBase, CoreInput, Definition, Kind, PortageTree, Reference, Stage3};
+pub use engine::ContainerEngine;
 pub use error::StackError;
 pub use id::{ImageId, InvalidName, validate_name};
 pub use layout::Layout;

@@ -47,6 +47,7 @@ pub(crate) enum Command {
   gbb build -F example             all images of a namespace again, phase 1 included
   gbb build -n example/greet       greet only, on the parents already built
   gbb build -j 4 --fail-fast       four steps at once; stop starting new ones after a failure
+  gbb build -i example/greet       greet's parents, then bash where greet's phase 1 runs
 
 A step is up to date when its images carry the content key it would get: the hash of its
 folder, its resolved config, and the keys of what it is built on and in.")]
@@ -175,6 +176,12 @@ pub(crate) struct BuildArgs {
     /// Skip the OpenPGP checks of downloaded stage3s (their SHA512 is still checked).
     #[arg(short = 's', long = "skip-gpg-check")]
     pub(crate) skip_signatures: bool,
+
+    /// Interactive: build what the one id given needs, then open bash in the container its
+    /// phase 1 would run in, with the hooks' environment; `gbb-build` there runs the phase by
+    /// hand. Nothing of it is kept.
+    #[arg(short = 'i', long = "interactive")]
+    pub(crate) interactive: bool,
 }
 
 #[derive(Debug, ClapArgs)]
