@@ -8,7 +8,9 @@
 mod harness;
 
 mod build;
+mod engines;
 mod faults;
+mod interactive;
 mod mirror;
 mod parallel;
 mod registry;
