@@ -184,33 +184,31 @@ fn sweep(engine: &dyn Engine, printer: &Printer) {
     }
 }
 
-/// `-i`: the one image or builder `selection` names, taken out of `plan` (what it needs stays
-/// in, to be built first). Refused when the id names several steps or its engine builds
-/// nothing.
+/// `-i`: the one image or builder `selection` names, taken out of the steps to build (what it
+/// needs stays in, to be built first). Refused when the id names several steps or its engine
+/// builds nothing.
 fn interactive_target(
-    stack: &gbb_stack::Stack,
-    mut plan: gbb_plan::BuildPlan,
+    split: &mut gbb_build::EngineSplit,
     selection: &crate::cli::Selection,
-) -> anyhow::Result<(gbb_plan::BuildPlan, gbb_plan::Step)> {
+) -> anyhow::Result<gbb_plan::Step> {
     let [id] = selection.ids.as_slice() else {
         anyhow::bail!("-i takes exactly one image or builder id");
     };
-    let position = plan
+    let position = split
+        .build
         .steps
         .iter()
         .position(|s| s.id.to_string() == *id && s.definition.is_some());
-    let Some(position) = position else {
-        anyhow::bail!("-i takes one image or builder id; `{id}` names a namespace");
-    };
-    let target = plan.steps.remove(position);
-    let definition = &stack.definitions()[target.definition.expect("checked above")];
-    if !definition.engine.builds() {
-        anyhow::bail!(
-            "-i: `{id}` is built with the `{}` engine, which starts no container",
-            definition.engine.name()
-        );
+    if let Some(position) = position {
+        return Ok(split.build.steps.remove(position));
     }
-    Ok((plan, target))
+    if split.listed.iter().any(|s| s.id.to_string() == *id) {
+        anyhow::bail!("-i: `{id}` is built with the `dummy` engine, which starts no container");
+    }
+    if let Some(step) = split.refused.iter().find(|s| s.id.to_string() == *id) {
+        anyhow::bail!("-i: `{id}` cannot be built: {}", step.reason);
+    }
+    anyhow::bail!("-i takes one image or builder id; `{id}` names a namespace")
 }
 
 /// Opens the `-i` shell for `target`, with `rest` (what it needs) built.
@@ -310,27 +308,25 @@ pub(crate) fn run(
     };
     let stack = context.load(printer)?;
     let plan = plan_for(&stack, selection, printer)?;
-    // `-i ID`: everything ID needs is built as usual, ID itself is not; a shell opens where
-    // its phase 1 would run once the rest succeeded.
-    let (plan, shell_target) = if *interactive {
-        let (rest, target) = interactive_target(&stack, plan, selection)?;
-        (rest, Some(target))
-    } else {
-        (plan, None)
-    };
     // Steps on the `dummy` engine are listed, steps on an unknown engine refused; the rest
     // builds as usual.
-    let split = gbb_build::split_by_engine(&stack, &plan);
+    let mut split = gbb_build::split_by_engine(&stack, &plan);
+    // `-i ID`: everything ID needs is built as usual, ID itself is not; a shell opens where
+    // its phase 1 would run once the rest succeeded.
+    let shell_target = if *interactive {
+        Some(interactive_target(&mut split, selection)?)
+    } else {
+        None
+    };
     let refused = report_engine_split(&split, printer);
     if split.build.steps.is_empty() {
         return match shell_target {
             Some(target) if refused == ExitCode::SUCCESS => {
-                open_interactive(context, &stack, &plan, target, printer)
+                open_interactive(context, &stack, &split.build, target, printer)
             }
             _ => Ok(refused),
         };
     }
-    let whole_plan = plan;
     let plan = split.build;
     let paths = Paths::new(&stack.root, &cache_dir(context));
     let _lock = StackLock::acquire(&paths.state, !no_wait, |holder| {
@@ -430,7 +426,7 @@ pub(crate) fn run(
         && summary.succeeded()
         && refused == ExitCode::SUCCESS
     {
-        return open_interactive(context, &stack, &whole_plan, target, printer);
+        return open_interactive(context, &stack, &plan, target, printer);
     }
     Ok(if summary.succeeded() {
         refused
