@@ -139,3 +139,16 @@ fn interactive_takes_one_id_on_an_engine_that_runs_containers() {
     assert_snapshot!(run.stderr, @"error: -i: `dummy/busybox` is built with the `dummy` engine, which starts no container
 ");
 }
+
+#[test]
+fn an_image_on_docker_over_a_dummy_parent_is_refused() {
+    let stack = with_dummy_namespace(small_stack())
+        .file("dock/ns/images/over/build.conf", "IMAGE_PARENT=dummy/busybox\n")
+        .env("DOCKER_HOST", NO_ENGINE);
+    let run = stack.gbb(&["build", "ns/over"]);
+    assert_eq!(run.code, Some(2), "{}", run.all());
+    // The dummy parent is not listed either: nothing that was asked for uses it.
+    assert!(run.stdout.is_empty(), "{}", run.all());
+    assert_snapshot!(run.stderr, @"error: it needs `dummy/busybox`, which is not built; not built: ns/over
+");
+}
