@@ -25,26 +25,46 @@ const SHELL_INSTRUCTIONS: [&str; 4] = ["RUN", "CMD", "ENTRYPOINT", "HEALTHCHECK"
 
 pub(crate) fn check(definition: &Definition, findings: &mut Vec<Finding>) {
     let path = definition.dir.join("Dockerfile.template");
-    if let Err(error) = gbb_build::check_template(&definition.dir) {
-        let line = None;
-        findings.push(Finding::new(
-            Severity::Error,
-            &path,
-            line,
-            error.to_string(),
-        ));
-        if matches!(error, gbb_build::BuildError::MissingTemplate { .. }) {
+    // The build's own check, so that check and build agree; the messages drop the path,
+    // which the finding shows already.
+    match gbb_build::check_template(&definition.dir) {
+        Ok(_) => {}
+        Err(gbb_build::BuildError::MissingTemplate { .. }) => {
+            let message = "missing; every image needs a Dockerfile.template".to_owned();
+            findings.push(Finding::new(Severity::Error, &path, None, message));
+            return;
+        }
+        Err(gbb_build::BuildError::NoRootfsAdd { .. }) => {
+            let message = "does not add the root file system; it needs a line `ADD rootfs.tar /`";
+            findings.push(Finding::new(
+                Severity::Error,
+                &path,
+                None,
+                message.to_owned(),
+            ));
+        }
+        Err(error) => {
+            findings.push(Finding::new(
+                Severity::Error,
+                &path,
+                None,
+                error.to_string(),
+            ));
             return;
         }
     }
     let Ok(text) = std::fs::read_to_string(&path) else {
         return;
     };
-    unknown_variables(definition, &path, &text, findings);
+    let config_has = |name: &str| definition.config.get(name).is_some();
+    unknown_variables(&config_has, &path, &text, findings);
 }
 
+/// Warns about each `${VAR}` of `text` that is neither filled in (the fixed names, and the
+/// `BOB_*` names `config_has`) nor declared by the template (`ARG`, `ENV`, also after
+/// `ONBUILD`), outside instructions a shell reads.
 fn unknown_variables(
-    definition: &Definition,
+    config_has: &dyn Fn(&str) -> bool,
     path: &Path,
     text: &str,
     findings: &mut Vec<Finding>,
@@ -85,7 +105,7 @@ fn unknown_variables(
             rest = &inner[end..];
             let known = FIXED.contains(&name)
                 || declared.contains(name)
-                || (name.starts_with("BOB_") && definition.config.get(name).is_some());
+                || (name.starts_with("BOB_") && config_has(name));
             let plain =
                 !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
             if plain && !known {
@@ -99,5 +119,36 @@ fn unknown_variables(
                 ));
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn unknown(text: &str) -> Vec<(usize, String)> {
+        let mut findings = Vec::new();
+        let config_has = |name: &str| name == "BOB_SLOT";
+        unknown_variables(&config_has, Path::new("T"), text, &mut findings);
+        findings
+            .into_iter()
+            .map(|f| {
+                (
+                    f.line.unwrap(),
+                    f.message.split('`').nth(1).unwrap().to_owned(),
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn known_declared_and_shell_variables_pass() {
+        let text = "FROM ${IMAGE_PARENT}\nLABEL a=${MAINTAINER} b=${BOB_SLOT} c=${BOB_NONE}\n\
+                    ONBUILD ARG JAVA_UID\nONBUILD RUN echo ${JAVA_GID} \\\n  ${MORE}\n\
+                    ENV X=${JAVA_UID} Y=${HOME}\nRUN echo ${PATH}\n";
+        assert_eq!(
+            unknown(text),
+            [(2, "${BOB_NONE}".to_owned()), (6, "${HOME}".to_owned())]
+        );
     }
 }

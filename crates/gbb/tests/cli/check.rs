@@ -150,8 +150,8 @@ fn templates_must_add_the_root_and_use_known_variables() {
     assert_snapshot!(run.all(), @r"
     exit: 1
     --- stdout
-    error: dock/ns/images/bare/Dockerfile.template: `dock/ns/images/bare/Dockerfile.template` is missing; every image needs a Dockerfile.template
-    error: dock/ns/images/base/Dockerfile.template: `dock/ns/images/base/Dockerfile.template` does not add the root file system; it needs a line `ADD rootfs.tar /`
+    error: dock/ns/images/bare/Dockerfile.template: missing; every image needs a Dockerfile.template
+    error: dock/ns/images/base/Dockerfile.template: does not add the root file system; it needs a line `ADD rootfs.tar /`
     warning: dock/ns/images/base/Dockerfile.template:2: `${BOB_SLOT}` is not filled in by gbb (IMAGE_PARENT, NAMESPACE, TAG, IMAGE_TAG, MAINTAINER, AUTHOR and the BOB_* variables of the config are) nor declared with ARG or ENV; it reaches the image build as it is
     warning: dock/ns/images/base/Dockerfile.template:2: `${VERSION}` is not filled in by gbb (IMAGE_PARENT, NAMESPACE, TAG, IMAGE_TAG, MAINTAINER, AUTHOR and the BOB_* variables of the config are) nor declared with ARG or ENV; it reaches the image build as it is
     --- stderr

@@ -143,7 +143,10 @@ fn interactive_takes_one_id_on_an_engine_that_runs_containers() {
 #[test]
 fn an_image_on_docker_over_a_dummy_parent_is_refused() {
     let stack = with_dummy_namespace(small_stack())
-        .file("dock/ns/images/over/build.conf", "IMAGE_PARENT=dummy/busybox\n")
+        .file(
+            "dock/ns/images/over/build.conf",
+            "IMAGE_PARENT=dummy/busybox\n",
+        )
         .env("DOCKER_HOST", NO_ENGINE);
     let run = stack.gbb(&["build", "ns/over"]);
     assert_eq!(run.code, Some(2), "{}", run.all());
