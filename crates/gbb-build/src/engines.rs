@@ -88,7 +88,13 @@ pub fn split_by_engine(stack: &Stack, plan: &BuildPlan) -> EngineSplit {
     let definitions = stack.definitions();
     let mut class: Vec<Option<Class>> = vec![None; plan.steps.len()];
     let mut reasons: Vec<Option<Refusal>> = vec![None; plan.steps.len()];
-    let position = |id: &StepId| plan.steps.iter().position(|s| &s.id == id);
+    let index: std::collections::HashMap<&StepId, usize> = plan
+        .steps
+        .iter()
+        .enumerate()
+        .map(|(i, s)| (&s.id, i))
+        .collect();
+    let position = |id: &StepId| index.get(id).copied();
 
     // Builders and images first, in plan order (what they need comes before them); cores
     // are neutral here and decided by who needs them.
@@ -130,42 +136,37 @@ pub fn split_by_engine(stack: &Stack, plan: &BuildPlan) -> EngineSplit {
         }
     }
     // A step that is built or listed only because a refused step needs it is left out: its
-    // parents and builders are not built for nothing. Later steps need earlier ones, so one
-    // backward pass sees every user before what it uses.
+    // parents and builders are not built for nothing. Users come after what they use, so one
+    // backward pass sees every user of a step before the step; cores (first in a plan) are
+    // built when a built step uses them and listed when only listed steps do.
+    let mut used_by_build = vec![false; plan.steps.len()];
+    let mut used_by_list = vec![false; plan.steps.len()];
     for i in (0..plan.steps.len()).rev() {
         let step = &plan.steps[i];
-        if step.kind == StepKind::Core || class[i] == Some(Class::Refuse) {
-            continue;
-        }
-        let used = plan.steps[i + 1..].iter().enumerate().any(|(j, user)| {
-            matches!(class[i + 1 + j], Some(Class::Build | Class::List))
-                && user.needs.contains(&step.id)
-        });
-        if step.reason != Reason::Requested && !used {
-            class[i] = None;
-        }
-    }
-    for (i, step) in plan.steps.iter().enumerate() {
-        if step.kind != StepKind::Core {
-            continue;
-        }
-        let users: Vec<Class> = plan
-            .steps
-            .iter()
-            .enumerate()
-            .filter(|(_, s)| s.needs.contains(&step.id))
-            .filter_map(|(u, _)| class[u])
-            .collect();
-        class[i] = Some(if users.contains(&Class::Build) {
-            Class::Build
-        } else if users.contains(&Class::List) {
-            Class::List
+        class[i] = if step.kind == StepKind::Core {
+            if used_by_build[i] {
+                Some(Class::Build)
+            } else if used_by_list[i] {
+                Some(Class::List)
+            } else {
+                None
+            }
+        } else if class[i] != Some(Class::Refuse)
+            && step.reason != Reason::Requested
+            && !used_by_build[i]
+            && !used_by_list[i]
+        {
+            None
         } else {
-            Class::Refuse
-        });
-        if class[i] == Some(Class::Refuse) {
-            // Only refused steps need it: nothing to say beyond their own refusals.
-            reasons[i] = None;
+            class[i]
+        };
+        let used = match class[i] {
+            Some(Class::Build) => &mut used_by_build,
+            Some(Class::List) => &mut used_by_list,
+            _ => continue,
+        };
+        for n in step.needs.iter().filter_map(|need| position(need)) {
+            used[n] = true;
         }
     }
 
