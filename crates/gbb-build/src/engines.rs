@@ -165,7 +165,7 @@ pub fn split_by_engine(stack: &Stack, plan: &BuildPlan) -> EngineSplit {
             Some(Class::List) => &mut used_by_list,
             _ => continue,
         };
-        for n in step.needs.iter().filter_map(|need| position(need)) {
+        for n in step.needs.iter().filter_map(&position) {
             used[n] = true;
         }
     }
