@@ -16,6 +16,7 @@
 
 mod clean;
 mod context;
+mod engines;
 mod error;
 mod key;
 mod labels;
@@ -35,6 +36,7 @@ pub use clean::{
     Dangling, ImagesToClean, dangling_images, files_to_clean, images_to_clean, remove_files,
     stack_images,
 };
+pub use engines::{EngineSplit, ListedStep, Refusal, RefusedStep, split_by_engine};
 pub use error::BuildError;
 pub use key::{ContentKey, KEY_LABEL};
 pub use labels::{ID_LABEL, STACK_LABEL, stack_identity};

@@ -200,6 +200,17 @@ pub(crate) fn remove_leftover_runs(paths: &Paths) -> Result<(), BuildError> {
     match std::fs::remove_dir_all(&runs) {
         Ok(()) => Ok(()),
         Err(e) if e.kind() == ErrorKind::NotFound => Ok(()),
+        // A stack on a read-only file system (or one this user may not write) can still be
+        // built when everything is up to date; leftovers there cannot be removed anyway, and
+        // each run makes a folder of its own, so they are in nobody's way.
+        Err(e)
+            if matches!(
+                e.kind(),
+                ErrorKind::ReadOnlyFilesystem | ErrorKind::PermissionDenied
+            ) =>
+        {
+            Ok(())
+        }
         Err(e) => Err(io(&runs)(e)),
     }
 }
@@ -261,6 +272,45 @@ impl RunDir {
                     Err(e) if e.kind() == ErrorKind::NotFound => {}
                     Err(e) => return Err(io(&to)(e)),
                 },
+            }
+        }
+        Ok(())
+    }
+}
+
+impl RunDir {
+    /// Moves the folder `name` (Portage's build logs, with `BOB_KEEP_BUILD_LOG`) out of the
+    /// run's folder into `dest/name`, replacing what an earlier run left there. Only the
+    /// regular files directly inside it are taken, by the same rules as [`Self::take_into`];
+    /// links, folders and anything else a container left there are not followed and stay
+    /// behind (the run's folder is removed with them).
+    pub(crate) fn take_folder_into(
+        &self,
+        name: &str,
+        dest: &Path,
+        owner: Owner,
+    ) -> Result<(), BuildError> {
+        let from = self.path().join(name);
+        let to = dest.join(name);
+        match std::fs::remove_dir_all(&to) {
+            Ok(()) => {}
+            Err(e) if e.kind() == ErrorKind::NotFound => {}
+            Err(e) => return Err(io(&to)(e)),
+        }
+        match std::fs::symlink_metadata(&from) {
+            Ok(meta) if meta.file_type().is_dir() => {}
+            // Not a folder (a link, say): nothing is taken, nothing followed.
+            Ok(_) => return Ok(()),
+            Err(e) if e.kind() == ErrorKind::NotFound => return Ok(()),
+            Err(e) => return Err(io(&from)(e)),
+        }
+        std::fs::create_dir_all(&to).map_err(write_error(&to))?;
+        for entry in std::fs::read_dir(&from).map_err(io(&from))? {
+            let entry = entry.map_err(io(&from))?;
+            let source = entry.path();
+            // open_regular checks the type without following a link (lstat, O_NOFOLLOW).
+            if let Ok(Some((file, meta))) = open_regular(&source) {
+                move_file(&source, file, &meta, &to.join(entry.file_name()), owner)?;
             }
         }
         Ok(())

@@ -1286,6 +1286,8 @@ impl<'a> Build<'a> {
                 Err(e) => return Err(io(&key_file)(e)),
             }
             run.take_into(&KEPT_OUTPUTS, &output, Owner::of_this_process())?;
+            // BOB_KEEP_BUILD_LOG: Portage's build logs, next to the outputs.
+            run.take_folder_into("portage-logs", &output, Owner::of_this_process())?;
             outputs::write_file(&key_file, key.as_str().as_bytes())?;
             let state = step.state_name.as_deref().expect("images leave a state");
             self.promote(&id, state_candidate, &[format!("{state}:latest")])?;

@@ -2,7 +2,7 @@ use std::path::PathBuf;
 
 use gbb_config::{Config, Origin};
 
-use crate::{BuildScript, ImageId};
+use crate::{BuildScript, ContainerEngine, ImageId};
 
 /// Whether a definition is a final image or a build container.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -111,6 +111,8 @@ pub struct Definition {
     pub base: BuilderBase,
     /// What `build.sh` declares.
     pub script: BuildScript,
+    /// The engine that builds it (`CONTAINER_ENGINE` of its config).
+    pub engine: ContainerEngine,
 }
 
 impl Definition {

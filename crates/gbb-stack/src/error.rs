@@ -61,11 +61,4 @@ pub enum StackError {
         value: String,
         reason: String,
     },
-
-    #[error("{origin}: {variable}=`{value}` is not a known engine; use `docker` or `podman`")]
-    UnknownEngine {
-        origin: Origin,
-        variable: &'static str,
-        value: String,
-    },
 }

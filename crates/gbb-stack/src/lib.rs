@@ -12,6 +12,7 @@
 
 mod build_script;
 mod definition;
+mod engine;
 mod error;
 mod id;
 mod layout;
@@ -21,6 +22,7 @@ mod tag;
 
 pub use build_script::{BuildScript, Hook};
 pub use definition::{BuilderBase, CoreInput, Definition, Kind, PortageTree, Reference, Stage3};
+pub use engine::ContainerEngine;
 pub use error::StackError;
 pub use id::{ImageId, InvalidName, validate_name};
 pub use layout::Layout;

@@ -5,7 +5,10 @@ use gbb_config::{Config, Environment, Script, parse};
 use rustc_hash::FxHashMap;
 
 use crate::definition::{BuilderBase, CoreInput, PortageTree, Stage3};
-use crate::{BuildScript, Definition, ImageId, Kind, Layout, Reference, StackError, validate_name};
+use crate::{
+    BuildScript, ContainerEngine, Definition, ImageId, Kind, Layout, Reference, StackError,
+    validate_name,
+};
 
 /// The built-in defaults. They are evaluated *after* an image's own files, and each of them
 /// only fills a variable that is still unset or empty (`X="${X:-default}"`): evaluated first,
@@ -52,6 +55,8 @@ pub struct Namespace {
     pub config_file: Option<PathBuf>,
     /// Its config after every layer up to and including its own file.
     pub config: Config,
+    /// The engine its config names (`CONTAINER_ENGINE`); an image may name its own.
+    pub engine: ContainerEngine,
 }
 
 /// A whole stack, read once.
@@ -209,6 +214,7 @@ impl Stack {
                 config = config.eval(&parsed.path, &parsed.text, &parsed.script, env)?;
             }
             let namespace = Namespace {
+                engine: ContainerEngine::from_config(&config),
                 name,
                 dir,
                 config_file: file,
@@ -365,17 +371,6 @@ fn load_definition(
         .any(|name| own.assigned_in_last_layer(name) && own.non_empty(name).is_some());
     let config = own.eval(&defaults.path, &defaults.text, &defaults.script, env)?;
 
-    if let Some((variable, var)) = config.latest_of(&["CONTAINER_ENGINE", "BUILD_ENGINE"]) {
-        let value = var.value.as_str();
-        if !matches!(value, "docker" | "podman") {
-            return Err(StackError::UnknownEngine {
-                origin: var.origin.clone(),
-                variable,
-                value: value.to_owned(),
-            });
-        }
-    }
-
     let script_path = dir.join("build.sh");
     let build_script = match std::fs::read_to_string(&script_path) {
         Ok(text) => BuildScript::scan(&script_path, &text, &config, env),
@@ -387,6 +382,7 @@ fn load_definition(
     let mut definition = Definition {
         id,
         kind,
+        engine: ContainerEngine::from_config(&config),
         dir,
         tag,
         parent: None,

@@ -14,6 +14,7 @@ use clap::{Args as ClapArgs, Parser, Subcommand, ValueEnum};
   gbb plan                     every step the whole stack needs
   gbb plan gentoobb/nginx      nginx and what it is built on
   gbb plan --json gentoobb     all images of the namespace, as JSON
+  gbb check                    lint every build.sh and template before a long build
   gbb graph --format dot | dot -Tsvg > stack.svg
   gbb add image gentoobb/redis --parent gentoobb/glibc")]
 pub(crate) struct Args {
@@ -47,10 +48,24 @@ pub(crate) enum Command {
   gbb build -F example             all images of a namespace again, phase 1 included
   gbb build -n example/greet       greet only, on the parents already built
   gbb build -j 4 --fail-fast       four steps at once; stop starting new ones after a failure
+  gbb build -i example/greet       greet's parents, then bash where greet's phase 1 runs
 
 A step is up to date when its images carry the content key it would get: the hash of its
 folder, its resolved config, and the keys of what it is built on and in.")]
     Build(BuildArgs),
+
+    /// Check the stack without building: build.sh syntax (bash -n), commands that are no
+    /// helper, builtin or stage3 command, kubler features gbb treats differently, templates.
+    #[command(after_help = "Examples:
+  gbb check                    every image and builder
+  gbb check example/greet      one image
+  gbb check example            all images and builders of a namespace
+
+Errors (exit 1): a bash syntax error, a misspelt helper, an unsupported kubler helper, a
+missing Dockerfile.template or `ADD rootfs.tar /`, an unknown parent or builder.
+Warnings: a command a stage3 does not have (fine when the builder installs it), a kubler
+setting gbb ignores, a `${VAR}` in a template that gbb does not fill in.")]
+    Check(CheckArgs),
 
     /// Show the dependency graph of the stack (or of the given ids).
     #[command(
@@ -179,6 +194,19 @@ pub(crate) struct BuildArgs {
     /// Skip the OpenPGP checks of downloaded stage3s (their SHA512 is still checked).
     #[arg(short = 's', long = "skip-gpg-check")]
     pub(crate) skip_signatures: bool,
+
+    /// Interactive: build what the one id given needs, then open bash in the container its
+    /// phase 1 would run in, with the hooks' environment; `gbb-build` there runs the phase by
+    /// hand. Nothing of it is kept.
+    #[arg(short = 'i', long = "interactive")]
+    pub(crate) interactive: bool,
+}
+
+#[derive(Debug, ClapArgs)]
+pub(crate) struct CheckArgs {
+    /// Image or builder ids (`ns/name`) or namespaces; none: the whole stack.
+    #[arg(value_name = "ID")]
+    pub(crate) ids: Vec<String>,
 }
 
 #[derive(Debug, ClapArgs)]

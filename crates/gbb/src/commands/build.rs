@@ -299,6 +299,100 @@ pub(crate) fn report_orphans(orphans: &gbb_build::Orphans, printer: &Printer) {
     }
 }
 
+/// `-i`: the one image or builder `selection` names, taken out of the steps to build (what it
+/// needs stays in, to be built first). Refused when the id names several steps or its engine
+/// builds nothing.
+fn interactive_target(
+    split: &mut gbb_build::EngineSplit,
+    selection: &crate::cli::Selection,
+) -> anyhow::Result<gbb_plan::Step> {
+    let [id] = selection.ids.as_slice() else {
+        anyhow::bail!("-i takes exactly one image or builder id");
+    };
+    let position = split
+        .build
+        .steps
+        .iter()
+        .position(|s| s.id.to_string() == *id && s.definition.is_some());
+    if let Some(position) = position {
+        return Ok(split.build.steps.remove(position));
+    }
+    if split.listed.iter().any(|s| s.id.to_string() == *id) {
+        anyhow::bail!("-i: `{id}` is built with the `dummy` engine, which starts no container");
+    }
+    if let Some(step) = split.refused.iter().find(|s| s.id.to_string() == *id) {
+        anyhow::bail!("-i: `{id}` cannot be built: {}", step.reason);
+    }
+    anyhow::bail!("-i takes one image or builder id; `{id}` names a namespace")
+}
+
+/// Opens the `-i` shell for `target`, with `rest` (what it needs) built.
+fn open_interactive(
+    context: &Context,
+    stack: &gbb_stack::Stack,
+    rest: &gbb_plan::BuildPlan,
+    target: gbb_plan::Step,
+    printer: &Printer,
+) -> anyhow::Result<ExitCode> {
+    let mut plan = rest.clone();
+    plan.steps.push(target);
+    let step = plan.steps.last().expect("just pushed");
+    let mode = if step.kind == gbb_plan::StepKind::Builder {
+        "builder"
+    } else {
+        "image"
+    };
+    printer.note(&format!(
+        "gbb build -i: run `gbb-build {mode}` to run {} by hand",
+        if mode == "image" {
+            "phase 1 (hooks, emerge, rootfs.tar in /gbb-out)"
+        } else {
+            "the builder's hook"
+        }
+    ));
+    super::shell::open(context, stack, &plan, step, printer, "gbb build -i")
+}
+
+/// Prints the dry run of the steps on the `dummy` engine (as data: it is what the command
+/// was asked for) and one line per reason steps are refused. Returns the exit code the build
+/// has when nothing else fails: 2 when something was refused.
+fn report_engine_split(split: &gbb_build::EngineSplit, printer: &Printer) -> ExitCode {
+    if !split.listed.is_empty() {
+        let mut out = format!(
+            "{HEADER}Dry run (CONTAINER_ENGINE=dummy): {} steps, nothing is built{HEADER:#}\n",
+            split.listed.len()
+        );
+        for (n, step) in split.listed.iter().enumerate() {
+            out.push_str(&format!(
+                "{:>3}  {} {}\n",
+                n + 1,
+                step.kind.as_str(),
+                step.id
+            ));
+            for action in &step.actions {
+                out.push_str(&format!("       {action}\n"));
+            }
+        }
+        printer.data(&out);
+    }
+    // One line per reason: a namespace's images all share the line that names its engine.
+    let mut reasons: Vec<(&gbb_build::Refusal, Vec<String>)> = Vec::new();
+    for step in &split.refused {
+        match reasons.iter_mut().find(|(r, _)| *r == &step.reason) {
+            Some((_, ids)) => ids.push(step.id.to_string()),
+            None => reasons.push((&step.reason, vec![step.id.to_string()])),
+        }
+    }
+    for (reason, ids) in &reasons {
+        printer.error(&anyhow::anyhow!("{reason}; not built: {}", ids.join(", ")));
+    }
+    if reasons.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(crate::exit::REFUSED)
+    }
+}
+
 pub(crate) fn run(
     context: &Context,
     args: &BuildArgs,
@@ -314,6 +408,7 @@ pub(crate) fn run(
         fail_fast,
         no_wait,
         skip_signatures,
+        interactive,
     } = args;
     let force = if *clean_all {
         Force::Everything
@@ -328,6 +423,26 @@ pub(crate) fn run(
     };
     let stack = context.load(printer)?;
     let plan = plan_for(&stack, selection, printer)?;
+    // Steps on the `dummy` engine are listed, steps on an unknown engine refused; the rest
+    // builds as usual.
+    let mut split = gbb_build::split_by_engine(&stack, &plan);
+    // `-i ID`: everything ID needs is built as usual, ID itself is not; a shell opens where
+    // its phase 1 would run once the rest succeeded.
+    let shell_target = if *interactive {
+        Some(interactive_target(&mut split, selection)?)
+    } else {
+        None
+    };
+    let refused = report_engine_split(&split, printer);
+    if split.build.steps.is_empty() {
+        return match shell_target {
+            Some(target) if refused == ExitCode::SUCCESS => {
+                open_interactive(context, &stack, &split.build, target, printer)
+            }
+            _ => Ok(refused),
+        };
+    }
+    let plan = split.build;
     let paths = Paths::new(&stack.root, &cache_dir(context));
     let _lock = StackLock::acquire(&paths.state, !no_wait, |holder| {
         printer.note(&format!(
@@ -439,8 +554,14 @@ pub(crate) fn run(
         out.push('\n');
     }
     printer.note(out.trim_end());
+    if let Some(target) = shell_target
+        && summary.succeeded()
+        && refused == ExitCode::SUCCESS
+    {
+        return open_interactive(context, &stack, &plan, target, printer);
+    }
     Ok(if summary.succeeded() {
-        ExitCode::SUCCESS
+        refused
     } else {
         crate::exit::code_for_failures(&summary.failures)
     })

@@ -3,6 +3,7 @@
 
 mod add;
 mod build;
+mod check;
 mod clean;
 mod graph;
 mod plan;
@@ -94,6 +95,7 @@ pub(crate) fn run(args: Args, printer: &Printer) -> anyhow::Result<ExitCode> {
     match command {
         Command::Plan(args) => plan::run(&context, &args, printer),
         Command::Build(args) => build::run(&context, &args, printer),
+        Command::Check(args) => check::run(&context, &args, printer),
         Command::Clean(args) => clean::run(&context, &args, printer),
         Command::Push(args) => push::run(&context, &args, printer),
         Command::Update(args) => update::run(&context, &args, printer),

@@ -51,6 +51,21 @@ pub(crate) fn run(context: &Context, id: &str, printer: &Printer) -> anyhow::Res
     if plan.steps.len() != 1 {
         anyhow::bail!("`{id}` names a namespace; give one image or builder id");
     }
+    open(context, &stack, &plan, step, printer, "gbb shell")
+}
+
+/// Opens bash in the container `step`'s phase 1 (or a builder's hook) runs in, with the same
+/// mounts and environment, and waits for it to exit; `gbb build -i` does the same after
+/// building what the step needs. `what` names the command in the first line.
+pub(crate) fn open(
+    context: &Context,
+    stack: &gbb_stack::Stack,
+    plan: &BuildPlan,
+    step: &gbb_plan::Step,
+    printer: &Printer,
+    what: &str,
+) -> anyhow::Result<ExitCode> {
+    let id = step.id.to_string();
     let engine = Docker::connect(context.options.env.get("DOCKER_HOST"))?;
     let options = BuildOptions {
         gentoo: gbb_build::GentooInputs::default(),
@@ -61,15 +76,15 @@ pub(crate) fn run(context: &Context, id: &str, printer: &Printer) -> anyhow::Res
         source_date_epoch: 0,
     };
     let build = Build::new(
-        &stack,
-        &plan,
+        stack,
+        plan,
         &engine,
         &options,
         &Quiet,
         ContainerRegistry::new(),
     );
     let (spec, image) = build.shell_spec(step)?;
-    printer.note(&format!("gbb shell: {id} in {image}; exit to leave"));
+    printer.note(&format!("{what}: {id} in {image}; exit to leave"));
     let container = engine.create_container(&spec)?;
     let size = crossterm::terminal::size().ok();
     let status = {

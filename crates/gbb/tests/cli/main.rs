@@ -3,6 +3,8 @@
 mod harness;
 
 mod add;
+mod check;
+mod engines;
 mod graph;
 mod layouts;
 mod plan;

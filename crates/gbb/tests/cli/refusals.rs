@@ -243,22 +243,6 @@ fn image_without_any_builder() {
 }
 
 #[test]
-fn unknown_engine() {
-    let stack = small_stack().file(
-        "dock/ns/build.conf",
-        "DEFAULT_BUILDER=ns/bob\nBUILD_ENGINE=rkt\n",
-    );
-    let run = stack.gbb(&["plan"]);
-    run.refused();
-    assert!(
-        run.stderr
-            .contains("dock/ns/build.conf:2:1: BUILD_ENGINE=`rkt` is not a known engine"),
-        "{}",
-        run.all()
-    );
-}
-
-#[test]
 fn required_variable_missing() {
     let stack = small_stack().file(
         "build.conf",

@@ -9,7 +9,9 @@ mod harness;
 
 mod build;
 mod clean;
+mod engines;
 mod faults;
+mod interactive;
 mod kubler;
 mod mirror;
 mod mounts;

@@ -1,0 +1,270 @@
+//! Which steps of a plan an engine builds, which the `dummy` engine only lists, and which
+//! cannot be built at all.
+//!
+//! The engine is a namespace's setting (`CONTAINER_ENGINE`), so one plan may span several:
+//! the seed's own stack has a `dummy` namespace next to its Docker one. Rather than teach the
+//! executor about engines that build nothing, a plan is split before it runs:
+//!
+//! - steps on Docker or Podman form a plan of their own, which [`crate::Build`] runs as usual
+//!   (Podman goes through the same Engine API as Docker until it has an engine of its own);
+//! - steps on `dummy` become a dry run: each is described with what it would do, in plan
+//!   order, and nothing of them touches an engine, a download or the file system;
+//! - steps on an engine gbb does not know are refused, with the file and line that names the
+//!   engine, and so is every step that needs a step that is not built (an image on Docker
+//!   whose parent is on `dummy`). Steps of other namespaces are not affected.
+//!
+//! A core (stage3 + portage tree) belongs to no namespace: it is built when a built step needs
+//! it, listed when only listed steps do, and left out otherwise. Likewise a step that was not
+//! asked for and that only refused steps need is left out.
+
+use gbb_config::Origin;
+use gbb_plan::{BuildPlan, BuildsIn, Parent, Reason, Step, StepId, StepKind};
+use gbb_stack::{ContainerEngine, Hook, PortageTree, Stack, Stage3};
+
+/// A plan split by engine.
+#[derive(Debug, Default)]
+pub struct EngineSplit {
+    /// The steps an engine builds, in plan order; their needs are all in it.
+    pub build: BuildPlan,
+    /// The steps the `dummy` engine lists instead of building, in plan order.
+    pub listed: Vec<ListedStep>,
+    /// The steps that are not built, in plan order, with why.
+    pub refused: Vec<RefusedStep>,
+}
+
+/// A step of a dry run: what it would do, in order.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ListedStep {
+    pub id: StepId,
+    pub kind: StepKind,
+    pub actions: Vec<String>,
+}
+
+/// A step that is not built.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RefusedStep {
+    pub id: StepId,
+    pub reason: Refusal,
+}
+
+/// Why a step is not built.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Refusal {
+    /// Its config names an engine gbb does not know.
+    UnknownEngine {
+        name: String,
+        variable: &'static str,
+        origin: Origin,
+    },
+    /// It needs a step that is listed or refused.
+    Needs(StepId),
+}
+
+impl std::fmt::Display for Refusal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::UnknownEngine {
+                name,
+                variable,
+                origin,
+            } => write!(
+                f,
+                "{origin}: {variable}=`{name}` is not an engine gbb knows (docker, podman or dummy)"
+            ),
+            Self::Needs(need) => write!(f, "it needs `{need}`, which is not built"),
+        }
+    }
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Class {
+    Build,
+    List,
+    Refuse,
+}
+
+/// Splits `plan` by the engine of each step (see the module's doc).
+pub fn split_by_engine(stack: &Stack, plan: &BuildPlan) -> EngineSplit {
+    let definitions = stack.definitions();
+    let mut class: Vec<Option<Class>> = vec![None; plan.steps.len()];
+    let mut reasons: Vec<Option<Refusal>> = vec![None; plan.steps.len()];
+    let index: std::collections::HashMap<&StepId, usize> = plan
+        .steps
+        .iter()
+        .enumerate()
+        .map(|(i, s)| (&s.id, i))
+        .collect();
+    let position = |id: &StepId| index.get(id).copied();
+
+    // Builders and images first, in plan order (what they need comes before them); cores
+    // are neutral here and decided by who needs them.
+    for (i, step) in plan.steps.iter().enumerate() {
+        let Some(index) = step.definition else {
+            continue;
+        };
+        let (own, reason) = match &definitions[index].engine {
+            ContainerEngine::Docker | ContainerEngine::Podman => (Class::Build, None),
+            ContainerEngine::Dummy => (Class::List, None),
+            ContainerEngine::Other {
+                name,
+                variable,
+                origin,
+            } => (
+                Class::Refuse,
+                Some(Refusal::UnknownEngine {
+                    name: name.clone(),
+                    variable,
+                    origin: origin.clone(),
+                }),
+            ),
+        };
+        let blocker = step.needs.iter().find_map(|need| {
+            let n = position(need)?;
+            match class[n] {
+                Some(Class::Refuse) => Some((Class::Refuse, need)),
+                Some(Class::List) if own == Class::Build => Some((Class::Refuse, need)),
+                _ => None,
+            }
+        });
+        class[i] = Some(own);
+        reasons[i] = reason;
+        if own != Class::Refuse
+            && let Some((blocked, need)) = blocker
+        {
+            class[i] = Some(blocked);
+            reasons[i] = Some(Refusal::Needs(need.clone()));
+        }
+    }
+    // A step that is built or listed only because a refused step needs it is left out: its
+    // parents and builders are not built for nothing. Users come after what they use, so one
+    // backward pass sees every user of a step before the step; cores (first in a plan) are
+    // built when a built step uses them and listed when only listed steps do.
+    let mut used_by_build = vec![false; plan.steps.len()];
+    let mut used_by_list = vec![false; plan.steps.len()];
+    for i in (0..plan.steps.len()).rev() {
+        let step = &plan.steps[i];
+        class[i] = if step.kind == StepKind::Core {
+            if used_by_build[i] {
+                Some(Class::Build)
+            } else if used_by_list[i] {
+                Some(Class::List)
+            } else {
+                None
+            }
+        } else if class[i] != Some(Class::Refuse)
+            && step.reason != Reason::Requested
+            && !used_by_build[i]
+            && !used_by_list[i]
+        {
+            None
+        } else {
+            class[i]
+        };
+        let used = match class[i] {
+            Some(Class::Build) => &mut used_by_build,
+            Some(Class::List) => &mut used_by_list,
+            _ => continue,
+        };
+        for n in step.needs.iter().filter_map(&position) {
+            used[n] = true;
+        }
+    }
+
+    let mut split = EngineSplit::default();
+    for (i, step) in plan.steps.iter().enumerate() {
+        let Some(class) = class[i] else {
+            continue;
+        };
+        match class {
+            Class::Build => split.build.steps.push(step.clone()),
+            Class::List => split.listed.push(ListedStep {
+                id: step.id.clone(),
+                kind: step.kind,
+                actions: actions(stack, step),
+            }),
+            Class::Refuse => {
+                if let Some(reason) = reasons[i].take() {
+                    split.refused.push(RefusedStep {
+                        id: step.id.clone(),
+                        reason,
+                    });
+                }
+            }
+        }
+    }
+    split
+}
+
+/// What `step` would do, in the order a build does it.
+fn actions(stack: &Stack, step: &Step) -> Vec<String> {
+    let mut out = Vec::new();
+    if step.kind == StepKind::Core {
+        let input = step.core.as_ref().expect("cores have inputs");
+        out.push(match &input.stage3 {
+            Stage3::File { path } => format!("import the stage3 file `{}`", path.display()),
+            Stage3::Release {
+                base,
+                date,
+                arch,
+                mirrors,
+            } => format!(
+                "download stage3 `{base}` ({}, {arch}) from {} and check its hashes and signature, then import it",
+                date.as_deref().unwrap_or("newest"),
+                if mirrors.is_empty() {
+                    "the default mirror".to_owned()
+                } else {
+                    mirrors.join(" ")
+                }
+            ),
+        });
+        out.push(match &input.portage {
+            PortageTree::Dir { path } => format!("use the portage tree `{}`", path.display()),
+            PortageTree::Snapshot { date, .. } => {
+                format!("download and check portage snapshot `{date}`")
+            }
+        });
+        out.push("add gbb's in-container scripts on top: the core".to_owned());
+        return out;
+    }
+    let definition = &stack.definitions()[step.definition.expect("builders and images")];
+    let script = &definition.script;
+    let builds_in = step
+        .builds_in
+        .as_ref()
+        .map(BuildsIn::image_name)
+        .unwrap_or_default();
+    out.push(format!("start a container of `{builds_in}`"));
+    let hook = |hook: Hook| script.hooks.contains(&hook).then(|| hook.as_str());
+    if let Some(name) = hook(Hook::ConfigureBuilder) {
+        out.push(format!("run {name}"));
+    }
+    if step.kind == StepKind::Builder {
+        out.push(format!("keep the container as `{}`", definition.id));
+        return out;
+    }
+    if let Some(name) = hook(Hook::ConfigureRootfsBuild) {
+        out.push(format!("run {name}"));
+    }
+    out.push(match &script.packages {
+        Some(packages) if packages.is_empty() => "emerge nothing (no packages)".to_owned(),
+        Some(packages) => format!("emerge {} into /emerge-root", packages.join(" ")),
+        None if script.exists => "emerge the packages build.sh lists into /emerge-root".to_owned(),
+        None => "emerge nothing (no build.sh)".to_owned(),
+    });
+    if let Some(name) = hook(Hook::FinishRootfsBuild) {
+        out.push(format!("run {name}"));
+    }
+    out.push("clean up the root and write rootfs.tar".to_owned());
+    if let Some(state) = &step.state_name {
+        out.push(format!("keep the container as `{state}`"));
+    }
+    let parent = match step.parent.as_ref() {
+        Some(Parent::Step(parent)) => format!("`{parent}`"),
+        _ => "scratch".to_owned(),
+    };
+    out.push(format!(
+        "build the image from Dockerfile.template on {parent} with rootfs.tar, tag `{}:{}` and `:latest`",
+        definition.id, definition.tag
+    ));
+    out
+}
