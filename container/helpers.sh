@@ -52,6 +52,43 @@ gbb_setup_env() {
         /etc/portage/package.mask /etc/portage/package.unmask /etc/portage/repos.conf \
         "${EMERGE_ROOT}"
     touch /etc/portage/profile/package.provided
+    gbb_binpkg_setup
+}
+
+# ---- binary packages -------------------------------------------------------------------
+# The cache of this builder chain is mounted read-only at GBB_BINPKG_CACHE; PKGDIR is a fresh,
+# empty folder of this run. Before anything emerges, PKGDIR gets a symlink to every cached
+# package and a Packages index of them (binpkg-index.py), and Portage is told to trust that
+# index (it skips the symlinks when it scans). Portage reads cached packages through the links
+# and writes each package it builds as a new file (binpkg-multi-instance gives it a build id
+# of its own), so no cached file can be changed from here; after the run gbb moves the new
+# regular files with valid names into the cache, never over a file already there.
+GBB_BINPKG_CACHE=/var/cache/gbb/binpkgs
+GBB_BINPKG_EXCLUDED=()
+
+gbb_binpkg_setup() {
+    FEATURES="${FEATURES:+${FEATURES} }pkgdir-index-trusted"
+    export FEATURES
+    # `gbb shell` sets up twice (gbb-build, then its start-up file): link once.
+    [[ -z ${GBB_BINPKG_LINKED:-} ]] || return 0
+    export GBB_BINPKG_LINKED=1
+    [[ -d ${GBB_BINPKG_CACHE} ]] || return 0
+    mkdir -p "${PKGDIR}"
+    cp -rs "${GBB_BINPKG_CACHE}/." "${PKGDIR}/"
+    gbb_binpkg_index
+}
+
+gbb_binpkg_index() {
+    [[ -d ${GBB_BINPKG_CACHE} ]] || return 0
+    python3 "${GBB_LIB:-/usr/local/lib/gbb}/binpkg-index.py" "${GBB_BINPKG_CACHE}" "${PKGDIR}" \
+        "${GBB_BINPKG_EXCLUDED[@]}"
+}
+
+# gbb_binpkg_exclude ATOM...: build these packages again instead of taking them from the
+# cache (kubler's `_no_cache`); the new packages go into the cache next to the old ones.
+gbb_binpkg_exclude() {
+    GBB_BINPKG_EXCLUDED+=("$@")
+    gbb_binpkg_index
 }
 
 gbb_load_build_script() {

@@ -14,6 +14,7 @@
 //! Every result carries a [`ContentKey`] label: the hash of everything it depends on. A step
 //! whose images already carry the key it would get is skipped without starting a container.
 
+mod binpkgs;
 mod clean;
 mod context;
 mod error;
@@ -39,8 +40,12 @@ pub use template::{check_template, render_template};
 
 /// The in-container scripts, built into gbb so that the binary is all a user needs; they go
 /// into every core image.
-pub const CONTAINER_SCRIPTS: [(&str, &str); 3] = [
+pub const CONTAINER_SCRIPTS: [(&str, &str); 4] = [
     ("gbb-build", include_str!("../../../container/gbb-build")),
     ("helpers.sh", include_str!("../../../container/helpers.sh")),
     ("shellrc", include_str!("../../../container/shellrc")),
+    (
+        "binpkg-index.py",
+        include_str!("../../../container/binpkg-index.py"),
+    ),
 ];

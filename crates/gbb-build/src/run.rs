@@ -7,8 +7,9 @@ use std::time::{Duration, Instant};
 
 use gbb_engine::{BuildRequest, ContainerSpec, Engine, Mount};
 use gbb_plan::{BuildPlan, BuildsIn, DependencyQueue, Parent, Reason, Step, StepId, StepKind};
-use gbb_stack::{BuilderBase, CoreInput, Definition, ImageId, Kind, PortageTree, Stack, Stage3};
+use gbb_stack::{BuilderBase, CoreInput, Definition, Kind, PortageTree, Stack, Stage3};
 
+use crate::binpkgs::{PackageCache, PackageRun};
 use crate::key::{core_key, definition_key};
 use crate::packages_md::{self, Installed};
 use crate::{
@@ -386,11 +387,9 @@ impl<'a> Build<'a> {
         }
         let output = self.options.paths.output(&format!("{id}.shell"));
         std::fs::create_dir_all(&output).map_err(io(&output))?;
-        let packages_of = match step.kind {
-            StepKind::Builder => Some(&definition.id),
-            _ => step.root_builder.as_ref(),
-        };
-        let mut spec = self.container_spec(definition, &image, "shell", packages_of, &output)?;
+        // The shell's PKGDIR stays in its container: what it builds is not kept.
+        let packages = self.package_cache(step)?.read_only_mounts()?;
+        let mut spec = self.container_spec(definition, &image, "shell", packages, &output)?;
         spec.interactive = true;
         Ok((spec, image))
     }
@@ -904,29 +903,22 @@ impl<'a> Build<'a> {
         env
     }
 
-    /// The mounts of a build container.
+    /// The mounts of a build container; `packages` are the binary package cache's
+    /// (`binpkgs.rs`).
     fn container_mounts(
         &self,
         definition: &'a Definition,
-        packages_of: Option<&ImageId>,
+        packages: Vec<Mount>,
         output: &Path,
     ) -> Result<Vec<Mount>, BuildError> {
         let paths = &self.options.paths;
-        let packages = paths.packages(packages_of);
         let distfiles = paths.distfiles();
-        for dir in [&packages, &distfiles] {
-            std::fs::create_dir_all(dir).map_err(io(dir))?;
-        }
+        std::fs::create_dir_all(&distfiles).map_err(io(&distfiles))?;
         let mut mounts = vec![
             Mount {
                 source: absolute(&definition.dir)?,
                 target: "/config".to_owned(),
                 read_only: true,
-            },
-            Mount {
-                source: absolute(&packages)?,
-                target: "/packages".to_owned(),
-                read_only: false,
             },
             Mount {
                 source: absolute(&distfiles)?,
@@ -939,6 +931,7 @@ impl<'a> Build<'a> {
                 read_only: false,
             },
         ];
+        mounts.extend(packages);
         if let Some(input) = self.core_input(definition)
             && let PortageTree::Dir { path } = self.local_input(input)?.portage
         {
@@ -973,12 +966,74 @@ impl<'a> Build<'a> {
         Ok(mounts)
     }
 
+    /// The binary package cache of `step`'s builder chain: the chain's root builder (a
+    /// builder's own, for a builder) and its content key, computed before anything ran (or
+    /// read from its image, for `gbb shell`).
+    fn package_cache(&self, step: &Step) -> Result<PackageCache, BuildError> {
+        let builder = match step.kind {
+            StepKind::Builder => &self.definition(step).id,
+            _ => step
+                .root_builder
+                .as_ref()
+                .expect("images are built in a builder chain"),
+        };
+        let key = self.key_of(
+            &StepId::Definition(builder.clone()),
+            &format!("{builder}:latest"),
+        )?;
+        Ok(PackageCache::new(
+            self.options.paths.packages(builder, &key),
+        ))
+    }
+
+    /// After a build container ended (`ran`): the packages it built go into the cache
+    /// (also when it failed, so a retry does not compile them again), and what was refused
+    /// is said in the log. Returns the container when it succeeded.
+    fn take_packages(
+        &self,
+        id: &str,
+        packages: PackageRun,
+        ran: Result<String, BuildError>,
+    ) -> Result<String, BuildError> {
+        if matches!(ran, Err(BuildError::Interrupted)) {
+            return ran;
+        }
+        let harvest = match packages.harvest() {
+            Ok(harvest) => harvest,
+            Err(error) => {
+                return Err(match ran {
+                    Ok(container) => self.discard(&container, error),
+                    Err(first) => first,
+                });
+            }
+        };
+        if !harvest.refused.is_empty() {
+            // Said in the step's log too: a refused file may be a hook's attempt at the cache.
+            let log_path = self.options.paths.log(id);
+            let mut log = std::fs::OpenOptions::new()
+                .append(true)
+                .open(&log_path)
+                .ok();
+            for (path, why) in &harvest.refused {
+                let line = format!(
+                    "gbb: not taken into the binary package cache: {} ({why})",
+                    path.display()
+                );
+                if let Some(log) = log.as_mut() {
+                    let _ = writeln!(log, "{line}");
+                }
+                self.reporter.log(id, &line);
+            }
+        }
+        ran
+    }
+
     fn container_spec(
         &self,
         definition: &'a Definition,
         image: &str,
         mode: &str,
-        packages_of: Option<&ImageId>,
+        packages: Vec<Mount>,
         output: &Path,
     ) -> Result<ContainerSpec, BuildError> {
         let mut labels = BTreeMap::new();
@@ -990,7 +1045,7 @@ impl<'a> Build<'a> {
             name: None,
             cmd: vec![mode.to_owned()],
             env: self.container_env(definition),
-            mounts: self.container_mounts(definition, packages_of, output)?,
+            mounts: self.container_mounts(definition, packages, output)?,
             labels,
             cap_add: Vec::new(),
             working_dir: Some("/".to_owned()),
@@ -1119,14 +1174,18 @@ impl<'a> Build<'a> {
             .started(&id, &format!("configuring in {base_image}"));
         let output = self.options.paths.output(&id);
         std::fs::create_dir_all(&output).map_err(io(&output))?;
+        let packages = self
+            .package_cache(step)?
+            .open_run(&self.options.paths.package_runs())?;
         let spec = self.container_spec(
             definition,
             &base_image,
             "builder",
-            Some(&definition.id),
+            packages.mounts()?,
             &output,
         )?;
-        let container = self.run_container(&id, &spec, &self.options.paths.log(&id))?;
+        let ran = self.run_container(&id, &spec, &self.options.paths.log(&id));
+        let container = self.take_packages(&id, packages, ran)?;
         self.keep(&id, &container, &reference, &key)?;
         if definition.tag != "latest" {
             self.engine
@@ -1178,15 +1237,14 @@ impl<'a> Build<'a> {
                 std::fs::remove_dir_all(&output).map_err(io(&output))?;
             }
             std::fs::create_dir_all(&output).map_err(io(&output))?;
-            let spec = self.container_spec(
-                definition,
-                &run_image,
-                "image",
-                step.root_builder.as_ref(),
-                &output,
-            )?;
+            let packages = self
+                .package_cache(step)?
+                .open_run(&self.options.paths.package_runs())?;
+            let spec =
+                self.container_spec(definition, &run_image, "image", packages.mounts()?, &output)?;
             let log_path = self.options.paths.log(&id);
-            let container = self.run_container(&id, &spec, &log_path)?;
+            let ran = self.run_container(&id, &spec, &log_path);
+            let container = self.take_packages(&id, packages, ran)?;
             if !rootfs.is_file() {
                 let error = BuildError::StepFailed {
                     id: id.clone(),
