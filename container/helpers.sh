@@ -79,7 +79,8 @@ gbb_binpkg_setup() {
 }
 
 gbb_binpkg_index() {
-    [[ -d ${GBB_BINPKG_CACHE} ]] || return 0
+    # An empty cache (a chain's first build) needs no index: Portage starts one itself.
+    [[ -n $(find "${GBB_BINPKG_CACHE}" -type f -print -quit 2>/dev/null) ]] || return 0
     python3 "${GBB_LIB:-/usr/local/lib/gbb}/binpkg-index.py" "${GBB_BINPKG_CACHE}" "${PKGDIR}" \
         "${GBB_BINPKG_EXCLUDED[@]}"
 }
