@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use gbb_engine::{BuildRequest, ContainerSpec, Engine, Mount};
 use gbb_plan::{BuildPlan, BuildsIn, DependencyQueue, Parent, Reason, Step, StepId, StepKind};
-use gbb_stack::{BuilderBase, CoreInput, Definition, Kind, PortageTree, Stack, Stage3};
+use gbb_stack::{BuilderBase, CoreInput, Definition, ImageId, Kind, PortageTree, Stack, Stage3};
 
 use crate::binpkgs::{PackageCache, PackageRun};
 use crate::key::{core_key, definition_key};
@@ -970,12 +970,18 @@ impl<'a> Build<'a> {
     /// builder's own, for a builder) and its content key, computed before anything ran (or
     /// read from its image, for `gbb shell`).
     fn package_cache(&self, step: &Step) -> Result<PackageCache, BuildError> {
+        let definition = self.definition(step);
         let builder = match step.kind {
-            StepKind::Builder => &self.definition(step).id,
-            _ => step
-                .root_builder
-                .as_ref()
-                .expect("images are built in a builder chain"),
+            StepKind::Builder => &definition.id,
+            // The plan knows the root only when the chain's start is in it (not with -n).
+            _ => match step.root_builder.as_ref() {
+                Some(root) => root,
+                None => self
+                    .chain_root(definition)
+                    .ok_or_else(|| BuildError::NotBuilt {
+                        id: format!("the builder of {}", definition.id),
+                    })?,
+            },
         };
         let key = self.key_of(
             &StepId::Definition(builder.clone()),
@@ -984,6 +990,22 @@ impl<'a> Build<'a> {
         Ok(PackageCache::new(
             self.options.paths.packages(builder, &key),
         ))
+    }
+
+    /// The builder an image's chain of kept states starts in, found in the stack as the plan
+    /// finds it: its own `BUILDER`, else its parent's root, else `DEFAULT_BUILDER`.
+    fn chain_root(&self, definition: &'a Definition) -> Option<&'a ImageId> {
+        let stack: &'a Stack = self.stack;
+        let mut current = definition;
+        for _ in 0..stack.definitions().len() + 1 {
+            match (&current.builder, &current.parent, &current.default_builder) {
+                (Some(builder), _, _) => return Some(&builder.id),
+                (None, Some(parent), _) => current = stack.get(&parent.id)?,
+                (None, None, Some(builder)) => return Some(&builder.id),
+                (None, None, None) => return None,
+            }
+        }
+        None
     }
 
     /// After a build container ended (`ran`): the packages it built go into the cache
