@@ -85,6 +85,7 @@ gbb_setup_env() {
         "${EMERGE_ROOT}"
     touch /etc/portage/profile/package.provided
     gbb_kubler_env
+    gbb_binpkg_setup
 }
 
 # kubler's names that need Portage: _LIB, the library folder name of the profile (`lib64` on
@@ -95,6 +96,46 @@ gbb_kubler_env() {
     _LIB=$(gbb_portage libdir 2>/dev/null || true)
     _LIB=${_LIB:-lib}
     export _LIB
+}
+
+# ---- binary packages -------------------------------------------------------------------
+# The cache of this builder chain is mounted read-only at GBB_BINPKG_CACHE; PKGDIR is a fresh,
+# empty folder of this run. Before anything emerges, PKGDIR gets a symlink to every cached
+# package and a Packages index of them (binpkg-index.py), and Portage is told to trust that
+# index (it skips the symlinks when it scans). Portage reads cached packages through the links
+# and writes each package it builds as a new file (binpkg-multi-instance gives it a build id
+# of its own), so no cached file can be changed from here; after the run gbb moves the new
+# regular files with valid names into the cache, never over a file already there.
+GBB_BINPKG_CACHE=/var/cache/gbb/binpkgs
+GBB_BINPKG_EXCLUDED=()
+
+gbb_binpkg_setup() {
+    FEATURES="${FEATURES:+${FEATURES} }pkgdir-index-trusted"
+    export FEATURES
+    # `gbb shell` sets up twice (gbb-build, then its start-up file): link once.
+    [[ -z ${GBB_BINPKG_LINKED:-} ]] || return 0
+    export GBB_BINPKG_LINKED=1
+    [[ -d ${GBB_BINPKG_CACHE} ]] || return 0
+    mkdir -p "${PKGDIR}"
+    cp -rs "${GBB_BINPKG_CACHE}/." "${PKGDIR}/"
+    # The cache's record of _no_cache_<tag> rebuilds is read where it is (gbb_drop_no_cache);
+    # this run's new records go into a file of its own.
+    rm -f "${PKGDIR}/.gbb-no-cache-done"
+    gbb_binpkg_index
+}
+
+gbb_binpkg_index() {
+    # An empty cache (a chain's first build) needs no index: Portage starts one itself.
+    [[ -n $(find "${GBB_BINPKG_CACHE}" -type f -print -quit 2>/dev/null) ]] || return 0
+    python3 "${GBB_LIB:-/usr/local/lib/gbb}/binpkg-index.py" "${GBB_BINPKG_CACHE}" "${PKGDIR}" \
+        "${GBB_BINPKG_EXCLUDED[@]}"
+}
+
+# gbb_binpkg_exclude ATOM...: build these packages again instead of taking them from the
+# cache (kubler's `_no_cache`); the new packages go into the cache next to the old ones.
+gbb_binpkg_exclude() {
+    GBB_BINPKG_EXCLUDED+=("$@")
+    gbb_binpkg_index
 }
 
 gbb_load_build_script() {
@@ -228,53 +269,39 @@ gbb_emerge_packages() {
     GBB_STEP=between-steps
 }
 
-# _no_cache="cat/pkg ..." drops those binary packages before every build; _no_cache_<tag>
-# drops them once per tag (the first build that sees the tag), so that a user can force one
-# rebuild of a package by adding `_no_cache_20260101=cat/pkg`. Entries are package folders
-# or files relative to PKGDIR, as in kubler (`cat/pkg`, `cat/pkg/pkg-1.0-1.xpak`). Which
-# tags were done is kept in the binary package cache itself, next to the packages.
+# _no_cache="cat/pkg ..." builds those packages again instead of taking them from the binary
+# package cache, every build; _no_cache_<tag> does so once per tag (the first build that sees
+# the tag), so that a user can force one rebuild of a package by adding
+# `_no_cache_20260101=cat/pkg`. Entries are packages (`cat/pkg`) or, as in kubler, files below
+# PKGDIR (`cat/pkg/pkg-1.0-1.xpak`: its package is built again). The cache is read-only here:
+# the packages are left out of this run's index (gbb_binpkg_exclude), and the new packages go
+# into the cache next to the old ones. Which tags were done is recorded in this run's PKGDIR,
+# from where gbb adds the records to the cache's (read here from the cache).
 gbb_drop_no_cache() {
-    local var tag entry pkgdir=${PKGDIR:-/packages} dropped=0
-    local done_file=${pkgdir}/.gbb-no-cache-done
+    local var tag entry atom
+    local done_file=${GBB_BINPKG_CACHE}/.gbb-no-cache-done new_file=${PKGDIR:-/packages}/.gbb-no-cache-done
+    local -a atoms=()
     for var in $(compgen -v _no_cache); do
         [[ $var == _no_cache || $var == _no_cache_?* ]] || continue
         tag=${var#_no_cache}
         tag=${tag#_}
         for entry in ${!var}; do
+            [[ $entry == */* && $entry != *..* ]] || continue
             if [[ -n $tag ]] && grep -q -F -x -e "${tag} ${entry}" "$done_file" 2>/dev/null; then
                 continue
             fi
-            if gbb_remove_binary_packages "$pkgdir" "$entry"; then
-                dropped=1
-                printf 'gbb: %s: dropped the binary packages of %s\n' "$var" "$entry"
-            fi
+            # cat/pkg of the entry, whether it names a package or one of its files.
+            atom=$(cut -d/ -f1-2 <<<"$entry")
+            atoms+=("$atom")
+            printf 'gbb: %s: %s is built again, not taken from the binary package cache\n' "$var" "$atom"
             if [[ -n $tag ]]; then
-                printf '%s %s\n' "$tag" "$entry" >>"$done_file"
+                printf '%s %s\n' "$tag" "$entry" >>"$new_file"
             fi
         done
     done
-    if (( dropped )); then
-        # Portage's index of the cache (PKGDIR/Packages) must forget them too.
-        emaint binhost --fix >/dev/null
+    if (( ${#atoms[@]} )); then
+        gbb_binpkg_exclude "${atoms[@]}"
     fi
-}
-
-# gbb_remove_binary_packages PKGDIR ENTRY: removes ENTRY (a folder or file below PKGDIR), or
-# the binary packages of the package ENTRY in the one-folder-per-category layout; fails when
-# there was nothing to remove.
-gbb_remove_binary_packages() {
-    local pkgdir=$1 entry=$2 found=1 file
-    [[ $entry == */* && $entry != *..* ]] || return 1
-    if [[ -e ${pkgdir}/${entry} ]]; then
-        rm -rf "${pkgdir:?}/${entry}"
-        found=0
-    fi
-    for file in "${pkgdir}/${entry}"-[0-9]*.{tbz2,xpak,gpkg.tar}; do
-        [[ -e $file ]] || continue
-        rm -f "$file"
-        found=0
-    done
-    return "$found"
 }
 
 # Keeps this image's headers and static libraries in the builder state, where children find

@@ -14,6 +14,7 @@
 //! Every result carries a [`ContentKey`] label: the hash of everything it depends on. A step
 //! whose images already carry the key it would get is skipped without starting a container.
 
+mod binpkgs;
 mod clean;
 mod context;
 mod engines;
@@ -53,9 +54,13 @@ pub use template::{check_template, render_template};
 /// The in-container scripts, built into gbb so that the binary is all a user needs; they go
 /// into every core image. `sed-or-die` is kubler's command of that name, which `build.sh`
 /// files call (it is put on `PATH`).
-pub const CONTAINER_SCRIPTS: [(&str, &str); 4] = [
+pub const CONTAINER_SCRIPTS: [(&str, &str); 5] = [
     ("gbb-build", include_str!("../../../container/gbb-build")),
     ("helpers.sh", include_str!("../../../container/helpers.sh")),
     ("shellrc", include_str!("../../../container/shellrc")),
     ("sed-or-die", include_str!("../../../container/sed-or-die")),
+    (
+        "binpkg-index.py",
+        include_str!("../../../container/binpkg-index.py"),
+    ),
 ];

@@ -51,9 +51,10 @@ use crate::{BuildError, Paths};
 pub(crate) const ALLOW_HOST_MOUNTS: &str = "BUILDER_ALLOW_HOST_MOUNTS";
 
 /// Where gbb mounts its own folders into build containers; a user mount cannot take them.
-pub(crate) const GBB_TARGETS: [&str; 5] = [
+pub(crate) const GBB_TARGETS: [&str; 6] = [
     "/config",
     "/packages",
+    crate::binpkgs::CACHE_TARGET,
     "/distfiles",
     "/gbb-out",
     "/var/db/repos/gentoo",

@@ -2,6 +2,8 @@ use std::path::{Path, PathBuf};
 
 use gbb_stack::ImageId;
 
+use crate::ContentKey;
+
 /// Where a build keeps its files on the host.
 ///
 /// - `<stack>/.gbb/build/<ns>/<name>/`: phase 1's output (`rootfs.tar`, `packages.tsv`, ...),
@@ -10,8 +12,12 @@ use gbb_stack::ImageId;
 /// - `<stack>/.gbb/run/<id>-XXXXXX/`: one container run's `/gbb-out` and build context,
 ///   removed when the run ends;
 /// - `<stack>/.gbb/logs/<ns>/<name>.log`: the log of the step's last run;
-/// - `<cache>/packages/<ns>/<builder>/`: binary packages, per builder chain (they depend on
-///   the builder's CHOST and flags), shared by every stack;
+/// - `<cache>/packages/<ns>/<builder>/<key>/`: binary packages, per builder chain and its
+///   content key (they depend on the builder's CHOST, flags and system), shared by every stack
+///   whose chain is the same (see `binpkgs.rs`);
+/// - `<cache>/packages-runs/`: each build container's own `PKGDIR`, whose new packages gbb
+///   moves into the cache when the container ended (on the cache's file system, so that is
+///   a link, not a copy);
 /// - `<cache>/distfiles/`: source downloads, shared by everything.
 #[derive(Clone, Debug)]
 pub struct Paths {
@@ -41,12 +47,18 @@ impl Paths {
         self.state.join("logs").join(format!("{id}.log"))
     }
 
-    pub fn packages(&self, builder: Option<&ImageId>) -> PathBuf {
-        let dir = self.cache.join("packages");
-        match builder {
-            Some(id) => dir.join(id.as_str()),
-            None => dir.join("_"),
-        }
+    /// The binary packages of the builder chain that starts with `builder`, whose content
+    /// key is `key`.
+    pub fn packages(&self, builder: &ImageId, key: &ContentKey) -> PathBuf {
+        self.cache
+            .join("packages")
+            .join(builder.as_str())
+            .join(key.as_str())
+    }
+
+    /// Where build containers get their own `PKGDIR`s.
+    pub fn package_runs(&self) -> PathBuf {
+        self.cache.join("packages-runs")
     }
 
     pub fn distfiles(&self) -> PathBuf {

@@ -9,6 +9,7 @@ use gbb_engine::{BuildRequest, ContainerSpec, Engine, Mount};
 use gbb_plan::{BuildPlan, BuildsIn, DependencyQueue, Parent, Reason, Step, StepId, StepKind};
 use gbb_stack::{BuilderBase, CoreInput, Definition, ImageId, Kind, PortageTree, Stack, Stage3};
 
+use crate::binpkgs::{PackageCache, PackageRun};
 use crate::key::{core_key, definition_key};
 use crate::mounts::EngineSettings;
 use crate::outputs::{self, KEPT_OUTPUTS, Owner, RunDir, TEXT_LIMIT};
@@ -158,7 +159,7 @@ COPY gbb/ /usr/local/lib/gbb/
 RUN chmod 0755 /usr/local/lib/gbb/gbb-build /usr/local/lib/gbb/sed-or-die \\
  && ln -sf /usr/local/lib/gbb/gbb-build /usr/local/bin/gbb-build \\
  && ln -sf /usr/local/lib/gbb/sed-or-die /usr/local/bin/sed-or-die \\
- && mkdir -p /emerge-root /packages /distfiles /gbb-out /etc/portage/profile \\
+ && mkdir -p /emerge-root /packages /var/cache/gbb/binpkgs /distfiles /gbb-out /etc/portage/profile \\
  && touch /etc/portage/profile/package.provided
 ";
 
@@ -358,11 +359,9 @@ impl<'a> Build<'a> {
         // A fresh folder of its own, as every container run gets; it outlives this call (the
         // caller runs the shell), so the next build removes it.
         let output = RunDir::new(&self.options.paths, &format!("{id}-shell"))?.keep();
-        let packages_of = match step.kind {
-            StepKind::Builder => Some(&definition.id),
-            _ => step.root_builder.as_ref(),
-        };
-        let mut spec = self.container_spec(definition, &image, "shell", packages_of, &output)?;
+        // The shell's PKGDIR stays in its container: what it builds is not kept.
+        let packages = self.package_cache(step)?.read_only_mounts()?;
+        let mut spec = self.container_spec(definition, &image, "shell", packages, &output)?;
         spec.interactive = true;
         Ok((spec, image))
     }
@@ -890,29 +889,22 @@ impl<'a> Build<'a> {
         env
     }
 
-    /// The mounts of a build container.
+    /// The mounts of a build container; `packages` are the binary package cache's
+    /// (`binpkgs.rs`).
     fn container_mounts(
         &self,
         definition: &'a Definition,
-        packages_of: Option<&ImageId>,
+        packages: Vec<Mount>,
         output: &Path,
     ) -> Result<Vec<Mount>, BuildError> {
         let paths = &self.options.paths;
-        let packages = paths.packages(packages_of);
         let distfiles = paths.distfiles();
-        for dir in [&packages, &distfiles] {
-            std::fs::create_dir_all(dir).map_err(io(dir))?;
-        }
+        std::fs::create_dir_all(&distfiles).map_err(io(&distfiles))?;
         let mut mounts = vec![
             Mount {
                 source: absolute(&definition.dir)?,
                 target: "/config".to_owned(),
                 read_only: true,
-            },
-            Mount {
-                source: absolute(&packages)?,
-                target: "/packages".to_owned(),
-                read_only: false,
             },
             Mount {
                 source: absolute(&distfiles)?,
@@ -925,6 +917,7 @@ impl<'a> Build<'a> {
                 read_only: false,
             },
         ];
+        mounts.extend(packages);
         if let Some(input) = self.core_input(definition)
             && let PortageTree::Dir { path } = self.local_input(input)?.portage
         {
@@ -937,12 +930,96 @@ impl<'a> Build<'a> {
         Ok(mounts)
     }
 
+    /// The binary package cache of `step`'s builder chain: the chain's root builder (a
+    /// builder's own, for a builder) and its content key, computed before anything ran (or
+    /// read from its image, for `gbb shell`).
+    fn package_cache(&self, step: &Step) -> Result<PackageCache, BuildError> {
+        let definition = self.definition(step);
+        let builder = match step.kind {
+            StepKind::Builder => &definition.id,
+            // The plan knows the root only when the chain's start is in it (not with -n).
+            _ => match step.root_builder.as_ref() {
+                Some(root) => root,
+                None => self
+                    .chain_root(definition)
+                    .ok_or_else(|| BuildError::NotBuilt {
+                        id: format!("the builder of {}", definition.id),
+                    })?,
+            },
+        };
+        let key = self.key_of(
+            &StepId::Definition(builder.clone()),
+            &format!("{builder}:latest"),
+        )?;
+        Ok(PackageCache::new(
+            self.options.paths.packages(builder, &key),
+        ))
+    }
+
+    /// The builder an image's chain of kept states starts in, found in the stack as the plan
+    /// finds it: its own `BUILDER`, else its parent's root, else `DEFAULT_BUILDER`.
+    fn chain_root(&self, definition: &'a Definition) -> Option<&'a ImageId> {
+        let stack: &'a Stack = self.stack;
+        let mut current = definition;
+        for _ in 0..stack.definitions().len() + 1 {
+            match (&current.builder, &current.parent, &current.default_builder) {
+                (Some(builder), _, _) => return Some(&builder.id),
+                (None, Some(parent), _) => current = stack.get(&parent.id)?,
+                (None, None, Some(builder)) => return Some(&builder.id),
+                (None, None, None) => return None,
+            }
+        }
+        None
+    }
+
+    /// After a build container ended (`ran`): the packages it built go into the cache
+    /// (also when it failed, so a retry does not compile them again), and what was refused
+    /// is said in the log. Returns the container when it succeeded.
+    fn take_packages(
+        &self,
+        id: &str,
+        packages: PackageRun,
+        ran: Result<String, BuildError>,
+    ) -> Result<String, BuildError> {
+        if matches!(ran, Err(BuildError::Interrupted)) {
+            return ran;
+        }
+        let harvest = match packages.harvest() {
+            Ok(harvest) => harvest,
+            Err(error) => {
+                return Err(match ran {
+                    Ok(container) => self.discard(&container, error),
+                    Err(first) => first,
+                });
+            }
+        };
+        if !harvest.refused.is_empty() {
+            // Said in the step's log too: a refused file may be a hook's attempt at the cache.
+            let log_path = self.options.paths.log(id);
+            let mut log = std::fs::OpenOptions::new()
+                .append(true)
+                .open(&log_path)
+                .ok();
+            for (path, why) in &harvest.refused {
+                let line = format!(
+                    "gbb: not taken into the binary package cache: {} ({why})",
+                    path.display()
+                );
+                if let Some(log) = log.as_mut() {
+                    let _ = writeln!(log, "{line}");
+                }
+                self.reporter.log(id, &line);
+            }
+        }
+        ran
+    }
+
     fn container_spec(
         &self,
         definition: &'a Definition,
         image: &str,
         mode: &str,
-        packages_of: Option<&ImageId>,
+        packages: Vec<Mount>,
         output: &Path,
     ) -> Result<ContainerSpec, BuildError> {
         let labels = container_labels(&self.stack_identity, definition.id.as_str());
@@ -952,7 +1029,7 @@ impl<'a> Build<'a> {
             name: None,
             cmd: vec![mode.to_owned()],
             env: self.container_env(definition),
-            mounts: self.container_mounts(definition, packages_of, output)?,
+            mounts: self.container_mounts(definition, packages, output)?,
             labels,
             cap_add: Vec::new(),
             security_opt: Vec::new(),
@@ -1100,14 +1177,18 @@ impl<'a> Build<'a> {
             .started(&id, &format!("configuring in {base_image}"));
         // The container writes into a folder of its own, removed when this returns.
         let run = RunDir::new(&self.options.paths, &id)?;
+        let packages = self
+            .package_cache(step)?
+            .open_run(&self.options.paths.package_runs())?;
         let spec = self.container_spec(
             definition,
             &base_image,
             "builder",
-            Some(&definition.id),
+            packages.mounts()?,
             run.path(),
         )?;
-        let container = self.run_container(&id, &spec, &self.options.paths.log(&id))?;
+        let ran = self.run_container(&id, &spec, &self.options.paths.log(&id));
+        let container = self.take_packages(&id, packages, ran)?;
         // Kept under a candidate name; the builder's tags move only once all went well.
         let candidate = candidate_of(&id);
         self.keep(&id, &container, &candidate, &key, &spec.mounts)?;
@@ -1186,15 +1267,19 @@ impl<'a> Build<'a> {
             self.reporter
                 .started(&id, &format!("phase 1 in {run_image}"));
             let run = RunDir::new(&self.options.paths, &id)?;
+            let packages = self
+                .package_cache(step)?
+                .open_run(&self.options.paths.package_runs())?;
             let spec = self.container_spec(
                 definition,
                 &run_image,
                 "image",
-                step.root_builder.as_ref(),
+                packages.mounts()?,
                 run.path(),
             )?;
             let log_path = self.options.paths.log(&id);
-            let container = self.run_container(&id, &spec, &log_path)?;
+            let ran = self.run_container(&id, &spec, &log_path);
+            let container = self.take_packages(&id, packages, ran)?;
             match run.regular_file("rootfs.tar") {
                 Ok(Some(_)) => {}
                 Ok(None) => {

@@ -124,7 +124,9 @@ impl Linter {
             }
         }
         self.check_script(&definition.dir.join("build.sh"), &mut findings);
-        if definition.is_image() {
+        // A namespace on the dry-run engine builds no image, so its templates are never read
+        // (the seed's own `dock/dummy` has none).
+        if definition.is_image() && definition.engine != gbb_stack::ContainerEngine::Dummy {
             template::check(definition, &mut findings);
         }
         findings

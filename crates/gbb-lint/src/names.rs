@@ -105,12 +105,18 @@ pub(crate) struct KnownNames {
     pub(crate) system: BTreeSet<String>,
 }
 
+/// Whether the in-container script `name` is bash (or POSIX sh) that build.sh files can call
+/// into; the Python helper that indexes binary packages (`binpkg-index.py`) is gbb's own.
+fn is_shell(name: &str) -> bool {
+    !name.ends_with(".py")
+}
+
 impl KnownNames {
     /// Reads the helpers from `scripts` (name, text): gbb's `CONTAINER_SCRIPTS`, so the list
     /// is the scripts' own and cannot drift from them.
     pub(crate) fn new(scripts: &[(&str, &str)]) -> Self {
         let mut helpers = BTreeSet::new();
-        for (name, text) in scripts {
+        for (name, text) in scripts.iter().filter(|(name, _)| is_shell(name)) {
             // An executable script is a command on PATH (`gbb-build`, `sed-or-die`); its own
             // functions are not there for build.sh. A library (helpers.sh) is sourced before
             // build.sh, so its functions are.
@@ -173,7 +179,10 @@ mod tests {
             );
         }
         assert!(!names.helpers.contains("helpers.sh"));
-        for script in gbb_build::CONTAINER_SCRIPTS {
+        for script in gbb_build::CONTAINER_SCRIPTS
+            .into_iter()
+            .filter(|(name, _)| is_shell(name))
+        {
             script::read(script.1).unwrap_or_else(|e| panic!("{}: {e}", script.0));
         }
     }

@@ -7,6 +7,7 @@
 
 mod harness;
 
+mod binpkgs;
 mod build;
 mod clean;
 mod engines;
