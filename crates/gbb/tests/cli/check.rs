@@ -202,3 +202,36 @@ fn unknown_references_and_ids() {
     run.refused();
     assert!(run.stderr.contains("unknown id `ns/nope`"), "{}", run.all());
 }
+
+/// A namespace on the dry-run engine builds no image, so its images need no template (the
+/// seed's own `dock/dummy` has none); the same image on docker does.
+#[test]
+fn dry_run_namespaces_need_no_templates() {
+    let stack = TestStack::new()
+        .file(
+            "build.conf",
+            "STAGE3_FILE=/srv/stage3.tar\nPORTAGE_DIR=/srv/portage\n",
+        )
+        .file(
+            "dock/dry/build.conf",
+            "DEFAULT_BUILDER=dry/bob\nCONTAINER_ENGINE=dummy\n",
+        )
+        .file("dock/dry/builder/bob/build.conf", "# from the stage3\n")
+        .file(
+            "dock/dry/images/busybox/build.conf",
+            "IMAGE_PARENT=scratch\n",
+        );
+    let run = stack.gbb(&["check"]);
+    assert_eq!(run.code, Some(0), "{}", run.all());
+    let stack = stack.file(
+        "dock/dry/build.conf",
+        "DEFAULT_BUILDER=dry/bob\nCONTAINER_ENGINE=docker\n",
+    );
+    let run = stack.gbb(&["check"]);
+    assert_eq!(run.code, Some(1), "{}", run.all());
+    assert!(
+        run.all().contains("Dockerfile.template: missing"),
+        "{}",
+        run.all()
+    );
+}
