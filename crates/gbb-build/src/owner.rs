@@ -168,10 +168,14 @@ pub struct Orphans {
     pub unknown: usize,
 }
 
-/// Removes every container of a gbb process that is gone (see the module's doc), on any stack:
-/// nobody else will. Waits until each is removed, so the next build does not race a container
-/// that still writes into `.gbb/build`.
-pub fn remove_orphans(engine: &dyn Engine) -> Result<Orphans, BuildError> {
+/// Removes every container of the stack `stack` (its identity, [`crate::stack_identity`])
+/// whose gbb process is gone (see the module's doc). Waits until each is removed, so the next
+/// build does not race a container that still writes into `.gbb/build`.
+///
+/// Only this stack's: another stack's killed run is that stack's to clean up (its next build
+/// or `gbb clean` does it), as gbb touches nothing another stack made; and a gbb of another
+/// stack running at the same moment is never raced.
+pub fn remove_orphans(engine: &dyn Engine, stack: &str) -> Result<Orphans, BuildError> {
     let containers = engine
         .containers_with_label(CONTAINER_LABEL)
         .map_err(BuildError::engine(
@@ -179,6 +183,14 @@ pub fn remove_orphans(engine: &dyn Engine) -> Result<Orphans, BuildError> {
         ))?;
     let mut orphans = Orphans::default();
     for container in containers {
+        if container
+            .labels
+            .get(crate::labels::STACK_LABEL)
+            .map(String::as_str)
+            != Some(stack)
+        {
+            continue;
+        }
         let owner = container
             .labels
             .get(CONTAINER_LABEL)

@@ -989,14 +989,20 @@ fn clean_all_builds_the_stacks_own_core_and_leaves_the_shared_one() {
     );
 }
 
-/// Issue 9, item 7: containers of a process that is gone are removed; those of this process,
-/// of another machine and of an older gbb stay.
+/// Issue 9, item 7: this stack's containers of a process that is gone are removed; those of
+/// this process, of another machine, of an older gbb and of another stack stay.
 #[test]
 fn orphans_of_gone_processes_are_removed_and_no_others() {
     let engine = FakeEngine::default();
     let here = gbb_build::Owner::current();
     let container = |id: &str, owner: String| {
+        let stack = if id == "other/dead" {
+            "another"
+        } else {
+            "this"
+        };
         let mut labels = BTreeMap::new();
+        labels.insert(gbb_build::STACK_LABEL.to_owned(), stack.to_owned());
         labels.insert(gbb_build::CONTAINER_LABEL.to_owned(), owner);
         labels.insert(gbb_build::ID_LABEL.to_owned(), id.to_owned());
         engine
@@ -1020,11 +1026,12 @@ fn orphans_of_gone_processes_are_removed_and_no_others() {
     let mine = container("ns/mine", here.label_value());
     let remote = container("ns/remote", elsewhere.label_value());
     let old = container("ns/old", "12345".to_owned());
-    let orphans = gbb_build::remove_orphans(&engine).unwrap();
+    let other_stack = container("other/dead", dead.label_value());
+    let orphans = gbb_build::remove_orphans(&engine, "this").unwrap();
     assert_eq!(orphans.removed, [(gone, "ns/dead".to_owned())]);
     assert_eq!(orphans.unknown, 2);
     let left: Vec<String> = engine.containers.lock().unwrap().keys().cloned().collect();
-    let mut kept = vec![mine, old, remote];
+    let mut kept = vec![mine, old, remote, other_stack];
     kept.sort();
     assert_eq!(left, kept);
 }

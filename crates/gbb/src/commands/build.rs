@@ -455,7 +455,10 @@ pub(crate) fn run(
     printer.verbose(&format!("engine: {}", engine.describe()));
     let registry = ContainerRegistry::new();
     handle_signals(engine.clone(), registry.clone())?;
-    report_orphans(&gbb_build::remove_orphans(engine.as_ref())?, printer);
+    report_orphans(
+        &gbb_build::remove_orphans(engine.as_ref(), &gbb_build::stack_identity(&stack.root))?,
+        printer,
+    );
     let jobs = jobs.map_or_else(
         || std::thread::available_parallelism().map_or(1, |n| n.get()),
         usize::from,

@@ -57,7 +57,7 @@ pub(crate) fn run(
     };
     // First the containers of killed runs: they may still write into `.gbb/build`.
     if let Some(engine) = &engine {
-        report_orphans(&gbb_build::remove_orphans(engine)?, printer);
+        report_orphans(&gbb_build::remove_orphans(engine, &identity)?, printer);
     }
     let files = files_to_clean(&stack, &paths, named);
     remove_files(&files)?;
