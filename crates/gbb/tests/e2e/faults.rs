@@ -1,7 +1,6 @@
 //! Faults: each stops with a clear message, a non-zero exit, no container left behind, and the
 //! previous image tags untouched.
 
-use std::io::Read;
 use std::time::{Duration, Instant};
 
 use crate::harness::{E2eStack, now};
@@ -98,26 +97,8 @@ fn sigint_during_phase_1_removes_the_containers() {
         ),
     );
     let mut child = stack.spawn(&["build", &hello]);
-    // Wait for the phase 1 container of hello.
+    stack.wait_for_container(&mut child, &hello);
     let started = Instant::now();
-    while !stack.containers().iter().any(|c| c.ends_with(&hello)) {
-        assert!(
-            started.elapsed() < Duration::from_secs(120),
-            "phase 1 did not start"
-        );
-        if let Some(status) = child.try_wait().unwrap() {
-            let mut err = String::new();
-            child
-                .stderr
-                .take()
-                .unwrap()
-                .read_to_string(&mut err)
-                .unwrap();
-            panic!("gbb ended early ({status}): {err}");
-        }
-        std::thread::sleep(Duration::from_millis(200));
-    }
-    std::thread::sleep(Duration::from_millis(500));
     let pid = child.id().to_string();
     assert!(
         std::process::Command::new("kill")

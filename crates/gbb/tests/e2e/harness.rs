@@ -1,3 +1,4 @@
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -220,6 +221,62 @@ impl E2eStack {
             .stderr(Stdio::piped())
             .spawn()
             .expect("gbb starts")
+    }
+
+    /// Runs `gbb ARGS` on a terminal (a pty made by util-linux's `script`) in `dir`, typing
+    /// `keys` into it (the terminal keeps them until the program reads them); returns the exit
+    /// code and what the terminal showed, without carriage returns.
+    pub(crate) fn on_terminal(&self, dir: &Path, args: &str, keys: &str) -> (Option<i32>, String) {
+        let gbb = env!("CARGO_BIN_EXE_gbb");
+        let mut child = Command::new("script")
+            .args(["-qec", &format!("{gbb} {args}"), "/dev/null"])
+            .current_dir(dir)
+            .env("GBB_USER_CONFIG", "")
+            .env("NO_COLOR", "1")
+            .env("GBB_TEST_BUILD_ROOT", &self.build_root)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("script runs");
+        let mut stdin = child.stdin.take().expect("piped");
+        stdin.write_all(keys.as_bytes()).unwrap();
+        let output = std::thread::scope(|scope| {
+            let waiter = scope.spawn(|| child.wait_with_output().unwrap());
+            let output = waiter.join().unwrap();
+            drop(stdin);
+            output
+        });
+        (
+            output.status.code(),
+            String::from_utf8_lossy(&output.stdout).replace('\r', ""),
+        )
+    }
+
+    /// Waits until the build container of `id` runs (gbb started as `child`), gives its hook
+    /// half a second to start, and returns the container's id. Fails when gbb ends first.
+    pub(crate) fn wait_for_container(&self, child: &mut Child, id: &str) -> String {
+        let started = std::time::Instant::now();
+        loop {
+            if let Some(container) = self.containers().iter().find(|c| c.ends_with(id)) {
+                std::thread::sleep(std::time::Duration::from_millis(500));
+                return container.split_whitespace().next().unwrap().to_owned();
+            }
+            assert!(
+                started.elapsed() < std::time::Duration::from_secs(120),
+                "phase 1 did not start"
+            );
+            if let Some(status) = child.try_wait().unwrap() {
+                let mut err = String::new();
+                child
+                    .stderr
+                    .take()
+                    .unwrap()
+                    .read_to_string(&mut err)
+                    .unwrap();
+                panic!("gbb ended early ({status}): {err}");
+            }
+            std::thread::sleep(std::time::Duration::from_millis(200));
+        }
     }
 
     /// The containers of this test's namespace that exist now.

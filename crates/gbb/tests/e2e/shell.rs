@@ -1,8 +1,5 @@
 //! `gbb shell`: bash in an image's build container, with the helpers and build.sh loaded.
 
-use std::io::Write;
-use std::process::{Command, Stdio};
-
 use crate::harness::E2eStack;
 
 #[test]
@@ -12,37 +9,12 @@ fn shell_opens_bash_in_the_build_container() {
     let greet = stack.id("greet");
     stack.gbb(&["build", &greetlib]).success();
 
-    // On a terminal (a pty made by `script`), typing into the shell.
-    let gbb = env!("CARGO_BIN_EXE_gbb");
-    let mut child = Command::new("script")
-        .args(["-qec", &format!("{gbb} shell {greet}"), "/dev/null"])
-        .current_dir(stack.image_dir("greet"))
-        .env("GBB_USER_CONFIG", "")
-        .env("NO_COLOR", "1")
-        .env(
-            "GBB_TEST_BUILD_ROOT",
-            std::env::var_os("GBB_TEST_BUILD_ROOT").unwrap_or_default(),
-        )
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stdin = child.stdin.take().unwrap();
+    // On a terminal, typing into the shell.
     let keys = "declare -F update_use provide_package; echo \"root=$EMERGE_ROOT packages=$_packages\"; \
                 ls /usr/lib/libgreet.so.1; exit 3\r";
-    stdin.write_all(keys.as_bytes()).unwrap();
-    let output = std::thread::scope(|scope| {
-        let waiter = scope.spawn(|| child.wait_with_output().unwrap());
-        let output = waiter.join().unwrap();
-        drop(stdin);
-        output
-    });
-    let text = String::from_utf8_lossy(&output.stdout).replace('\r', "");
-    assert_eq!(
-        output.status.code(),
-        Some(3),
-        "the shell's exit code: {text}"
-    );
+    let (code, text) =
+        stack.on_terminal(&stack.image_dir("greet"), &format!("shell {greet}"), keys);
+    assert_eq!(code, Some(3), "the shell's exit code: {text}");
     assert!(
         text.contains(&format!(
             "gbb shell: {greet} in {}/bob-greetlib:latest",

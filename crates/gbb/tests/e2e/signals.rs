@@ -2,7 +2,7 @@
 //! SIGHUP is handled like Ctrl-C; SIGTERM exits 143; Ctrl-C in phase 2 stops the image build
 //! at once.
 
-use std::io::{BufRead, BufReader, Read};
+use std::io::{BufRead, BufReader};
 use std::process::{Child, Command};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
@@ -21,33 +21,6 @@ fn kill(child: &Child, signal: &str) {
     );
 }
 
-/// Waits until `id`'s build container runs, and returns its id.
-fn wait_for_container(stack: &E2eStack, child: &mut Child, id: &str) -> String {
-    let started = Instant::now();
-    loop {
-        if let Some(container) = stack.containers().iter().find(|c| c.ends_with(id)) {
-            // Let the hook start.
-            std::thread::sleep(Duration::from_millis(500));
-            return container.split_whitespace().next().unwrap().to_owned();
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(120),
-            "phase 1 did not start"
-        );
-        if let Some(status) = child.try_wait().unwrap() {
-            let mut err = String::new();
-            child
-                .stderr
-                .take()
-                .unwrap()
-                .read_to_string(&mut err)
-                .unwrap();
-            panic!("gbb ended early ({status}): {err}");
-        }
-        std::thread::sleep(Duration::from_millis(200));
-    }
-}
-
 fn container_exists(id: &str) -> bool {
     Command::new("docker")
         .args(["container", "inspect", id])
@@ -63,7 +36,7 @@ fn sigkill_during_phase_1_leaves_nothing_after_the_next_build() {
     let hello = stack.id("hello");
     stack.write("hello", "build.sh", SLEEPING_HOOK);
     let mut child = stack.spawn(&["build", &hello]);
-    let container = wait_for_container(&stack, &mut child, &hello);
+    let container = stack.wait_for_container(&mut child, &hello);
     kill(&child, "KILL");
     child.wait().unwrap();
     assert!(
@@ -97,7 +70,7 @@ fn gbb_clean_removes_the_containers_of_a_killed_run() {
     let hello = stack.id("hello");
     stack.write("hello", "build.sh", SLEEPING_HOOK);
     let mut child = stack.spawn(&["build", &hello]);
-    let container = wait_for_container(&stack, &mut child, &hello);
+    let container = stack.wait_for_container(&mut child, &hello);
     kill(&child, "KILL");
     child.wait().unwrap();
     let run = stack.gbb(&["clean"]);
@@ -116,7 +89,7 @@ fn interrupt_phase_1(signal: &str) -> (Option<i32>, String) {
     let hello = stack.id("hello");
     stack.write("hello", "build.sh", SLEEPING_HOOK);
     let mut child = stack.spawn(&["build", &hello]);
-    let container = wait_for_container(&stack, &mut child, &hello);
+    let container = stack.wait_for_container(&mut child, &hello);
     let signalled = Instant::now();
     kill(&child, signal);
     let output = child.wait_with_output().unwrap();
