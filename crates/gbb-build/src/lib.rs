@@ -49,7 +49,7 @@ pub use run::{
     Build, BuildOptions, BuildSummary, Force, GentooInputs, Outcome, Reporter, StepReport,
     core_names,
 };
-pub use template::{check_template, render_template};
+pub use template::{FIXED_TEMPLATE_VARIABLES, check_template, render_template};
 
 /// The in-container scripts, built into gbb so that the binary is all a user needs; they go
 /// into every core image. `sed-or-die` is kubler's command of that name, which `build.sh`

@@ -185,8 +185,20 @@ impl TemplateValue {
     }
 }
 
-/// The values a stack's image template sees: every `BOB_*`, `IMAGE_PARENT`, `NAMESPACE`,
-/// `TAG`/`IMAGE_TAG` and `MAINTAINER`/`AUTHOR`.
+/// The names phase 2 fills into every image template besides the `BOB_*` variables of the
+/// image's config: what [`image_values`] inserts, and what `gbb check` accepts as known.
+pub const FIXED_TEMPLATE_VARIABLES: [&str; 6] = [
+    "IMAGE_PARENT",
+    "NAMESPACE",
+    "TAG",
+    "IMAGE_TAG",
+    "MAINTAINER",
+    "AUTHOR",
+];
+
+/// The values a stack's image template sees: every `BOB_*` and the
+/// [`FIXED_TEMPLATE_VARIABLES`] (`IMAGE_PARENT`, `NAMESPACE`, `TAG`/`IMAGE_TAG`,
+/// `MAINTAINER`/`AUTHOR`).
 pub(crate) fn image_values(
     definition: &Definition,
     parent_image: &str,
@@ -227,6 +239,12 @@ pub(crate) fn image_values(
     };
     values.insert("MAINTAINER".to_owned(), author.clone());
     values.insert("AUTHOR".to_owned(), author);
+    debug_assert!(
+        FIXED_TEMPLATE_VARIABLES
+            .iter()
+            .all(|name| values.contains_key(*name)),
+        "FIXED_TEMPLATE_VARIABLES names a value image_values does not fill"
+    );
     values
 }
 

@@ -4,20 +4,10 @@
 use std::collections::BTreeSet;
 use std::path::Path;
 
+use gbb_build::FIXED_TEMPLATE_VARIABLES;
 use gbb_stack::Definition;
 
 use crate::{Finding, Severity};
-
-/// What phase 2 substitutes besides every `BOB_*` of the image's config (see
-/// `gbb_build::render_template` and the phase 2 code that calls it).
-const FIXED: [&str; 6] = [
-    "IMAGE_PARENT",
-    "NAMESPACE",
-    "TAG",
-    "IMAGE_TAG",
-    "MAINTAINER",
-    "AUTHOR",
-];
 
 /// Dockerfile instructions whose text a shell reads at build or run time: their `${VAR}`
 /// are the shell's, not the template's.
@@ -60,7 +50,8 @@ pub(crate) fn check(definition: &Definition, findings: &mut Vec<Finding>) {
     unknown_variables(&config_has, &path, &text, findings);
 }
 
-/// Warns about each `${VAR}` of `text` that is neither filled in (the fixed names, and the
+/// Warns about each `${VAR}` of `text` that is neither filled in (the
+/// [`FIXED_TEMPLATE_VARIABLES`], and the
 /// `BOB_*` names `config_has`) nor declared by the template (`ARG`, `ENV`, also after
 /// `ONBUILD`), outside instructions a shell reads.
 fn unknown_variables(
@@ -103,7 +94,7 @@ fn unknown_variables(
             let Some(end) = inner.find('}') else { break };
             let name = &inner[..end];
             rest = &inner[end..];
-            let known = FIXED.contains(&name)
+            let known = FIXED_TEMPLATE_VARIABLES.contains(&name)
                 || declared.contains(name)
                 || (name.starts_with("BOB_") && config_has(name));
             let plain =
@@ -114,7 +105,8 @@ fn unknown_variables(
                     path,
                     Some(n + 1),
                     format!(
-                        "`${{{name}}}` is not filled in by gbb (IMAGE_PARENT, NAMESPACE, TAG, IMAGE_TAG, MAINTAINER, AUTHOR and the BOB_* variables of the config are) nor declared with ARG or ENV; it reaches the image build as it is"
+                        "`${{{name}}}` is not filled in by gbb ({} and the BOB_* variables of the config are) nor declared with ARG or ENV; it reaches the image build as it is",
+                        FIXED_TEMPLATE_VARIABLES.join(", ")
                     ),
                 ));
             }
