@@ -227,25 +227,46 @@ mod tests {
         Keyring::from_armor(armored).unwrap().fingerprints()[0].clone()
     }
 
+    /// A mirror serving `body` at [`PATH`] and an empty cache folder: what most tests start
+    /// from.
+    struct Fixture {
+        mirror: Mirror,
+        cache: tempfile::TempDir,
+        url: String,
+    }
+
+    impl Fixture {
+        fn serving(body: Vec<u8>) -> Self {
+            let mirror = Mirror::start();
+            mirror.put(PATH, Behaviour::Serve(body));
+            let url = format!("{}{PATH}", mirror.url);
+            Self {
+                mirror,
+                cache: tempfile::tempdir().unwrap(),
+                url,
+            }
+        }
+
+        /// The request for the key pinned to `fingerprint`, cached in the fixture's folder.
+        fn request<'a>(&'a self, fingerprint: &'a str) -> ReleaseKeyRequest<'a> {
+            ReleaseKeyRequest {
+                url: &self.url,
+                fingerprint,
+                cache: self.cache.path(),
+            }
+        }
+    }
+
     #[test]
     fn the_pinned_key_is_fetched_cached_and_reused_without_a_request() {
         let (release, release_public) = test_key("Release <r@example.org>");
         let (_, other_public) = test_key("Infra <i@example.org>");
         let pin = fingerprint_of(&release_public);
-        let mirror = Mirror::start();
         // Gentoo's file is a binary keyring of several service keys: only the pinned one is
         // kept.
-        mirror.put(
-            PATH,
-            Behaviour::Serve(binary_keyring(&[&other_public, &release_public])),
-        );
-        let cache = tempfile::tempdir().unwrap();
-        let url = format!("{}{PATH}", mirror.url);
-        let request = ReleaseKeyRequest {
-            url: &url,
-            fingerprint: &pin,
-            cache: cache.path(),
-        };
+        let fixture = Fixture::serving(binary_keyring(&[&other_public, &release_public]));
+        let (mirror, cache) = (&fixture.mirror, &fixture.cache);
+        let request = fixture.request(&pin);
 
         let (keyring, origin) = release_keyring(&downloader(), &request).unwrap();
         assert!(matches!(origin, KeyOrigin::Fetched), "{origin:?}");
@@ -302,15 +323,9 @@ mod tests {
     fn a_stale_cache_is_refreshed_and_used_when_the_refresh_fails() {
         let (_, release_public) = test_key("Release <r@example.org>");
         let pin = fingerprint_of(&release_public);
-        let mirror = Mirror::start();
-        mirror.put(PATH, Behaviour::Serve(release_public.clone().into_bytes()));
-        let cache = tempfile::tempdir().unwrap();
-        let url = format!("{}{PATH}", mirror.url);
-        let request = ReleaseKeyRequest {
-            url: &url,
-            fingerprint: &pin,
-            cache: cache.path(),
-        };
+        let fixture = Fixture::serving(release_public.clone().into_bytes());
+        let (mirror, cache) = (&fixture.mirror, &fixture.cache);
+        let request = fixture.request(&pin);
         release_keyring(&downloader(), &request).unwrap();
         let age = |days: u64| {
             std::fs::File::options()
@@ -338,15 +353,9 @@ mod tests {
         let (_, impostor_public) = test_key("Release <r@example.org>");
         let pin = fingerprint_of(&release_public);
         let impostor = fingerprint_of(&impostor_public);
-        let mirror = Mirror::start();
-        mirror.put(PATH, Behaviour::Serve(impostor_public.into_bytes()));
-        let cache = tempfile::tempdir().unwrap();
-        let url = format!("{}{PATH}", mirror.url);
-        let request = ReleaseKeyRequest {
-            url: &url,
-            fingerprint: &pin,
-            cache: cache.path(),
-        };
+        let fixture = Fixture::serving(impostor_public.into_bytes());
+        let (mirror, cache) = (&fixture.mirror, &fixture.cache);
+        let request = fixture.request(&pin);
         let error = release_keyring(&downloader(), &request).unwrap_err();
         let message = error.to_string();
         assert!(
