@@ -93,7 +93,6 @@ gbb_setup_env() {
 # A profile that does not set LIBDIR_<arch> (the test tree) uses `lib`.
 gbb_kubler_env() {
     gbb_find_portage_python 2>/dev/null || true
-    _LIB=$(gbb_portage libdir 2>/dev/null || true)
     _LIB=${_LIB:-lib}
     export _LIB
 }
@@ -523,14 +522,16 @@ gbb_helper_error() {
     printf 'gbb: %s: %s\n' "$helper" "$*" >&2
 }
 
-# Sets GBB_PORTAGE_PYTHON, once: `python3` (on a stage3 python-exec's choice, which has
-# Portage), else the newest interpreter that imports Portage.
+# Sets GBB_PORTAGE_PYTHON and _LIB, once: `python3` (on a stage3 python-exec's choice, which
+# has Portage), else the newest interpreter that imports Portage. The probe is the `libdir`
+# question itself, so finding the interpreter and reading the profile take one Python start
+# (Portage is slow to load); both are exported, so `gbb shell`'s second set-up asks nothing.
 gbb_find_portage_python() {
     [[ -n ${GBB_PORTAGE_PYTHON:-} ]] && return 0
-    local python
+    local python libdir
     for python in python3 $(compgen -c python3. | sort -t. -k2 -n -r | uniq); do
-        if "$python" -c 'import portage' 2>/dev/null; then
-            GBB_PORTAGE_PYTHON=$python
+        if libdir=$(gbb_portage_with "$python" libdir 2>/dev/null); then
+            export GBB_PORTAGE_PYTHON=$python _LIB=${libdir:-lib}
             return 0
         fi
     done
@@ -548,7 +549,15 @@ gbb_find_portage_python() {
 #   installed ATOM          the best installed version in the builder
 gbb_portage() {
     gbb_find_portage_python || return 1
-    "${GBB_PORTAGE_PYTHON}" - "$@" <<'PYTHON'
+    gbb_portage_with "${GBB_PORTAGE_PYTHON}" "$@"
+}
+
+# gbb_portage_with PYTHON COMMAND ARGS...: gbb_portage with the interpreter given; fails when
+# PYTHON cannot import Portage.
+gbb_portage_with() {
+    local python=$1
+    shift
+    "$python" - "$@" <<'PYTHON'
 import sys
 
 import portage
