@@ -126,8 +126,9 @@ gbb_binpkg_setup() {
 gbb_binpkg_index() {
     # An empty cache (a chain's first build) needs no index: Portage starts one itself.
     [[ -n $(find "${GBB_BINPKG_CACHE}" -type f -print -quit 2>/dev/null) ]] || return 0
-    python3 "${GBB_LIB:-/usr/local/lib/gbb}/binpkg-index.py" "${GBB_BINPKG_CACHE}" "${PKGDIR}" \
-        "${GBB_BINPKG_EXCLUDED[@]}"
+    # The interpreter gbb_kubler_env found with Portage, as every other Portage question.
+    "${GBB_PORTAGE_PYTHON:-python3}" "${GBB_LIB:-/usr/local/lib/gbb}/binpkg-index.py" \
+        "${GBB_BINPKG_CACHE}" "${PKGDIR}" "${GBB_BINPKG_EXCLUDED[@]}"
 }
 
 # gbb_binpkg_exclude ATOM...: build these packages again instead of taking them from the
