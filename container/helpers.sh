@@ -326,11 +326,9 @@ gbb_keep_build_resources() {
             [[ -d /${rel}/${dir} && ! -L /${rel}/${dir} ]] && dirs+=("${rel}/${dir#"/${rel}/"}")
         done
         (( ${#dirs[@]} )) || continue
-        if [[ $kind == static_libs ]]; then
-            mapfile -d '' files < <(cd / && find "${dirs[@]}" -name '*.a' \( -type f -o -type l \) -print0)
-        else
-            mapfile -d '' files < <(cd / && find "${dirs[@]}" \( -type f -o -type l \) -print0)
-        fi
+        local -a only=()
+        [[ $kind == static_libs ]] && only=(-name '*.a')
+        mapfile -d '' files < <(cd / && find "${dirs[@]}" "${only[@]}" \( -type f -o -type l \) -print0)
         (( ${#files[@]} )) || continue
         printf '%s\0' "${files[@]}" | tar -C / --null -cpf "${_ROOTFS_BACKUP}/${name}-${kind}.tar" -T -
     done
