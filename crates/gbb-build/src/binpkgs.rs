@@ -34,18 +34,12 @@ use std::path::{Path, PathBuf};
 use gbb_engine::Mount;
 
 use crate::BuildError;
+use crate::outputs::{io, write_file};
 
 /// Where the cache of the builder chain is mounted, read-only.
 pub(crate) const CACHE_TARGET: &str = "/var/cache/gbb/binpkgs";
 /// Where this run's own `PKGDIR` is mounted.
 pub(crate) const RUN_TARGET: &str = "/packages";
-
-fn io(path: &Path) -> impl FnOnce(std::io::Error) -> BuildError + '_ {
-    move |source| BuildError::Io {
-        path: path.to_owned(),
-        source,
-    }
-}
 
 /// The binary package cache of one builder chain.
 #[derive(Clone, Debug)]
@@ -188,7 +182,8 @@ fn valid_no_cache_line(line: &str) -> bool {
 }
 
 /// Adds the valid lines of the run's `NO_CACHE_DONE` (a regular file, checked by the walk)
-/// that the cache's file lacks, writing the cache's file anew under a temporary name.
+/// that the cache's file lacks, writing the cache's file anew under a temporary name
+/// ([`write_file`]).
 fn merge_no_cache_done(run: &Path, cache: &Path) -> Result<(), BuildError> {
     let source = run.join(NO_CACHE_DONE);
     let mut text = String::new();
@@ -212,14 +207,7 @@ fn merge_no_cache_done(run: &Path, cache: &Path) -> Result<(), BuildError> {
         return Ok(());
     }
     std::fs::create_dir_all(cache).map_err(io(cache))?;
-    let mut temporary =
-        tempfile::NamedTempFile::with_prefix_in(".gbb-incoming-", cache).map_err(io(cache))?;
-    std::io::Write::write_all(&mut temporary, (lines.join("\n") + "\n").as_bytes())
-        .map_err(io(temporary.path()))?;
-    temporary
-        .persist(&target)
-        .map_err(|e| io(&target)(e.error))?;
-    Ok(())
+    write_file(&target, (lines.join("\n") + "\n").as_bytes())
 }
 
 /// Files Portage keeps in `PKGDIR` that are not packages: its index.
