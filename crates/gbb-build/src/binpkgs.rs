@@ -550,6 +550,18 @@ mod tests {
         std::fs::write(path, content).unwrap();
     }
 
+    /// What the in-container script makes for a cached package: a link at `name` in the run's
+    /// folder to the cached `app-misc/greet/greet-1.0-1.gpkg.tar`, as the container sees it.
+    fn link_to_cached_greet(pkgdir: &Path, name: &str) {
+        let link = pkgdir.join(name);
+        std::fs::create_dir_all(link.parent().unwrap()).unwrap();
+        symlink(
+            Path::new(CACHE_TARGET).join("app-misc/greet/greet-1.0-1.gpkg.tar"),
+            link,
+        )
+        .unwrap();
+    }
+
     #[test]
     fn harvest_moves_new_packages_and_never_replaces_cached_ones() {
         let (_root, cache, run) = setup();
@@ -557,12 +569,7 @@ mod tests {
         write(&cached, "the real package");
         let pkgdir = run.dir.path().to_owned();
         // What the in-container script makes: a link to the cached package, and the index.
-        std::fs::create_dir_all(pkgdir.join("app-misc/greet")).unwrap();
-        symlink(
-            Path::new(CACHE_TARGET).join("app-misc/greet/greet-1.0-1.gpkg.tar"),
-            pkgdir.join("app-misc/greet/greet-1.0-1.gpkg.tar"),
-        )
-        .unwrap();
+        link_to_cached_greet(&pkgdir, "app-misc/greet/greet-1.0-1.gpkg.tar");
         write(&pkgdir.join("Packages"), "index");
         // What Portage builds.
         write(
@@ -630,13 +637,8 @@ mod tests {
         write(&canary, "host file");
         // A link with a package's name to a host file, and one to a cached file under
         // another name.
-        std::fs::create_dir_all(pkgdir.join("app-misc/greet")).unwrap();
+        link_to_cached_greet(&pkgdir, "app-misc/greet/greet-1.0-4.gpkg.tar");
         symlink(&canary, pkgdir.join("app-misc/greet/greet-1.0-3.gpkg.tar")).unwrap();
-        symlink(
-            Path::new(CACHE_TARGET).join("app-misc/greet/greet-1.0-1.gpkg.tar"),
-            pkgdir.join("app-misc/greet/greet-1.0-4.gpkg.tar"),
-        )
-        .unwrap();
         // A linked folder: nothing below it is read.
         let outside = root.path().join("outside/app-misc/x");
         write(&outside.join("x-1-1.gpkg.tar"), "from outside");
