@@ -34,18 +34,12 @@ use std::path::{Path, PathBuf};
 use gbb_engine::Mount;
 
 use crate::BuildError;
+use crate::outputs::{io, write_file};
 
 /// Where the cache of the builder chain is mounted, read-only.
 pub(crate) const CACHE_TARGET: &str = "/var/cache/gbb/binpkgs";
 /// Where this run's own `PKGDIR` is mounted.
 pub(crate) const RUN_TARGET: &str = "/packages";
-
-fn io(path: &Path) -> impl FnOnce(std::io::Error) -> BuildError + '_ {
-    move |source| BuildError::Io {
-        path: path.to_owned(),
-        source,
-    }
-}
 
 /// The binary package cache of one builder chain.
 #[derive(Clone, Debug)]
@@ -188,7 +182,8 @@ fn valid_no_cache_line(line: &str) -> bool {
 }
 
 /// Adds the valid lines of the run's `NO_CACHE_DONE` (a regular file, checked by the walk)
-/// that the cache's file lacks, writing the cache's file anew under a temporary name.
+/// that the cache's file lacks, writing the cache's file anew under a temporary name
+/// ([`write_file`]).
 fn merge_no_cache_done(run: &Path, cache: &Path) -> Result<(), BuildError> {
     let source = run.join(NO_CACHE_DONE);
     let mut text = String::new();
@@ -212,14 +207,7 @@ fn merge_no_cache_done(run: &Path, cache: &Path) -> Result<(), BuildError> {
         return Ok(());
     }
     std::fs::create_dir_all(cache).map_err(io(cache))?;
-    let mut temporary =
-        tempfile::NamedTempFile::with_prefix_in(".gbb-incoming-", cache).map_err(io(cache))?;
-    std::io::Write::write_all(&mut temporary, (lines.join("\n") + "\n").as_bytes())
-        .map_err(io(temporary.path()))?;
-    temporary
-        .persist(&target)
-        .map_err(|e| io(&target)(e.error))?;
-    Ok(())
+    write_file(&target, (lines.join("\n") + "\n").as_bytes())
 }
 
 /// Files Portage keeps in `PKGDIR` that are not packages: its index.
@@ -562,6 +550,18 @@ mod tests {
         std::fs::write(path, content).unwrap();
     }
 
+    /// What the in-container script makes for a cached package: a link at `name` in the run's
+    /// folder to the cached `app-misc/greet/greet-1.0-1.gpkg.tar`, as the container sees it.
+    fn link_to_cached_greet(pkgdir: &Path, name: &str) {
+        let link = pkgdir.join(name);
+        std::fs::create_dir_all(link.parent().unwrap()).unwrap();
+        symlink(
+            Path::new(CACHE_TARGET).join("app-misc/greet/greet-1.0-1.gpkg.tar"),
+            link,
+        )
+        .unwrap();
+    }
+
     #[test]
     fn harvest_moves_new_packages_and_never_replaces_cached_ones() {
         let (_root, cache, run) = setup();
@@ -569,12 +569,7 @@ mod tests {
         write(&cached, "the real package");
         let pkgdir = run.dir.path().to_owned();
         // What the in-container script makes: a link to the cached package, and the index.
-        std::fs::create_dir_all(pkgdir.join("app-misc/greet")).unwrap();
-        symlink(
-            Path::new(CACHE_TARGET).join("app-misc/greet/greet-1.0-1.gpkg.tar"),
-            pkgdir.join("app-misc/greet/greet-1.0-1.gpkg.tar"),
-        )
-        .unwrap();
+        link_to_cached_greet(&pkgdir, "app-misc/greet/greet-1.0-1.gpkg.tar");
         write(&pkgdir.join("Packages"), "index");
         // What Portage builds.
         write(
@@ -642,13 +637,8 @@ mod tests {
         write(&canary, "host file");
         // A link with a package's name to a host file, and one to a cached file under
         // another name.
-        std::fs::create_dir_all(pkgdir.join("app-misc/greet")).unwrap();
+        link_to_cached_greet(&pkgdir, "app-misc/greet/greet-1.0-4.gpkg.tar");
         symlink(&canary, pkgdir.join("app-misc/greet/greet-1.0-3.gpkg.tar")).unwrap();
-        symlink(
-            Path::new(CACHE_TARGET).join("app-misc/greet/greet-1.0-1.gpkg.tar"),
-            pkgdir.join("app-misc/greet/greet-1.0-4.gpkg.tar"),
-        )
-        .unwrap();
         // A linked folder: nothing below it is read.
         let outside = root.path().join("outside/app-misc/x");
         write(&outside.join("x-1-1.gpkg.tar"), "from outside");

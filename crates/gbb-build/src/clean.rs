@@ -19,7 +19,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 
-use gbb_engine::{Engine, EngineError, ListedImage};
+use gbb_engine::{Engine, ListedImage};
 use gbb_plan::{BuildPlan, BuildsIn, StepId, StepKind};
 use gbb_stack::{Kind, Stack};
 
@@ -101,16 +101,9 @@ fn repository(reference: &str) -> &str {
     }
 }
 
-fn engine(context: &str) -> impl FnOnce(EngineError) -> BuildError + '_ {
-    move |source| BuildError::Engine {
-        context: context.to_owned(),
-        source,
-    }
-}
-
 /// The images `gbb clean --images` removes for `plan`'s ids (see the module's doc).
 pub fn images_to_clean(
-    engine_: &dyn Engine,
+    engine: &dyn Engine,
     stack: &Stack,
     plan: &BuildPlan,
     stack_identity: &str,
@@ -126,9 +119,9 @@ pub fn images_to_clean(
             repositories.insert(state.clone(), position);
         }
     }
-    let ours = engine_
+    let ours = engine
         .images_with_label(&format!("{STACK_LABEL}={stack_identity}"))
-        .map_err(engine("listing this stack's images"))?;
+        .map_err(BuildError::engine("listing this stack's images"))?;
     // (step position, order within the step, name): sorted backwards, children go first.
     let mut remove: Vec<((usize, u8), String)> = ours
         .iter()
@@ -146,9 +139,9 @@ pub fn images_to_clean(
         if ours_tags.contains(name.as_str()) {
             continue;
         }
-        if let Some(info) = engine_
+        if let Some(info) = engine
             .inspect_image(&name)
-            .map_err(engine("looking up images"))?
+            .map_err(BuildError::engine("looking up images"))?
             && info.labels.get(STACK_LABEL).map(String::as_str) != Some(stack_identity)
         {
             foreign.push(name);
@@ -162,9 +155,9 @@ pub fn images_to_clean(
                 (1, core_names::own_core(label, stack_identity)),
                 (0, core_names::own_stage3(label, stack_identity)),
             ] {
-                if engine_
+                if engine
                     .inspect_image(&name)
-                    .map_err(engine("looking up images"))?
+                    .map_err(BuildError::engine("looking up images"))?
                     .is_some()
                 {
                     remove.push(((0, order), name));
@@ -195,7 +188,7 @@ pub struct Dangling {
 /// This stack's images that no current name points at (see the module's doc), restricted to
 /// `plan`'s ids when given; newest first, so that an image goes before the one it is built on.
 pub fn dangling_images(
-    engine_: &dyn Engine,
+    engine: &dyn Engine,
     stack: &Stack,
     plan: Option<&BuildPlan>,
     stack_identity: &str,
@@ -213,9 +206,9 @@ pub fn dangling_images(
         .filter(|d| d.kind == Kind::Builder)
         .map(|d| (d.id.to_string(), d.tag.as_str()))
         .collect();
-    let images = engine_
+    let images = engine
         .images_with_label(&format!("{STACK_LABEL}={stack_identity}"))
-        .map_err(engine("listing this stack's images"))?;
+        .map_err(BuildError::engine("listing this stack's images"))?;
     let mut dangling = Vec::new();
     for image in images {
         let ListedImage {

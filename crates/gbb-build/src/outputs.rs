@@ -87,7 +87,9 @@ pub(crate) fn write_error(path: &Path) -> impl FnOnce(std::io::Error) -> BuildEr
     }
 }
 
-fn io(path: &Path) -> impl FnOnce(std::io::Error) -> BuildError + '_ {
+/// The error of a failed read or file-system change at `path` (for writes, see
+/// [`write_error`], which tells a full disk apart).
+pub(crate) fn io(path: &Path) -> impl FnOnce(std::io::Error) -> BuildError + '_ {
     move |source| BuildError::Io {
         path: path.to_owned(),
         source,

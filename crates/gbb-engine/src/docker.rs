@@ -67,6 +67,11 @@ fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
         .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
+/// The listing filter for `label` (`key` or `key=value`).
+fn label_filter(label: &str) -> HashMap<String, Vec<String>> {
+    HashMap::from([("label".to_owned(), vec![label.to_owned()])])
+}
+
 fn api(operation: impl Into<String>) -> impl FnOnce(bollard::errors::Error) -> EngineError {
     let operation = operation.into();
     move |e| EngineError::Api {
@@ -613,11 +618,9 @@ impl Engine for Docker {
     }
 
     fn containers_with_label(&self, label: &str) -> Result<Vec<ContainerInfo>, EngineError> {
-        let mut filters = HashMap::new();
-        filters.insert("label".to_owned(), vec![label.to_owned()]);
         let options = ListContainersOptions {
             all: true,
-            filters: Some(filters),
+            filters: Some(label_filter(label)),
             ..Default::default()
         };
         self.runtime.block_on(async {
@@ -639,11 +642,9 @@ impl Engine for Docker {
     }
 
     fn images_with_label(&self, label: &str) -> Result<Vec<ListedImage>, EngineError> {
-        let mut filters = HashMap::new();
-        filters.insert("label".to_owned(), vec![label.to_owned()]);
         let options = bollard::query_parameters::ListImagesOptions {
             all: false,
-            filters: Some(filters),
+            filters: Some(label_filter(label)),
             ..Default::default()
         };
         self.runtime.block_on(async {
