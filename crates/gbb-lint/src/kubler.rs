@@ -51,11 +51,6 @@ pub(crate) const DIFFERENCES: &[Difference] = &[
         message: "gbb mounts the portage tree read-only into build containers, so it has no sync hooks: the tree is updated on the host (PORTAGE_DIR or a snapshot)",
     },
     Difference {
-        feature: Feature::Command("die"),
-        severity: Severity::Warning,
-        message: "kubler's internal die() is not a gbb helper: write `echo \"...\" >&2; exit 1` (a failing command stops the build by itself)",
-    },
-    Difference {
         feature: Feature::Command("generate_doc_package_installed"),
         severity: Severity::Warning,
         message: "one of kubler's internal documentation functions; gbb writes PACKAGES.md itself from what phase 1 installed: drop the call",
@@ -78,7 +73,7 @@ pub(crate) const DIFFERENCES: &[Difference] = &[
     Difference {
         feature: Feature::Variable("BOB_KEEP_BUILD_LOG"),
         severity: Severity::Warning,
-        message: "ignored: gbb keeps each step's whole log in .gbb/logs/<ns>/<name>.log, never in the image folder",
+        message: "Portage's build logs go to .gbb/build/<ns>/<name>/portage-logs/, not into the image folder (it is read-only in the build container)",
     },
     Difference {
         feature: Feature::Variable("BOB_PACKAGE_CONFIG_DIFF"),
@@ -89,11 +84,6 @@ pub(crate) const DIFFERENCES: &[Difference] = &[
         feature: Feature::Variable("BOB_PACKAGE_CONFIG_STRICT"),
         severity: Severity::Warning,
         message: "ignored: kubler passed it to flaggie; gbb writes package.use and package.accept_keywords lines itself",
-    },
-    Difference {
-        feature: Feature::Variable("BOB_IS_DEBUG"),
-        severity: Severity::Warning,
-        message: "ignored: `gbb -v build` shows every line of the build",
     },
     Difference {
         feature: Feature::Variable("BUILD_PRIVILEGED"),

@@ -180,7 +180,7 @@ fn kubler_features_gbb_treats_differently() {
     assert_snapshot!(run.all(), @r"
     exit: 1
     --- stdout
-    warning: dock/ns/build.conf:2: BOB_KEEP_BUILD_LOG: ignored: gbb keeps each step's whole log in .gbb/logs/<ns>/<name>.log, never in the image folder
+    warning: dock/ns/build.conf:2: BOB_KEEP_BUILD_LOG: Portage's build logs go to .gbb/build/<ns>/<name>/portage-logs/, not into the image folder (it is read-only in the build container)
     error: dock/ns/images/app/build.sh:2: `download_from_oracle`: kubler's download_from_oracle accepts Oracle's licence for you with a cookie; gbb does not: download the file yourself and fetch it with `download_file file:///path`
     --- stderr
     checked 3 images and builders: 1 errors, 1 warnings
