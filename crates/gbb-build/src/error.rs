@@ -82,9 +82,6 @@ pub enum BuildError {
         problem: &'static str,
     },
 
-    #[error("{what} is not supported yet; {hint}")]
-    Unsupported { what: String, hint: &'static str },
-
     #[error(
         "`{id}` is needed but not built, and -n keeps gbb from building it: build it first, or drop -n"
     )]
