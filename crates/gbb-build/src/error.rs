@@ -1,4 +1,4 @@
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use gbb_engine::EngineError;
 
@@ -194,5 +194,13 @@ impl BuildError {
     pub(crate) fn engine(context: impl Into<String>) -> impl FnOnce(EngineError) -> Self {
         let context = context.into();
         move |source| Self::Engine { context, source }
+    }
+}
+
+/// For `map_err`: an I/O error on `path` as a [`BuildError::Io`] that names it.
+pub(crate) fn io(path: &Path) -> impl FnOnce(std::io::Error) -> BuildError + '_ {
+    move |source| BuildError::Io {
+        path: path.to_owned(),
+        source,
     }
 }

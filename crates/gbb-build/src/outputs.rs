@@ -28,6 +28,7 @@ use std::io::{ErrorKind, Read, Write};
 use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
+use crate::error::io;
 use crate::{BuildError, Paths};
 
 /// The most a text file from phase 1 may hold (`packages.tsv` of a large image is a few
@@ -84,13 +85,6 @@ pub(crate) fn write_error(path: &Path) -> impl FnOnce(std::io::Error) -> BuildEr
                 source,
             }
         }
-    }
-}
-
-fn io(path: &Path) -> impl FnOnce(std::io::Error) -> BuildError + '_ {
-    move |source| BuildError::Io {
-        path: path.to_owned(),
-        source,
     }
 }
 
