@@ -1213,11 +1213,9 @@ impl<'a> Build<'a> {
 
     /// Removes a candidate after a failure. Quietly: the failure is what the user needs to
     /// read, and a candidate left behind is replaced by the next run (and `gbb clean` removes
-    /// it).
+    /// it). No look-up first: removing an image that is not there succeeds.
     fn drop_candidate(&self, candidate: &str) {
-        if let Ok(Some(_)) = self.engine.inspect_image(candidate) {
-            let _ = self.engine.remove_image(candidate);
-        }
+        let _ = self.engine.remove_image(candidate);
     }
 
     fn image(&self, step: &Step) -> Result<(Outcome, Option<u64>), BuildError> {
