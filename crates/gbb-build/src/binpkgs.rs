@@ -34,7 +34,8 @@ use std::path::{Path, PathBuf};
 use gbb_engine::Mount;
 
 use crate::BuildError;
-use crate::outputs::{io, write_file};
+use crate::error::io;
+use crate::outputs::write_file;
 
 /// Where the cache of the builder chain is mounted, read-only.
 pub(crate) const CACHE_TARGET: &str = "/var/cache/gbb/binpkgs";

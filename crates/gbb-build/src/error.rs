@@ -1,4 +1,4 @@
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use gbb_engine::EngineError;
 
@@ -81,9 +81,6 @@ pub enum BuildError {
         origin: Option<gbb_config::Origin>,
         problem: &'static str,
     },
-
-    #[error("{what} is not supported yet; {hint}")]
-    Unsupported { what: String, hint: &'static str },
 
     #[error(
         "`{id}` is needed but not built, and -n keeps gbb from building it: build it first, or drop -n"
@@ -197,5 +194,13 @@ impl BuildError {
     pub(crate) fn engine(context: impl Into<String>) -> impl FnOnce(EngineError) -> Self {
         let context = context.into();
         move |source| Self::Engine { context, source }
+    }
+}
+
+/// For `map_err`: an I/O error on `path` as a [`BuildError::Io`] that names it.
+pub(crate) fn io(path: &Path) -> impl FnOnce(std::io::Error) -> BuildError + '_ {
+    move |source| BuildError::Io {
+        path: path.to_owned(),
+        source,
     }
 }

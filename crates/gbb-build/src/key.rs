@@ -22,6 +22,7 @@ use gbb_stack::{CoreInput, Definition, PortageTree, Stage3};
 use sha2::{Digest, Sha256};
 
 use crate::BuildError;
+use crate::error::io;
 
 /// The label that carries a result's content key.
 pub const KEY_LABEL: &str = "org.gentoo-bb.key";
@@ -71,13 +72,6 @@ impl KeyHasher {
     fn finish(self) -> ContentKey {
         let digest = self.0.finalize();
         ContentKey(digest.iter().map(|b| format!("{b:02x}")).collect())
-    }
-}
-
-fn io(path: &Path) -> impl FnOnce(std::io::Error) -> BuildError + '_ {
-    move |source| BuildError::Io {
-        path: path.to_owned(),
-        source,
     }
 }
 

@@ -28,6 +28,7 @@ use std::io::{ErrorKind, Read, Write};
 use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
+use crate::error::io;
 use crate::{BuildError, Paths};
 
 /// The most a text file from phase 1 may hold (`packages.tsv` of a large image is a few
@@ -84,15 +85,6 @@ pub(crate) fn write_error(path: &Path) -> impl FnOnce(std::io::Error) -> BuildEr
                 source,
             }
         }
-    }
-}
-
-/// The error of a failed read or file-system change at `path` (for writes, see
-/// [`write_error`], which tells a full disk apart).
-pub(crate) fn io(path: &Path) -> impl FnOnce(std::io::Error) -> BuildError + '_ {
-    move |source| BuildError::Io {
-        path: path.to_owned(),
-        source,
     }
 }
 
@@ -171,28 +163,32 @@ pub(crate) fn read_text(path: &Path, limit: u64) -> Result<Option<String>, Build
 /// over `path` (which replaces a link there instead of writing through it). Readers never see
 /// half a file, and a failure (a full disk) leaves `path` as it was.
 pub(crate) fn write_file(path: &Path, content: &[u8]) -> Result<(), BuildError> {
-    let dir = path.parent().unwrap_or(Path::new("."));
-    let mut temp = new_temp_file(dir, path)?;
-    temp.write_all(content)
-        .and_then(|()| temp.flush())
-        .map_err(write_error(path))?;
-    temp.persist(path).map_err(|e| write_error(path)(e.error))?;
-    Ok(())
+    replace_file(path, |temp| temp.write_all(content))
 }
 
-/// A new, empty file of mode [`FILE_MODE`] with a random name in `dir`, for `target`'s
-/// content; removed when dropped unless persisted.
-fn new_temp_file(dir: &Path, target: &Path) -> Result<tempfile::NamedTempFile, BuildError> {
+/// Replaces `target` with what `fill` writes: into a new file of mode [`FILE_MODE`] with a
+/// random name next to it (removed when anything fails), then renamed over `target`. The one
+/// way this module writes a file for the user (see [`write_file`]).
+fn replace_file(
+    target: &Path,
+    fill: impl FnOnce(&mut tempfile::NamedTempFile) -> std::io::Result<()>,
+) -> Result<(), BuildError> {
     let name = target
         .file_name()
         .map(|n| format!(".{}.", n.to_string_lossy()))
         .unwrap_or_else(|| ".gbb.".to_owned());
-    tempfile::Builder::new()
+    let mut temp = tempfile::Builder::new()
         .prefix(&name)
         .suffix(".tmp")
         .permissions(std::fs::Permissions::from_mode(FILE_MODE))
-        .tempfile_in(dir)
-        .map_err(write_error(target))
+        .tempfile_in(target.parent().unwrap_or(Path::new(".")))
+        .map_err(write_error(target))?;
+    fill(&mut temp)
+        .and_then(|()| temp.flush())
+        .map_err(write_error(target))?;
+    temp.persist(target)
+        .map_err(|e| write_error(target)(e.error))?;
+    Ok(())
 }
 
 /// Removes the folders of runs that ended without cleaning up (gbb was killed). Called with the
@@ -342,12 +338,7 @@ fn move_file(
             Err(e) => return Err(io(to)(e)),
         }
     }
-    let dir = to.parent().unwrap_or(Path::new("."));
-    let mut temp = new_temp_file(dir, to)?;
-    std::io::copy(&mut file, &mut temp).map_err(write_error(to))?;
-    temp.flush().map_err(write_error(to))?;
-    temp.persist(to).map_err(|e| write_error(to)(e.error))?;
-    Ok(())
+    replace_file(to, |temp| std::io::copy(&mut file, temp).map(drop))
 }
 
 #[cfg(test)]

@@ -10,6 +10,7 @@ use gbb_plan::{BuildPlan, BuildsIn, DependencyQueue, Parent, Reason, Step, StepI
 use gbb_stack::{BuilderBase, CoreInput, Definition, ImageId, Kind, PortageTree, Stack, Stage3};
 
 use crate::binpkgs::{PackageCache, PackageRun};
+use crate::error::io;
 use crate::key::{core_key, definition_key};
 use crate::mounts::EngineSettings;
 use crate::outputs::{self, KEPT_OUTPUTS, Owner, RunDir, TEXT_LIMIT};
@@ -218,13 +219,6 @@ fn image_name_part(label: &str) -> String {
         "core".to_owned()
     } else {
         trimmed.to_owned()
-    }
-}
-
-fn io(path: &Path) -> impl FnOnce(std::io::Error) -> BuildError + '_ {
-    move |source| BuildError::Io {
-        path: path.to_owned(),
-        source,
     }
 }
 
@@ -1219,11 +1213,9 @@ impl<'a> Build<'a> {
 
     /// Removes a candidate after a failure. Quietly: the failure is what the user needs to
     /// read, and a candidate left behind is replaced by the next run (and `gbb clean` removes
-    /// it).
+    /// it). No look-up first: removing an image that is not there succeeds.
     fn drop_candidate(&self, candidate: &str) {
-        if let Ok(Some(_)) = self.engine.inspect_image(candidate) {
-            let _ = self.engine.remove_image(candidate);
-        }
+        let _ = self.engine.remove_image(candidate);
     }
 
     fn image(&self, step: &Step) -> Result<(Outcome, Option<u64>), BuildError> {

@@ -95,7 +95,6 @@ pub(crate) fn code_for(error: &anyhow::Error) -> ExitCode {
             | BuildError::NoStage3File { .. }
             | BuildError::NoPortageDir { .. }
             | BuildError::BadLink { .. }
-            | BuildError::Unsupported { .. }
             | BuildError::BadSetting { .. }
             | BuildError::UnsafeTemplateValue { .. }
             | BuildError::NotBuilt { .. }
