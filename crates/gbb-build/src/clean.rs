@@ -20,11 +20,11 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 
 use gbb_engine::{Engine, ListedImage};
-use gbb_plan::{BuildPlan, BuildsIn, StepId, StepKind};
+use gbb_plan::{BuildPlan, BuilderBuildsIn, Step};
 use gbb_stack::{Kind, Stack};
 
 use crate::labels::{ID_LABEL, STACK_LABEL};
-use crate::run::core_names;
+use crate::names;
 use crate::{BuildError, Paths};
 
 /// The files and folders `gbb clean` removes, of those that exist: all of the stack's
@@ -41,7 +41,7 @@ pub fn files_to_clean(stack: &Stack, paths: &Paths, plan: Option<&BuildPlan>) ->
             .steps
             .iter()
             .filter_map(|step| {
-                step.definition
+                step.definition()
                     .map(|i| stack.definitions()[i].id.to_string())
             })
             .flat_map(|id| {
@@ -111,12 +111,12 @@ pub fn images_to_clean(
     // Each repository the plan's ids own, with its step's position (children come later).
     let mut repositories: BTreeMap<String, usize> = BTreeMap::new();
     for (position, step) in plan.steps.iter().enumerate() {
-        let Some(definition) = step.definition.map(|i| &stack.definitions()[i]) else {
+        let Some(definition) = step.definition().map(|i| &stack.definitions()[i]) else {
             continue;
         };
         repositories.insert(definition.id.to_string(), position);
-        if let Some(state) = &step.state_name {
-            repositories.insert(state.clone(), position);
+        if let Step::Image(image) = step {
+            repositories.insert(image.state.clone(), position);
         }
     }
     let ours = engine
@@ -150,10 +150,15 @@ pub fn images_to_clean(
     // The stack's own cores (of the builders named): by name, which holds the stack's
     // identity. Last of all, since every builder is built on one; the core before its stage3.
     for step in &plan.steps {
-        if let Some(BuildsIn::Core(StepId::Core(label))) = &step.builds_in {
+        if let Step::Builder(builder) = step
+            && let BuilderBuildsIn::Core(core) = &builder.builds_in
+        {
             for (order, name) in [
-                (1, core_names::own_core(label, stack_identity)),
-                (0, core_names::own_stage3(label, stack_identity)),
+                (1, names::own_core(&core.label, stack_identity).to_string()),
+                (
+                    0,
+                    names::own_stage3(&core.label, stack_identity).to_string(),
+                ),
             ] {
                 if engine
                     .inspect_image(&name)
@@ -196,7 +201,10 @@ pub fn dangling_images(
     let named: Option<BTreeSet<String>> = plan.map(|plan| {
         plan.steps
             .iter()
-            .filter_map(|s| s.definition.map(|i| stack.definitions()[i].id.to_string()))
+            .filter_map(|s| {
+                s.definition()
+                    .map(|i| stack.definitions()[i].id.to_string())
+            })
             .collect()
     });
     // Builders' tags that a build of the stack gives now.
@@ -237,7 +245,7 @@ pub fn dangling_images(
             let old_builder_tag = builder_tags
                 .get(repo)
                 .is_some_and(|current| version != "latest" && version != *current);
-            if version == "gbb-candidate" || old_builder_tag {
+            if version == names::CANDIDATE_TAG || old_builder_tag {
                 dangling.push(entry(tag.clone()));
             }
         }
@@ -252,22 +260,20 @@ pub fn dangling_images(
 
 /// The image names builds of `plan`'s steps give, in plan order.
 pub fn stack_images(stack: &Stack, plan: &BuildPlan) -> Vec<String> {
-    let mut names = Vec::new();
+    let mut out = Vec::new();
     for step in &plan.steps {
-        let Some(definition) = step.definition.map(|i| &stack.definitions()[i]) else {
+        let Some(definition) = step.definition().map(|i| &stack.definitions()[i]) else {
             continue;
         };
-        let id = &definition.id;
-        names.push(format!("{id}:latest"));
-        if definition.tag != "latest" {
-            names.push(format!("{id}:{}", definition.tag));
-        }
-        if step.kind == StepKind::Image {
-            names.push(format!("{id}:gbb-candidate"));
-            if let Some(state) = &step.state_name {
-                names.push(format!("{state}:latest"));
-            }
+        out.extend(
+            names::final_tags(definition)
+                .iter()
+                .map(ToString::to_string),
+        );
+        if let Step::Image(image) = step {
+            out.push(names::candidate(definition.id.as_str()).to_string());
+            out.push(names::state(&image.state).to_string());
         }
     }
-    names
+    out
 }

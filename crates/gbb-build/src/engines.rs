@@ -18,7 +18,7 @@
 //! asked for and that only refused steps need is left out.
 
 use gbb_config::Origin;
-use gbb_plan::{BuildPlan, BuildsIn, Parent, Reason, Step, StepId, StepKind};
+use gbb_plan::{BuildPlan, Reason, Step, StepId, StepKind};
 use gbb_stack::{ContainerEngine, Hook, PortageTree, Stack, Stage3};
 
 /// A plan split by engine.
@@ -88,18 +88,11 @@ pub fn split_by_engine(stack: &Stack, plan: &BuildPlan) -> EngineSplit {
     let definitions = stack.definitions();
     let mut class: Vec<Option<Class>> = vec![None; plan.steps.len()];
     let mut reasons: Vec<Option<Refusal>> = vec![None; plan.steps.len()];
-    let index: std::collections::HashMap<&StepId, usize> = plan
-        .steps
-        .iter()
-        .enumerate()
-        .map(|(i, s)| (&s.id, i))
-        .collect();
-    let position = |id: &StepId| index.get(id).copied();
 
     // Builders and images first, in plan order (what they need comes before them); cores
     // are neutral here and decided by who needs them.
     for (i, step) in plan.steps.iter().enumerate() {
-        let Some(index) = step.definition else {
+        let Some(index) = step.definition() else {
             continue;
         };
         let (own, reason) = match &definitions[index].engine {
@@ -118,8 +111,8 @@ pub fn split_by_engine(stack: &Stack, plan: &BuildPlan) -> EngineSplit {
                 }),
             ),
         };
-        let blocker = step.needs.iter().find_map(|need| {
-            let n = position(need)?;
+        let blocker = step.needs().iter().find_map(|&n| {
+            let need = plan.steps[n].id();
             match class[n] {
                 Some(Class::Refuse) => Some((Class::Refuse, need)),
                 Some(Class::List) if own == Class::Build => Some((Class::Refuse, need)),
@@ -143,7 +136,7 @@ pub fn split_by_engine(stack: &Stack, plan: &BuildPlan) -> EngineSplit {
     let mut used_by_list = vec![false; plan.steps.len()];
     for i in (0..plan.steps.len()).rev() {
         let step = &plan.steps[i];
-        class[i] = if step.kind == StepKind::Core {
+        class[i] = if matches!(step, Step::Core(_)) {
             if used_by_build[i] {
                 Some(Class::Build)
             } else if used_by_list[i] {
@@ -152,7 +145,7 @@ pub fn split_by_engine(stack: &Stack, plan: &BuildPlan) -> EngineSplit {
                 None
             }
         } else if class[i] != Some(Class::Refuse)
-            && step.reason != Reason::Requested
+            && *step.reason() != Reason::Requested
             && !used_by_build[i]
             && !used_by_list[i]
         {
@@ -165,27 +158,27 @@ pub fn split_by_engine(stack: &Stack, plan: &BuildPlan) -> EngineSplit {
             Some(Class::List) => &mut used_by_list,
             _ => continue,
         };
-        for n in step.needs.iter().filter_map(&position) {
+        for &n in step.needs() {
             used[n] = true;
         }
     }
 
-    let mut split = EngineSplit::default();
+    let mut split = EngineSplit {
+        build: plan.subset(|i, _| class[i] == Some(Class::Build)),
+        ..EngineSplit::default()
+    };
     for (i, step) in plan.steps.iter().enumerate() {
-        let Some(class) = class[i] else {
-            continue;
-        };
-        match class {
-            Class::Build => split.build.steps.push(step.clone()),
-            Class::List => split.listed.push(ListedStep {
-                id: step.id.clone(),
-                kind: step.kind,
+        match class[i] {
+            None | Some(Class::Build) => {}
+            Some(Class::List) => split.listed.push(ListedStep {
+                id: step.id().clone(),
+                kind: step.kind(),
                 actions: actions(stack, step),
             }),
-            Class::Refuse => {
+            Some(Class::Refuse) => {
                 if let Some(reason) = reasons[i].take() {
                     split.refused.push(RefusedStep {
-                        id: step.id.clone(),
+                        id: step.id().clone(),
                         reason,
                     });
                 }
@@ -198,8 +191,8 @@ pub fn split_by_engine(stack: &Stack, plan: &BuildPlan) -> EngineSplit {
 /// What `step` would do, in the order a build does it.
 fn actions(stack: &Stack, step: &Step) -> Vec<String> {
     let mut out = Vec::new();
-    if step.kind == StepKind::Core {
-        let input = step.core.as_ref().expect("cores have inputs");
+    if let Step::Core(core) = step {
+        let input = &core.core.input;
         out.push(match &input.stage3 {
             Stage3::File { path } => format!("import the stage3 file `{}`", path.display()),
             Stage3::Release {
@@ -226,22 +219,23 @@ fn actions(stack: &Stack, step: &Step) -> Vec<String> {
         out.push("add gbb's in-container scripts on top: the core".to_owned());
         return out;
     }
-    let definition = &stack.definitions()[step.definition.expect("builders and images")];
+    let (definition, builds_in) = match step {
+        Step::Builder(builder) => (builder.definition, step.builds_in()),
+        Step::Image(image) => (image.definition, step.builds_in()),
+        Step::Core(_) => unreachable!("cores returned above"),
+    };
+    let definition = &stack.definitions()[definition];
     let script = &definition.script;
-    let builds_in = step
-        .builds_in
-        .as_ref()
-        .map(BuildsIn::image_name)
-        .unwrap_or_default();
+    let builds_in = builds_in.map(|(name, _)| name).unwrap_or_default();
     out.push(format!("start a container of `{builds_in}`"));
     let hook = |hook: Hook| script.hooks.contains(&hook).then(|| hook.as_str());
     if let Some(name) = hook(Hook::ConfigureBuilder) {
         out.push(format!("run {name}"));
     }
-    if step.kind == StepKind::Builder {
+    let Step::Image(image) = step else {
         out.push(format!("keep the container as `{}`", definition.id));
         return out;
-    }
+    };
     if let Some(name) = hook(Hook::ConfigureRootfsBuild) {
         out.push(format!("run {name}"));
     }
@@ -255,12 +249,10 @@ fn actions(stack: &Stack, step: &Step) -> Vec<String> {
         out.push(format!("run {name}"));
     }
     out.push("clean up the root and write rootfs.tar".to_owned());
-    if let Some(state) = &step.state_name {
-        out.push(format!("keep the container as `{state}`"));
-    }
-    let parent = match step.parent.as_ref() {
-        Some(Parent::Step(parent)) => format!("`{parent}`"),
-        _ => "scratch".to_owned(),
+    out.push(format!("keep the container as `{}`", image.state));
+    let parent = match &image.parent {
+        Some(parent) => format!("`{parent}`"),
+        None => "scratch".to_owned(),
     };
     out.push(format!(
         "build the image from Dockerfile.template on {parent} with rootfs.tar, tag `{}:{}` and `:latest`",

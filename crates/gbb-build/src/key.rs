@@ -15,8 +15,11 @@
 //! Hashing a local stage3's contents would cost seconds for every run; its size and time stand
 //! in for it, as `make` does.
 
+use std::collections::BTreeMap;
 use std::fmt;
 use std::path::Path;
+
+use serde::{Deserialize, Serialize};
 
 use gbb_stack::{CoreInput, Definition, PortageTree, Stage3};
 use sha2::{Digest, Sha256};
@@ -26,6 +29,50 @@ use crate::error::io;
 
 /// The label that carries a result's content key.
 pub const KEY_LABEL: &str = "org.gentoo-bb.key";
+
+/// The label that carries what a result's key was made of ([`KeyInputs`], as JSON), so that
+/// the next build can say why a key changed.
+pub const KEY_INPUTS_LABEL: &str = "org.gentoo-bb.key-inputs";
+
+/// What a content key was made of, in short: a digest per file and per config variable, and
+/// the keys of what the result is built on. Two of these tell which input changed (see
+/// `why.rs`); the key itself is computed from the full inputs, never from this record.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KeyInputs {
+    /// Builders and images: each file of the folder, by relative path.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub files: BTreeMap<String, String>,
+    /// Builders and images: each config variable's value.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub config: BTreeMap<String, String>,
+    /// The key of the parent image (images), or of the base (builders).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parent: Option<String>,
+    /// The key of the builder an image runs in.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub builder: Option<String>,
+    /// Cores: the stage3, the portage tree and gbb's scripts.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub core: BTreeMap<String, String>,
+}
+
+impl KeyInputs {
+    pub fn to_label(&self) -> String {
+        serde_json::to_string(self).expect("plain maps and strings serialize")
+    }
+
+    /// The record in a label; `None` for a result gbb made before it kept one, or a label
+    /// that is not gbb's.
+    pub fn from_label(value: &str) -> Option<Self> {
+        serde_json::from_str(value).ok()
+    }
+}
+
+/// A short digest of `bytes` for a [`KeyInputs`] record.
+fn digest(bytes: &[u8]) -> String {
+    let digest = Sha256::digest(bytes);
+    digest[..8].iter().map(|b| format!("{b:02x}")).collect()
+}
 
 /// A hex SHA-256.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -153,46 +200,91 @@ fn check_link(path: &Path) -> Result<(), BuildError> {
 
 /// The key of a core.
 pub(crate) fn core_key(input: &CoreInput, core_dockerfile: &str) -> Result<ContentKey, BuildError> {
+    core_key_with_inputs(input, core_dockerfile).map(|(key, _)| key)
+}
+
+/// The key of a core, with what it was made of.
+pub(crate) fn core_key_with_inputs(
+    input: &CoreInput,
+    core_dockerfile: &str,
+) -> Result<(ContentKey, KeyInputs), BuildError> {
     let mut hasher = KeyHasher::new("core");
+    let mut record = KeyInputs::default();
+    // Each part is also hashed on its own for the record (cheap: stamps, not contents).
+    let mut part = KeyHasher::new("part");
     match &input.stage3 {
         Stage3::File { path } => {
             let (size, mtime) = stamp(path)?;
-            hasher.field(b"stage3 file");
-            hasher.field(path.to_string_lossy().as_bytes());
-            hasher.field(&size.to_le_bytes());
-            hasher.field(&mtime.to_le_bytes());
+            for field in [
+                b"stage3 file".as_slice(),
+                path.to_string_lossy().as_bytes(),
+                &size.to_le_bytes(),
+                &mtime.to_le_bytes(),
+            ] {
+                hasher.field(field);
+                part.field(field);
+            }
         }
         Stage3::Release {
             base, date, arch, ..
         } => {
-            hasher.field(b"stage3 release");
-            hasher.field(base.as_bytes());
-            hasher.field(date.as_deref().unwrap_or("latest").as_bytes());
-            hasher.field(arch.as_bytes());
+            for field in [
+                b"stage3 release".as_slice(),
+                base.as_bytes(),
+                date.as_deref().unwrap_or("latest").as_bytes(),
+                arch.as_bytes(),
+            ] {
+                hasher.field(field);
+                part.field(field);
+            }
         }
     }
+    record
+        .core
+        .insert("stage3".to_owned(), part.finish().short().to_owned());
+    let mut part = KeyHasher::new("part");
     match &input.portage {
         PortageTree::Dir { path } => {
             hasher.field(b"portage dir");
             for (relative, full) in files_below(path, &[".git"], false)? {
                 let (size, mtime) = stamp(&full)?;
-                hasher.field(relative.as_bytes());
-                hasher.field(&size.to_le_bytes());
-                hasher.field(&mtime.to_le_bytes());
+                for field in [
+                    relative.as_bytes(),
+                    &size.to_le_bytes(),
+                    &mtime.to_le_bytes(),
+                ] {
+                    hasher.field(field);
+                    part.field(field);
+                }
             }
         }
         PortageTree::Snapshot { url, date } => {
-            hasher.field(b"portage snapshot");
-            hasher.field(url.as_deref().unwrap_or_default().as_bytes());
-            hasher.field(date.as_bytes());
+            for field in [
+                b"portage snapshot".as_slice(),
+                url.as_deref().unwrap_or_default().as_bytes(),
+                date.as_bytes(),
+            ] {
+                hasher.field(field);
+                part.field(field);
+            }
         }
     }
+    record
+        .core
+        .insert("portage tree".to_owned(), part.finish().short().to_owned());
+    let mut part = KeyHasher::new("part");
     for (name, text) in crate::CONTAINER_SCRIPTS {
         hasher.field(name.as_bytes());
         hasher.field(text.as_bytes());
+        part.field(name.as_bytes());
+        part.field(text.as_bytes());
     }
     hasher.field(core_dockerfile.as_bytes());
-    Ok(hasher.finish())
+    part.field(core_dockerfile.as_bytes());
+    record
+        .core
+        .insert("gbb's scripts".to_owned(), part.finish().short().to_owned());
+    Ok((hasher.finish(), record))
 }
 
 /// The key of an image or builder, given the keys of what it is built on (`parent`) and in
@@ -201,7 +293,8 @@ pub(crate) fn definition_key(
     definition: &Definition,
     parent: Option<&ContentKey>,
     builder: Option<&ContentKey>,
-) -> Result<ContentKey, BuildError> {
+) -> Result<(ContentKey, KeyInputs), BuildError> {
+    let mut record = KeyInputs::default();
     let mut hasher = KeyHasher::new(definition.kind.as_str());
     hasher.field(definition.id.as_str().as_bytes());
     hasher.field(b"files");
@@ -209,19 +302,27 @@ pub(crate) fn definition_key(
         let content = std::fs::read(&full).map_err(io(&full))?;
         hasher.field(relative.as_bytes());
         hasher.field(&content);
+        record.files.insert(relative, digest(&content));
     }
     hasher.field(b"config");
     for (name, var) in definition.config.vars() {
         hasher.field(name.as_bytes());
+        let mut value = KeyHasher::new("value");
         for item in var.value.items() {
             hasher.field(item.as_bytes());
+            value.field(item.as_bytes());
         }
+        record
+            .config
+            .insert(name.to_owned(), value.finish().short().to_owned());
     }
     hasher.field(b"parent");
     hasher.field(parent.map_or("", ContentKey::as_str).as_bytes());
     hasher.field(b"builder");
     hasher.field(builder.map_or("", ContentKey::as_str).as_bytes());
-    Ok(hasher.finish())
+    record.parent = parent.map(|key| key.short().to_owned());
+    record.builder = builder.map(|key| key.short().to_owned());
+    Ok((hasher.finish(), record))
 }
 
 #[cfg(test)]

@@ -12,7 +12,7 @@ use std::path::Path;
 use sha2::{Digest, Sha256};
 
 use crate::ContentKey;
-use crate::key::KEY_LABEL;
+use crate::key::{KEY_INPUTS_LABEL, KEY_LABEL, KeyInputs};
 
 /// The label naming the stack id a result belongs to (`ns/app`, `core:<stage3>`).
 pub const ID_LABEL: &str = "org.gentoo-bb.id";
@@ -38,10 +38,16 @@ pub fn stack_identity(root: &Path) -> String {
 }
 
 /// The labels of a result (an image or a kept state) of step `id` of the stack `stack`, with
-/// its content key.
-pub(crate) fn result_labels(stack: &str, id: &str, key: &ContentKey) -> BTreeMap<String, String> {
+/// its content key and what the key was made of.
+pub(crate) fn result_labels(
+    stack: &str,
+    id: &str,
+    key: &ContentKey,
+    record: &KeyInputs,
+) -> BTreeMap<String, String> {
     let mut labels = BTreeMap::new();
     labels.insert(KEY_LABEL.to_owned(), key.to_string());
+    labels.insert(KEY_INPUTS_LABEL.to_owned(), record.to_label());
     labels.insert(ID_LABEL.to_owned(), id.to_owned());
     labels.insert(STACK_LABEL.to_owned(), stack.to_owned());
     labels

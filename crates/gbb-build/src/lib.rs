@@ -19,19 +19,21 @@ mod clean;
 mod context;
 mod engines;
 mod error;
+mod executor;
 mod key;
 mod labels;
 mod local_inputs;
 mod lock;
 mod mount_points;
 mod mounts;
+pub mod names;
 mod outputs;
 mod owner;
 mod packages_md;
 mod paths;
 mod registry;
-mod run;
 mod template;
+mod why;
 
 pub use clean::{
     Dangling, ImagesToClean, dangling_images, files_to_clean, images_to_clean, remove_files,
@@ -39,17 +41,18 @@ pub use clean::{
 };
 pub use engines::{EngineSplit, ListedStep, Refusal, RefusedStep, split_by_engine};
 pub use error::BuildError;
-pub use key::{ContentKey, KEY_LABEL};
+pub use executor::{
+    Build, BuildOptions, BuildSummary, Force, GentooInputs, LogEvent, Outcome, Reporter,
+    StepReport, StepStatus, shell_spec,
+};
+pub use key::{ContentKey, KEY_INPUTS_LABEL, KEY_LABEL, KeyInputs};
 pub use labels::{ID_LABEL, STACK_LABEL, stack_identity};
 pub use lock::StackLock;
 pub use owner::{CONTAINER_LABEL, Liveness, Orphans, Owner, remove_orphans};
 pub use paths::Paths;
 pub use registry::ContainerRegistry;
-pub use run::{
-    Build, BuildOptions, BuildSummary, Force, GentooInputs, Outcome, Reporter, StepReport,
-    core_names,
-};
 pub use template::{FIXED_TEMPLATE_VARIABLES, check_template, render_template};
+pub use why::{Change, FileChange, Why};
 
 /// The in-container scripts, built into gbb so that the binary is all a user needs; they go
 /// into every core image. `sed-or-die` is kubler's command of that name, which `build.sh`

@@ -260,7 +260,9 @@ fn base_of<'s>(stack: &'s Stack, definition: &Definition) -> Option<&'s Definiti
     let next = match definition.kind {
         Kind::Builder => match &definition.base {
             BuilderBase::Builder(reference) => &reference.id,
-            BuilderBase::Core { .. } | BuilderBase::Missing => return None,
+            BuilderBase::Core { .. } | BuilderBase::Missing | BuilderBase::NotABuilder => {
+                return None;
+            }
         },
         Kind::Image => match (
             &definition.builder,

@@ -239,7 +239,7 @@ struct Silent;
 impl Reporter for Silent {
     fn started(&self, _: &str, _: &str) {}
     fn finished(&self, _: &StepReport) {}
-    fn log(&self, _: &str, _: &str) {}
+    fn log(&self, _: &str, _: &str, _: gbb_build::LogEvent<'_>) {}
 }
 
 fn write(root: &Path, path: &str, content: &str) {
@@ -310,7 +310,7 @@ fn build(
         force,
         ..options(stack, dir)
     };
-    Build::new(
+    Build::prepare(
         stack,
         &plan,
         engine,
@@ -318,7 +318,7 @@ fn build(
         &Silent,
         ContainerRegistry::new(),
     )
-    .run()
+    .and_then(|build| build.run())
 }
 
 #[test]
@@ -481,7 +481,7 @@ fn only_given_ids_need_their_parents_built() {
     };
     let plan = BuildPlan::new(&stack, &request).unwrap();
     let options = options(&stack, dir.path());
-    let error = Build::new(
+    let error = Build::prepare(
         &stack,
         &plan,
         &engine,
@@ -489,7 +489,7 @@ fn only_given_ids_need_their_parents_built() {
         &Silent,
         ContainerRegistry::new(),
     )
-    .run()
+    .and_then(|build| build.run())
     .unwrap_err();
     assert_eq!(
         error.to_string(),
@@ -537,7 +537,7 @@ fn run_with(
         fail_fast,
         ..options(stack, dir)
     };
-    Build::new(
+    Build::prepare(
         stack,
         &plan,
         engine,
@@ -545,7 +545,7 @@ fn run_with(
         &Silent,
         ContainerRegistry::new(),
     )
-    .run()
+    .and_then(|build| build.run())
     .unwrap()
 }
 
@@ -658,7 +658,7 @@ fn stage3_releases_are_downloaded_verified_and_imported() {
     };
 
     // Without a key (and without -s), nothing is fetched or run.
-    let error = Build::new(
+    let error = Build::prepare(
         &stack,
         &plan,
         &engine,
@@ -666,7 +666,7 @@ fn stage3_releases_are_downloaded_verified_and_imported() {
         &Silent,
         ContainerRegistry::new(),
     )
-    .run()
+    .and_then(|build| build.run())
     .unwrap_err();
     assert!(matches!(error, BuildError::NoKeyring), "{error}");
     assert!(mirror.requests.lock().unwrap().is_empty());
@@ -675,7 +675,7 @@ fn stage3_releases_are_downloaded_verified_and_imported() {
         keyring: Some(gbb_gentoo::Keyring::from_armor(&public).unwrap()),
         skip_signatures: false,
     };
-    let summary = Build::new(
+    let summary = Build::prepare(
         &stack,
         &plan,
         &engine,
@@ -683,7 +683,7 @@ fn stage3_releases_are_downloaded_verified_and_imported() {
         &Silent,
         ContainerRegistry::new(),
     )
-    .run()
+    .and_then(|build| build.run())
     .unwrap();
     assert!(summary.succeeded());
     let imported = engine.imported.lock().unwrap().clone();
@@ -691,7 +691,7 @@ fn stage3_releases_are_downloaded_verified_and_imported() {
     assert_eq!(std::fs::read(&imported[0]).unwrap(), tarball);
 
     // A second build finds everything up to date; the stage3 is not downloaded again.
-    let summary = Build::new(
+    let summary = Build::prepare(
         &stack,
         &plan,
         &engine,
@@ -699,7 +699,7 @@ fn stage3_releases_are_downloaded_verified_and_imported() {
         &Silent,
         ContainerRegistry::new(),
     )
-    .run()
+    .and_then(|build| build.run())
     .unwrap();
     assert!(
         summary
@@ -765,7 +765,7 @@ fn portage_snapshots_are_downloaded_verified_unpacked_and_mounted() {
         },
         ..options(&stack, dir.path())
     };
-    let summary = Build::new(
+    let summary = Build::prepare(
         &stack,
         &plan,
         &engine,
@@ -773,7 +773,7 @@ fn portage_snapshots_are_downloaded_verified_unpacked_and_mounted() {
         &Silent,
         ContainerRegistry::new(),
     )
-    .run()
+    .and_then(|build| build.run())
     .unwrap();
     assert!(summary.succeeded());
     let tree = dir.path().join("cache/portage/gentoo-20261101");

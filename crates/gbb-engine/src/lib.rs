@@ -7,10 +7,12 @@
 
 mod docker;
 mod error;
+mod image_ref;
 mod spec;
 
 pub use docker::Docker;
 pub use error::EngineError;
+pub use image_ref::ImageRef;
 pub use spec::{
     BuildRequest, ChangeKind, ContainerInfo, ContainerSpec, FileChange, ImageInfo, ListedImage,
     Mount,

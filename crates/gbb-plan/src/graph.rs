@@ -3,7 +3,7 @@
 use std::collections::{BTreeMap, HashSet};
 use std::fmt::Write;
 
-use crate::{BuildPlan, BuildsIn, Parent, StepId, StepKind};
+use crate::{BuildPlan, Parent, StepId, StepKind};
 
 /// `gbb graph --format`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -20,41 +20,39 @@ pub enum GraphFormat {
 
 /// An edge from what is needed to what needs it.
 struct Edge<'a> {
-    from: &'a StepId,
+    from: StepId,
     to: &'a StepId,
     /// `parent` (built on) or `builder` (runs in).
     kind: &'static str,
 }
 
 fn edges(plan: &BuildPlan) -> Vec<Edge<'_>> {
-    let present: HashSet<&StepId> = plan.steps.iter().map(|s| &s.id).collect();
+    let present: HashSet<&StepId> = plan.steps.iter().map(|s| s.id()).collect();
     let mut out = Vec::new();
     for step in &plan.steps {
-        if let Some(Parent::Step(parent)) = &step.parent
-            && present.contains(parent)
+        if let Some(Parent::Step(parent)) = step.parent()
+            && present.contains(&parent)
         {
-            let kind = if step.kind == StepKind::Image {
+            let kind = if step.kind() == StepKind::Image {
                 "parent"
             } else {
                 "builder"
             };
             out.push(Edge {
                 from: parent,
-                to: &step.id,
+                to: step.id(),
                 kind,
             });
         }
-        if step.kind == StepKind::Image
-            && let Some(BuildsIn::Builder(builder)) = &step.builds_in
-            && let Some(from) = present
-                .iter()
-                .find(|id| matches!(id, StepId::Definition(d) if d == builder))
-        {
-            out.push(Edge {
-                from,
-                to: &step.id,
-                kind: "builder",
-            });
+        if let Some(builder) = step.image_builder() {
+            let from = StepId::Definition(builder.clone());
+            if present.contains(&from) {
+                out.push(Edge {
+                    from,
+                    to: step.id(),
+                    kind: "builder",
+                });
+            }
         }
     }
     out
@@ -77,12 +75,12 @@ pub fn render_graph(plan: &BuildPlan, format: GraphFormat) -> String {
 fn dot(plan: &BuildPlan) -> String {
     let mut out = String::from("digraph gbb {\n  rankdir=LR;\n  node [shape=box];\n");
     for step in &plan.steps {
-        let shape = match step.kind {
+        let shape = match step.kind() {
             StepKind::Core => "shape=cylinder",
             StepKind::Builder => "style=rounded",
             StepKind::Image => "style=solid",
         };
-        let _ = writeln!(out, "  {} [{shape}];", quote(&step.id.to_string()));
+        let _ = writeln!(out, "  {} [{shape}];", quote(&step.id().to_string()));
     }
     for edge in edges(plan) {
         let style = if edge.kind == "parent" {
@@ -107,11 +105,11 @@ fn mermaid(plan: &BuildPlan) -> String {
         .steps
         .iter()
         .enumerate()
-        .map(|(i, s)| (&s.id, i))
+        .map(|(i, s)| (s.id(), i))
         .collect();
     for (i, step) in plan.steps.iter().enumerate() {
-        let label = step.id.to_string().replace('"', "#quot;");
-        let node = match step.kind {
+        let label = step.id().to_string().replace('"', "#quot;");
+        let node = match step.kind() {
             StepKind::Core => format!("n{i}[(\"{label}\")]"),
             StepKind::Builder => format!("n{i}([\"{label}\"])"),
             StepKind::Image => format!("n{i}[\"{label}\"]"),
@@ -120,7 +118,7 @@ fn mermaid(plan: &BuildPlan) -> String {
     }
     for edge in edges(plan) {
         let arrow = if edge.kind == "parent" { "-->" } else { "-.->" };
-        let _ = writeln!(out, "  n{} {arrow} n{}", index[edge.from], index[edge.to]);
+        let _ = writeln!(out, "  n{} {arrow} n{}", index[&edge.from], index[edge.to]);
     }
     out
 }
@@ -129,7 +127,7 @@ fn json(plan: &BuildPlan) -> String {
     let nodes: Vec<_> = plan
         .steps
         .iter()
-        .map(|s| serde_json::json!({ "id": s.id.to_string(), "kind": s.kind.as_str() }))
+        .map(|s| serde_json::json!({ "id": s.id().to_string(), "kind": s.kind().as_str() }))
         .collect();
     let edges: Vec<_> = edges(plan)
         .iter()
@@ -145,11 +143,12 @@ fn json(plan: &BuildPlan) -> String {
 /// Trees: images under their parent (from `scratch`), builders under the builder or core they
 /// extend. An image that runs in a named builder says so after its id.
 fn text(plan: &BuildPlan) -> String {
-    let present: HashSet<&StepId> = plan.steps.iter().map(|s| &s.id).collect();
+    let present: HashSet<&StepId> = plan.steps.iter().map(|s| s.id()).collect();
+    let parents: Vec<Option<Parent>> = plan.steps.iter().map(|s| s.parent()).collect();
     let mut children: BTreeMap<Option<&StepId>, Vec<usize>> = BTreeMap::new();
     let mut roots_scratch = Vec::new();
-    for (i, step) in plan.steps.iter().enumerate() {
-        match &step.parent {
+    for (i, parent) in parents.iter().enumerate() {
+        match parent {
             Some(Parent::Step(parent)) if present.contains(parent) => {
                 children.entry(Some(parent)).or_default().push(i);
             }
@@ -159,20 +158,18 @@ fn text(plan: &BuildPlan) -> String {
         }
     }
     for list in children.values_mut() {
-        list.sort_by(|a, b| plan.steps[*a].id.cmp(&plan.steps[*b].id));
+        list.sort_by(|a, b| plan.steps[*a].id().cmp(plan.steps[*b].id()));
     }
-    roots_scratch.sort_by(|a, b| plan.steps[*a].id.cmp(&plan.steps[*b].id));
+    roots_scratch.sort_by(|a, b| plan.steps[*a].id().cmp(plan.steps[*b].id()));
 
     let mut out = String::new();
     let label = |i: usize| {
         let step = &plan.steps[i];
-        let mut label = step.id.to_string();
-        if step.kind == StepKind::Image
-            && let Some(BuildsIn::Builder(builder)) = &step.builds_in
-        {
+        let mut label = step.id().to_string();
+        if let Some(builder) = step.image_builder() {
             let _ = write!(label, "  (builder {builder})");
         }
-        if let Some(Parent::Step(parent)) = &step.parent
+        if let Some(Parent::Step(parent)) = &parents[i]
             && !present.contains(parent)
         {
             let _ = write!(label, "  (on {parent}, not in this plan)");
@@ -195,7 +192,7 @@ fn text(plan: &BuildPlan) -> String {
             label(i)
         );
         let deeper = format!("{prefix}{}", if last { "    " } else { "│   " });
-        if let Some(kids) = children.get(&Some(&plan.steps[i].id)) {
+        if let Some(kids) = children.get(&Some(plan.steps[i].id())) {
             for (k, &child) in kids.iter().enumerate() {
                 walk(
                     out,
@@ -212,11 +209,11 @@ fn text(plan: &BuildPlan) -> String {
     let roots = children.get(&None).cloned().unwrap_or_default();
     let (mut cores, others): (Vec<usize>, Vec<usize>) = roots
         .into_iter()
-        .partition(|&i| plan.steps[i].kind == StepKind::Core);
-    cores.sort_by(|a, b| plan.steps[*a].id.cmp(&plan.steps[*b].id));
+        .partition(|&i| plan.steps[i].kind() == StepKind::Core);
+    cores.sort_by(|a, b| plan.steps[*a].id().cmp(plan.steps[*b].id()));
     for i in cores.into_iter().chain(others) {
         let _ = writeln!(out, "{}", label(i));
-        if let Some(kids) = children.get(&Some(&plan.steps[i].id)) {
+        if let Some(kids) = children.get(&Some(plan.steps[i].id())) {
             for (k, &child) in kids.iter().enumerate() {
                 walk(
                     &mut out,

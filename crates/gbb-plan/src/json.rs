@@ -21,7 +21,7 @@ use std::io::Write;
 use gbb_stack::{PortageTree, Stack, Stage3};
 use serde::Serialize;
 
-use crate::{BuildPlan, StepKind};
+use crate::{BuildPlan, Step};
 
 #[derive(Serialize)]
 struct PlanDocument<'a> {
@@ -48,7 +48,7 @@ struct StepDocument<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     hooks: Option<Vec<&'static str>>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    state: Option<&'a Option<String>>,
+    state: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     stage3: Option<Stage3Document<'a>>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -87,21 +87,33 @@ impl BuildPlan {
             .steps
             .iter()
             .map(|step| {
-                let definition = step.definition.map(|i| &stack.definitions()[i]);
+                let definition = step.definition().map(|i| &stack.definitions()[i]);
+                let builds_in = step.builds_in();
+                let core = match step {
+                    Step::Core(core) => Some(&core.core.input),
+                    _ => None,
+                };
                 StepDocument {
-                    kind: step.kind.as_str(),
-                    id: step.id.to_string(),
-                    parent: step.parent.as_ref().map(ToString::to_string),
-                    builder: step.builds_in.as_ref().map(|b| b.image_name()),
-                    builds_in: step.builds_in.as_ref().map(|b| b.kind_str()),
-                    needs: step.needs.iter().map(ToString::to_string).collect(),
-                    reason: step.reason.to_string(),
+                    kind: step.kind().as_str(),
+                    id: step.id().to_string(),
+                    parent: step.parent().as_ref().map(ToString::to_string),
+                    builds_in: builds_in.as_ref().map(|(_, kind)| *kind),
+                    builder: builds_in.map(|(name, _)| name),
+                    needs: self
+                        .need_ids(step)
+                        .iter()
+                        .map(ToString::to_string)
+                        .collect(),
+                    reason: step.reason().to_string(),
                     path: definition.map(|d| d.dir.display().to_string()),
                     tag: definition.map(|d| d.tag.as_str()),
                     packages: definition.map(|d| &d.script.packages),
                     hooks: definition.map(|d| d.script.hooks.iter().map(|h| h.as_str()).collect()),
-                    state: (step.kind == StepKind::Image).then_some(&step.state_name),
-                    stage3: step.core.as_ref().map(|core| match &core.stage3 {
+                    state: match step {
+                        Step::Image(image) => Some(image.state.as_str()),
+                        _ => None,
+                    },
+                    stage3: core.map(|core| match &core.stage3 {
                         Stage3::File { path } => Stage3Document::File {
                             file: path.display().to_string(),
                         },
@@ -109,7 +121,7 @@ impl BuildPlan {
                             base, date, arch, ..
                         } => Stage3Document::Release { base, date, arch },
                     }),
-                    portage: step.core.as_ref().map(|core| match &core.portage {
+                    portage: core.map(|core| match &core.portage {
                         PortageTree::Dir { path } => PortageDocument::Dir {
                             dir: path.display().to_string(),
                         },

@@ -29,4 +29,8 @@ pub use error::{Link, PlanError};
 pub use graph::{GraphFormat, render_graph};
 pub use order::DependencyQueue;
 pub use request::Request;
-pub use step::{BuildPlan, BuildsIn, Parent, Reason, Step, StepId, StepKind};
+pub use resolve::state_repository;
+pub use step::{
+    BuildPlan, BuilderBuildsIn, BuilderStep, CoreRef, CoreStep, ImageBuildsIn, ImageStep, Parent,
+    Reason, Step, StepId, StepKind,
+};

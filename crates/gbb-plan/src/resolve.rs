@@ -4,8 +4,8 @@ use gbb_stack::{BuilderBase, CoreInput, Definition, ImageId, Kind, Reference, St
 use rustc_hash::{FxHashMap, FxHashSet};
 
 use crate::{
-    BuildPlan, BuildsIn, DependencyQueue, Link, Parent, PlanError, Reason, Request, Step, StepId,
-    StepKind,
+    BuildPlan, BuilderBuildsIn, BuilderStep, CoreRef, CoreStep, DependencyQueue, ImageBuildsIn,
+    ImageStep, Link, PlanError, Reason, Request, Step, StepId,
 };
 
 /// A node of the walk: definitions are numbered as in [`Stack::definitions`], cores after them.
@@ -85,7 +85,7 @@ impl BuildPlan {
         // first.
         for &ix in &requested {
             if let Some(node) = &mut resolver.nodes[ix] {
-                node.step.reason = Reason::Requested;
+                *node.step.reason_mut() = Reason::Requested;
             }
         }
 
@@ -100,7 +100,7 @@ impl BuildPlan {
                 &a.as_ref().expect("visited").step,
                 &b.as_ref().expect("visited").step,
             );
-            (a.kind, &a.id).cmp(&(b.kind, &b.id))
+            (a.kind(), a.id()).cmp(&(b.kind(), b.id()))
         });
         let mut rank = vec![usize::MAX; total];
         for (position, &ix) in visited.iter().enumerate() {
@@ -121,17 +121,17 @@ impl BuildPlan {
             order.push(ix);
         }
         debug_assert_eq!(order.len(), visited.len(), "the walk refuses cycles");
-        let ids: Vec<Option<StepId>> = resolver
-            .nodes
-            .iter()
-            .map(|n| n.as_ref().map(|n| n.step.id.clone()))
-            .collect();
+        let mut position = vec![usize::MAX; total];
+        for (at, &ix) in order.iter().enumerate() {
+            position[ix] = at;
+        }
         let mut steps = Vec::with_capacity(order.len());
         for ix in order {
             let node = resolver.nodes[ix].take().expect("visited");
             let mut step = node.step;
-            step.needs = node.deps.iter().filter_map(|&d| ids[d].clone()).collect();
-            step.needs.sort();
+            let needs = step.needs_mut();
+            *needs = node.deps.iter().map(|&d| position[d]).collect();
+            needs.sort_unstable();
             steps.push(step);
         }
         Ok(Self { steps })
@@ -362,24 +362,22 @@ impl<'s> Resolver<'s> {
         let builds_in = if let Some(builder) = &definition.builder {
             deps.push(self.follow(builder, Kind::Builder, Reason::BuilderOf(me.clone()), path)?);
             self.root_builder[ix] = Some(&builder.id);
-            BuildsIn::Builder(builder.id.clone())
+            ImageBuildsIn::Builder(builder.id.clone())
         } else if let (Some(parent), Some(parent_ix)) = (&definition.parent, parent_ix) {
-            let root = self.root_builder[parent_ix];
+            // A parent pruned by `-n` or `-e` was not visited: follow its chain in the stack.
+            let root = match self.root_builder[parent_ix] {
+                Some(root) => Some(root),
+                None => self.chain_root(self.definition(parent_ix)),
+            };
             self.root_builder[ix] = root;
-            let root_name = root.map_or("bob", ImageId::name);
-            BuildsIn::ParentState {
+            ImageBuildsIn::ParentState {
                 parent: parent.id.clone(),
-                state: format!(
-                    "{}/{}-{}",
-                    parent.id.namespace(),
-                    root_name,
-                    parent.id.name()
-                ),
+                state: state_repository(&parent.id, root),
             }
         } else if let Some(builder) = &definition.default_builder {
             deps.push(self.follow(builder, Kind::Builder, Reason::BuilderOf(me.clone()), path)?);
             self.root_builder[ix] = Some(&builder.id);
-            BuildsIn::Builder(builder.id.clone())
+            ImageBuildsIn::Builder(builder.id.clone())
         } else {
             return Err(PlanError::NoBuilder {
                 image: definition.id.clone(),
@@ -387,34 +385,26 @@ impl<'s> Resolver<'s> {
             });
         };
         let root = self.root_builder[ix];
-        let state_name = format!(
-            "{}/{}-{}",
-            definition.id.namespace(),
-            root.map_or("bob", ImageId::name),
-            definition.id.name()
-        );
-        if self.builder_ids.contains(state_name.as_str()) {
+        let state = state_repository(&definition.id, root);
+        if self.builder_ids.contains(state.as_str()) {
             return Err(PlanError::StateNameClash {
                 image: definition.id.clone(),
-                state: state_name,
+                state,
             });
         }
         Ok(Node {
-            step: Step {
-                kind: StepKind::Image,
+            step: Step::Image(ImageStep {
                 id: me,
-                definition: Some(ix),
-                core: None,
-                parent: Some(match &definition.parent {
-                    Some(p) => Parent::Step(StepId::Definition(p.id.clone())),
-                    None => Parent::Scratch,
-                }),
-                builds_in: Some(builds_in),
-                needs: Vec::new(),
-                reason,
-                state_name: Some(state_name),
+                definition: ix,
+                parent: definition.parent.as_ref().map(|p| p.id.clone()),
+                ancestors: self.ancestors(definition),
+                builds_in,
+                state,
                 root_builder: root.cloned(),
-            },
+                core: self.chain_core(definition),
+                reason,
+                needs: Vec::new(),
+            }),
             deps,
         })
     }
@@ -427,28 +417,25 @@ impl<'s> Resolver<'s> {
         path: &mut Vec<Link>,
     ) -> Result<Node, PlanError> {
         let me = StepId::Definition(definition.id.clone());
-        let (dep, parent) = match &definition.base {
+        let (dep, builds_in) = match &definition.base {
             BuilderBase::Core { input, .. } => {
                 let (core_ix, label) = self.cores[input].clone();
-                let core = StepId::Core(label);
+                let core = CoreRef {
+                    label,
+                    input: input.clone(),
+                };
                 if self.nodes[core_ix].is_none() && self.only.is_none() {
                     self.nodes[core_ix] = Some(Node {
-                        step: Step {
-                            kind: StepKind::Core,
-                            id: core.clone(),
-                            definition: None,
-                            core: Some(input.clone()),
-                            parent: None,
-                            builds_in: None,
-                            needs: Vec::new(),
+                        step: Step::Core(CoreStep {
+                            id: core.step_id(),
+                            core: core.clone(),
                             reason: Reason::CoreOf(me.clone()),
-                            state_name: None,
-                            root_builder: None,
-                        },
+                            needs: Vec::new(),
+                        }),
                         deps: Vec::new(),
                     });
                 }
-                (core_ix, core)
+                (core_ix, BuilderBuildsIn::Core(core))
             }
             BuilderBase::Builder(reference) => {
                 let target = self.follow(
@@ -457,9 +444,9 @@ impl<'s> Resolver<'s> {
                     Reason::BuilderOf(me.clone()),
                     path,
                 )?;
-                (target, StepId::Definition(reference.id.clone()))
+                (target, BuilderBuildsIn::Builder(reference.id.clone()))
             }
-            BuilderBase::Missing => {
+            BuilderBase::Missing | BuilderBase::NotABuilder => {
                 return Err(PlanError::NoBuilderBase {
                     builder: definition.id.clone(),
                     conf: definition.dir.join("build.conf"),
@@ -467,24 +454,89 @@ impl<'s> Resolver<'s> {
                 });
             }
         };
-        let builds_in = match &parent {
-            StepId::Core(_) => BuildsIn::Core(parent.clone()),
-            StepId::Definition(id) => BuildsIn::Builder(id.clone()),
-        };
         Ok(Node {
-            step: Step {
-                kind: StepKind::Builder,
+            step: Step::Builder(BuilderStep {
                 id: me,
-                definition: Some(ix),
-                core: None,
-                parent: Some(Parent::Step(parent)),
-                builds_in: Some(builds_in),
-                needs: Vec::new(),
+                definition: ix,
+                builds_in,
+                core: self.chain_core(definition),
                 reason,
-                state_name: None,
-                root_builder: Some(definition.id.clone()),
-            },
+                needs: Vec::new(),
+            }),
             deps: vec![dep],
         })
     }
+
+    /// The builder an image's chain of kept states starts in, found in the stack as the walk
+    /// finds it: its own `BUILDER`, else its parent's root, else `DEFAULT_BUILDER`. For images
+    /// the walk did not visit (`-n`, `-e`).
+    fn chain_root(&self, definition: &'s Definition) -> Option<&'s ImageId> {
+        let mut current = definition;
+        for _ in 0..=self.stack.definitions().len() {
+            match (&current.builder, &current.parent, &current.default_builder) {
+                (Some(builder), _, _) => return Some(&builder.id),
+                (None, Some(parent), _) => current = self.stack.get(&parent.id)?,
+                (None, None, Some(builder)) => return Some(&builder.id),
+                (None, None, None) => return None,
+            }
+        }
+        None
+    }
+
+    /// The core a definition's chain starts from: through its builder (or its parent's, for
+    /// an image in its parent's state) down to a builder made from a stage3.
+    fn chain_core(&self, definition: &'s Definition) -> Option<CoreRef> {
+        let mut current = definition;
+        for _ in 0..=self.stack.definitions().len() {
+            let next = match current.kind {
+                Kind::Builder => match &current.base {
+                    BuilderBase::Core { input, .. } => {
+                        return self.cores.get(input).map(|(_, label)| CoreRef {
+                            label: label.clone(),
+                            input: input.clone(),
+                        });
+                    }
+                    BuilderBase::Builder(reference) => &reference.id,
+                    BuilderBase::Missing | BuilderBase::NotABuilder => return None,
+                },
+                Kind::Image => {
+                    match (&current.builder, &current.parent, &current.default_builder) {
+                        (Some(builder), _, _) => &builder.id,
+                        (None, Some(parent), _) => &parent.id,
+                        (None, None, Some(builder)) => &builder.id,
+                        (None, None, None) => return None,
+                    }
+                }
+            };
+            current = self.stack.get(next)?;
+        }
+        None
+    }
+
+    /// An image's parent, grandparent, ...: nearest first.
+    fn ancestors(&self, definition: &'s Definition) -> Vec<ImageId> {
+        let mut out = Vec::new();
+        let mut next = definition.parent.as_ref();
+        while let Some(parent) = next {
+            // A cycle is refused by the walk; the bound keeps a broken stack from looping here.
+            if out.len() > self.stack.definitions().len() {
+                break;
+            }
+            out.push(parent.id.clone());
+            next = self.stack.get(&parent.id).and_then(|d| d.parent.as_ref());
+        }
+        out
+    }
+}
+
+/// The repository of the builder state an image's phase 1 leaves: `ns/<root builder>-<name>`
+/// (`bob` when the chain has no builder). Made here because the planner must refuse a state
+/// named like an existing builder; `gbb_build::names` turns it into the tags gbb uses.
+pub fn state_repository(image: &ImageId, root_builder: Option<&ImageId>) -> String {
+    format!(
+        "{}/{}-{}",
+        image.namespace(),
+        root_builder.map_or("bob", ImageId::name),
+        image.name()
+    )
 }

@@ -58,37 +58,6 @@ impl fmt::Display for Parent {
     }
 }
 
-/// Which container a step's work runs in.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum BuildsIn {
-    /// A core (builders made straight from a stage3).
-    Core(StepId),
-    /// A builder image.
-    Builder(ImageId),
-    /// The kept builder state of the parent image (`ns/bob-<parent>`): the builder the parent
-    /// was built in, after the parent's phase 1, so it knows what the parent installed.
-    ParentState { parent: ImageId, state: String },
-}
-
-impl BuildsIn {
-    /// The name of the image the build container is made from.
-    pub fn image_name(&self) -> String {
-        match self {
-            Self::Core(id) => id.to_string(),
-            Self::Builder(id) => id.to_string(),
-            Self::ParentState { state, .. } => state.clone(),
-        }
-    }
-
-    pub fn kind_str(&self) -> &'static str {
-        match self {
-            Self::Core(_) => "core",
-            Self::Builder(_) => "builder",
-            Self::ParentState { .. } => "state",
-        }
-    }
-}
-
 /// Why a step is in the plan.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Reason {
@@ -113,32 +82,247 @@ impl fmt::Display for Reason {
     }
 }
 
-/// One step of a plan.
-#[derive(Clone, Debug)]
-pub struct Step {
-    pub kind: StepKind,
-    pub id: StepId,
-    /// Index into [`gbb_stack::Stack::definitions`]; `None` for cores.
-    pub definition: Option<usize>,
-    /// Cores: what they are made of.
-    pub core: Option<CoreInput>,
-    /// `None` for cores.
-    pub parent: Option<Parent>,
-    /// `None` for cores.
-    pub builds_in: Option<BuildsIn>,
-    /// The steps of this plan that must finish before this one starts.
-    pub needs: Vec<StepId>,
-    pub reason: Reason,
-    /// The name its kept builder state will have (images only).
-    pub state_name: Option<String>,
-    /// The builder its chain of kept states started in (images), or itself (builders): whose
-    /// binary package cache the step uses. `None` for cores, and for images whose chain starts
-    /// outside the plan.
-    pub root_builder: Option<ImageId>,
+/// The core a builder chain starts from: its label (the core step's id) and what it is made
+/// of. Known for every builder and image, also when the core itself is not in the plan
+/// (`-n`, `-e`), since the executor mounts its portage tree.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CoreRef {
+    pub label: String,
+    pub input: CoreInput,
 }
 
-/// The ordered steps of a build.
+impl CoreRef {
+    pub fn step_id(&self) -> StepId {
+        StepId::Core(self.label.clone())
+    }
+}
+
+/// Imports a stage3 and adds the portage tree and gbb's scripts: the first builder.
+#[derive(Clone, Debug)]
+pub struct CoreStep {
+    /// `core:<label>`.
+    pub id: StepId,
+    pub core: CoreRef,
+    pub reason: Reason,
+    /// Positions in [`BuildPlan::steps`] of the steps that must finish first (none, for a core).
+    pub needs: Vec<usize>,
+}
+
+/// Where a builder's container comes from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum BuilderBuildsIn {
+    /// A core (`STAGE3_BASE`, `STAGE3_FILE`).
+    Core(CoreRef),
+    /// Another builder (`BUILDER`).
+    Builder(ImageId),
+}
+
+/// A build container: its configure hook runs in its base, and the result is kept as
+/// `<id>:latest`.
+#[derive(Clone, Debug)]
+pub struct BuilderStep {
+    pub id: StepId,
+    /// Index into [`gbb_stack::Stack::definitions`].
+    pub definition: usize,
+    pub builds_in: BuilderBuildsIn,
+    /// The core at the start of its chain (its portage tree is mounted into the container);
+    /// `None` when the chain is cut by a builder that has no base (only with `-n`, `-e`).
+    pub core: Option<CoreRef>,
+    pub reason: Reason,
+    pub needs: Vec<usize>,
+}
+
+impl BuilderStep {
+    pub fn builder(&self) -> &ImageId {
+        match &self.id {
+            StepId::Definition(id) => id,
+            StepId::Core(_) => unreachable!("builder steps are named by their definition"),
+        }
+    }
+}
+
+/// Where an image's phase 1 runs.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ImageBuildsIn {
+    /// A builder image (`BUILDER`, or `DEFAULT_BUILDER` for an image with no parent).
+    Builder(ImageId),
+    /// The kept builder state of the parent image (`ns/bob-<parent>`): the builder the parent
+    /// was built in, after the parent's phase 1, so it knows what the parent installed.
+    ParentState { parent: ImageId, state: String },
+}
+
+/// A final image: phase 1 in a build container, phase 2 from its template.
+#[derive(Clone, Debug)]
+pub struct ImageStep {
+    pub id: StepId,
+    /// Index into [`gbb_stack::Stack::definitions`].
+    pub definition: usize,
+    /// `IMAGE_PARENT`; `None` for `FROM scratch`.
+    pub parent: Option<ImageId>,
+    /// Its parent, its parent's parent, and so on: whose outputs `PACKAGES.md` lists.
+    pub ancestors: Vec<ImageId>,
+    pub builds_in: ImageBuildsIn,
+    /// The repository of the builder state its phase 1 leaves (`ns/<root builder>-<name>`).
+    pub state: String,
+    /// The builder its chain of kept states started in: whose binary package cache it uses.
+    /// `None` only when the chain cannot be followed (a broken stack pruned with `-n`).
+    pub root_builder: Option<ImageId>,
+    /// The core at the start of its chain (see [`BuilderStep::core`]).
+    pub core: Option<CoreRef>,
+    pub reason: Reason,
+    pub needs: Vec<usize>,
+}
+
+/// One step of a plan: each kind holds only what it needs.
+#[derive(Clone, Debug)]
+pub enum Step {
+    Core(CoreStep),
+    Builder(BuilderStep),
+    Image(ImageStep),
+}
+
+impl Step {
+    pub fn id(&self) -> &StepId {
+        match self {
+            Self::Core(s) => &s.id,
+            Self::Builder(s) => &s.id,
+            Self::Image(s) => &s.id,
+        }
+    }
+
+    pub fn kind(&self) -> StepKind {
+        match self {
+            Self::Core(_) => StepKind::Core,
+            Self::Builder(_) => StepKind::Builder,
+            Self::Image(_) => StepKind::Image,
+        }
+    }
+
+    pub fn reason(&self) -> &Reason {
+        match self {
+            Self::Core(s) => &s.reason,
+            Self::Builder(s) => &s.reason,
+            Self::Image(s) => &s.reason,
+        }
+    }
+
+    pub(crate) fn reason_mut(&mut self) -> &mut Reason {
+        match self {
+            Self::Core(s) => &mut s.reason,
+            Self::Builder(s) => &mut s.reason,
+            Self::Image(s) => &mut s.reason,
+        }
+    }
+
+    /// Positions in [`BuildPlan::steps`] of the steps that must finish before this one.
+    pub fn needs(&self) -> &[usize] {
+        match self {
+            Self::Core(s) => &s.needs,
+            Self::Builder(s) => &s.needs,
+            Self::Image(s) => &s.needs,
+        }
+    }
+
+    pub(crate) fn needs_mut(&mut self) -> &mut Vec<usize> {
+        match self {
+            Self::Core(s) => &mut s.needs,
+            Self::Builder(s) => &mut s.needs,
+            Self::Image(s) => &mut s.needs,
+        }
+    }
+
+    /// The core this step is, or the one its chain starts from (whose portage tree its
+    /// container mounts).
+    pub fn core(&self) -> Option<&CoreRef> {
+        match self {
+            Self::Core(s) => Some(&s.core),
+            Self::Builder(s) => s.core.as_ref(),
+            Self::Image(s) => s.core.as_ref(),
+        }
+    }
+
+    /// Index into [`gbb_stack::Stack::definitions`]; `None` for cores.
+    pub fn definition(&self) -> Option<usize> {
+        match self {
+            Self::Core(_) => None,
+            Self::Builder(s) => Some(s.definition),
+            Self::Image(s) => Some(s.definition),
+        }
+    }
+
+    /// What its result is built on, for display: an image's parent image (or scratch), a
+    /// builder's builder or core; `None` for cores.
+    pub fn parent(&self) -> Option<Parent> {
+        match self {
+            Self::Core(_) => None,
+            Self::Builder(s) => Some(Parent::Step(match &s.builds_in {
+                BuilderBuildsIn::Core(core) => core.step_id(),
+                BuilderBuildsIn::Builder(id) => StepId::Definition(id.clone()),
+            })),
+            Self::Image(s) => Some(match &s.parent {
+                None => Parent::Scratch,
+                Some(id) => Parent::Step(StepId::Definition(id.clone())),
+            }),
+        }
+    }
+
+    /// The name of the image its container is made from and what kind of thing that is
+    /// (`core`, `builder`, `state`), for display; `None` for cores.
+    pub fn builds_in(&self) -> Option<(String, &'static str)> {
+        match self {
+            Self::Core(_) => None,
+            Self::Builder(s) => Some(match &s.builds_in {
+                BuilderBuildsIn::Core(core) => (core.step_id().to_string(), "core"),
+                BuilderBuildsIn::Builder(id) => (id.to_string(), "builder"),
+            }),
+            Self::Image(s) => Some(match &s.builds_in {
+                ImageBuildsIn::Builder(id) => (id.to_string(), "builder"),
+                ImageBuildsIn::ParentState { state, .. } => (state.clone(), "state"),
+            }),
+        }
+    }
+
+    /// The named builder an image runs in (not a parent's state), for the graph's edges.
+    pub fn image_builder(&self) -> Option<&ImageId> {
+        match self {
+            Self::Image(ImageStep {
+                builds_in: ImageBuildsIn::Builder(builder),
+                ..
+            }) => Some(builder),
+            _ => None,
+        }
+    }
+}
+
+/// The ordered steps of a build: every step comes after the steps it needs.
 #[derive(Clone, Debug, Default)]
 pub struct BuildPlan {
     pub steps: Vec<Step>,
+}
+
+impl BuildPlan {
+    /// The plan of the steps `keep` says yes to, in the same order; needs on steps left out
+    /// are dropped (they are taken as built, as `-n` and `-e` do).
+    pub fn subset(&self, keep: impl Fn(usize, &Step) -> bool) -> BuildPlan {
+        let mut position = vec![None; self.steps.len()];
+        let mut steps = Vec::new();
+        for (i, step) in self.steps.iter().enumerate() {
+            if keep(i, step) {
+                position[i] = Some(steps.len());
+                steps.push(step.clone());
+            }
+        }
+        for step in &mut steps {
+            let needs = step.needs_mut();
+            *needs = needs.iter().filter_map(|&n| position[n]).collect();
+        }
+        BuildPlan { steps }
+    }
+
+    /// The ids of the steps `step` needs, sorted by id (cores first), for display.
+    pub fn need_ids(&self, step: &Step) -> Vec<&StepId> {
+        let mut ids: Vec<&StepId> = step.needs().iter().map(|&n| self.steps[n].id()).collect();
+        ids.sort();
+        ids
+    }
 }

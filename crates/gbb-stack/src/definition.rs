@@ -87,6 +87,8 @@ pub enum BuilderBase {
     Builder(Reference),
     /// Neither is set; planning anything that needs this builder is refused.
     Missing,
+    /// The definition is an image: images are built in a builder, not on a base of their own.
+    NotABuilder,
 }
 
 /// One image or builder of the stack, with its resolved config and what it refers to.
@@ -107,7 +109,7 @@ pub struct Definition {
     /// Images: `DEFAULT_BUILDER` (old name `DEF_BUILD_CONTAINER`) when set, used when neither
     /// `BUILDER` nor a parent decides.
     pub default_builder: Option<Reference>,
-    /// Builders: what they are built on. Images: [`BuilderBase::Missing`].
+    /// Builders: what they are built on. Images: [`BuilderBase::NotABuilder`].
     pub base: BuilderBase,
     /// What `build.sh` declares.
     pub script: BuildScript,

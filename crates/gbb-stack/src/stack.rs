@@ -388,7 +388,7 @@ fn load_definition(
         parent: None,
         builder: None,
         default_builder: None,
-        base: BuilderBase::Missing,
+        base: BuilderBase::NotABuilder,
         script: build_script,
         config,
     };

@@ -154,6 +154,11 @@ pub(crate) struct PlanArgs {
     /// Print the plan as JSON: an object with a `steps` array.
     #[arg(long)]
     pub(crate) json: bool,
+
+    /// Also say for every step whether it is up to date and, if not, why (asks the engine;
+    /// starts no container).
+    #[arg(long, conflicts_with = "json")]
+    pub(crate) status: bool,
 }
 
 #[derive(Debug, ClapArgs)]

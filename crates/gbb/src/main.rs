@@ -4,9 +4,12 @@
 
 mod cli;
 mod commands;
+mod context;
 mod exit;
+mod orphans;
 mod printer;
 mod progress;
+mod shell_session;
 
 use std::process::ExitCode;
 

@@ -7,6 +7,8 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use gbb_build::{Outcome, Reporter, StepReport};
+
+use crate::printer::Printer;
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 pub(crate) struct TerminalReporter {
@@ -60,17 +62,6 @@ impl gbb_gentoo::Progress for DownloadBar {
             self.multi.remove(&bar);
         }
     }
-}
-
-/// The package in an emerge line: `>>> Emerging (1 of 4) dev-libs/libgreet-1.0::gentoo for
-/// /emerge-root/` gives `dev-libs/libgreet-1.0`.
-fn emerging(line: &str) -> Option<&str> {
-    let rest = line.strip_prefix(">>> Emerging")?;
-    let after = rest.split_once(") ").map_or(rest, |(_, a)| a);
-    after
-        .split_whitespace()
-        .next()
-        .map(|p| p.split("::").next().unwrap_or(p))
 }
 
 impl TerminalReporter {
@@ -162,8 +153,8 @@ impl Reporter for TerminalReporter {
         &self.downloads
     }
 
-    fn log(&self, id: &str, line: &str) {
-        if let Some(package) = emerging(line) {
+    fn log(&self, id: &str, _line: &str, event: gbb_build::LogEvent<'_>) {
+        if let gbb_build::LogEvent::Emerging(package) = event {
             let running = self.running.lock().unwrap_or_else(|e| e.into_inner());
             if let Some((bar, what)) = running.get(id) {
                 bar.set_message(format!("{what}, emerging {package}"));
@@ -172,20 +163,79 @@ impl Reporter for TerminalReporter {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::emerging;
+/// Prints what the build does: a line per step and part, the logs under `-v`.
+pub(crate) struct CliReporter<'p> {
+    printer: &'p Printer,
+}
 
-    #[test]
-    fn packages_from_emerge_lines() {
-        assert_eq!(
-            emerging(">>> Emerging (1 of 4) dev-libs/libgreet-1.0::gentoo for /emerge-root/"),
-            Some("dev-libs/libgreet-1.0")
-        );
-        assert_eq!(
-            emerging(">>> Emerging binary (1 of 1) app-misc/greet-1.0::gentoo"),
-            Some("app-misc/greet-1.0")
-        );
-        assert_eq!(emerging(">>> Installing (1 of 1) x/y-1"), None);
+impl<'p> CliReporter<'p> {
+    pub(crate) fn new(printer: &'p Printer) -> Self {
+        Self { printer }
     }
+}
+
+impl Reporter for CliReporter<'_> {
+    fn started(&self, id: &str, what: &str) {
+        self.printer.note(&format!("==> {id}: {what}"));
+    }
+
+    fn finished(&self, report: &StepReport) {
+        match &report.outcome {
+            Outcome::Skipped(reason) => {
+                self.printer
+                    .verbose(&format!("==> {}: skipped, {reason}", report.id));
+            }
+            Outcome::Built => self.printer.note(&format!(
+                "    {} built in {:.1?}{}",
+                report.id,
+                report.duration,
+                report
+                    .size
+                    .map(|s| format!(", {}", megabytes(s)))
+                    .unwrap_or_default()
+            )),
+            Outcome::Failed(first_line) => {
+                self.printer
+                    .note(&format!("    {} failed: {first_line}", report.id));
+            }
+            Outcome::NotStarted(reason) => {
+                self.printer
+                    .note(&format!("    {} not started: {reason}", report.id));
+            }
+        }
+    }
+
+    fn log(&self, id: &str, line: &str, _: gbb_build::LogEvent<'_>) {
+        self.printer.verbose(&format!("    {id} | {line}"));
+    }
+
+    fn download(&self) -> &dyn gbb_gentoo::Progress {
+        self
+    }
+}
+
+/// Off a terminal, a download is a line when it starts and one when it ends.
+impl gbb_gentoo::Progress for CliReporter<'_> {
+    fn start(&self, url: &str, done: u64, total: Option<u64>) {
+        let size = total
+            .map(|t| format!(" ({})", megabytes(t)))
+            .unwrap_or_default();
+        let resume = if done > 0 {
+            format!(", resuming at {}", megabytes(done))
+        } else {
+            String::new()
+        };
+        self.printer
+            .note(&format!("    downloading {url}{size}{resume}"));
+    }
+
+    fn advance(&self, _: u64) {}
+
+    fn finish(&self) {
+        self.printer.verbose("    download done");
+    }
+}
+
+pub(crate) fn megabytes(bytes: u64) -> String {
+    format!("{:.1} MB", bytes as f64 / 1_000_000.0)
 }

@@ -5,8 +5,9 @@ use anyhow::Context as _;
 use gbb_stack::scaffold::{self, BuilderSpec, Created, ImageSpec, NamespaceSpec};
 use gbb_stack::{ImageId, Layout, Stack, StackError};
 
-use super::{Context, display_path};
+use super::display_path;
 use crate::cli::AddCommand;
+use crate::context::Context;
 use crate::printer::Printer;
 
 /// Asks for a value on a terminal, or takes the default.

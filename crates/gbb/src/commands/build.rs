@@ -1,105 +1,19 @@
 use std::io::IsTerminal;
-use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Instant;
 
 use comfy_table::{Table, presets};
 use gbb_build::{
-    Build, BuildOptions, ContainerRegistry, Force, GentooInputs, Outcome, Paths, Reporter,
-    StackLock, StepReport,
+    Build, BuildOptions, ContainerRegistry, Force, Outcome, Paths, Reporter, StackLock,
 };
-use gbb_engine::{Docker, Engine};
+use gbb_engine::Engine;
 
-use super::{Context, plan_for};
+use super::plan_for;
 use crate::cli::BuildArgs;
+use crate::context::Context;
 use crate::printer::{HEADER, Printer};
-use crate::progress::TerminalReporter;
-
-/// Prints what the build does: a line per step and part, the logs under `-v`.
-struct CliReporter<'p> {
-    printer: &'p Printer,
-}
-
-impl Reporter for CliReporter<'_> {
-    fn started(&self, id: &str, what: &str) {
-        self.printer.note(&format!("==> {id}: {what}"));
-    }
-
-    fn finished(&self, report: &StepReport) {
-        match &report.outcome {
-            Outcome::Skipped(reason) => {
-                self.printer
-                    .verbose(&format!("==> {}: skipped, {reason}", report.id));
-            }
-            Outcome::Built => self.printer.note(&format!(
-                "    {} built in {:.1?}{}",
-                report.id,
-                report.duration,
-                report
-                    .size
-                    .map(|s| format!(", {}", megabytes(s)))
-                    .unwrap_or_default()
-            )),
-            Outcome::Failed(first_line) => {
-                self.printer
-                    .note(&format!("    {} failed: {first_line}", report.id));
-            }
-            Outcome::NotStarted(reason) => {
-                self.printer
-                    .note(&format!("    {} not started: {reason}", report.id));
-            }
-        }
-    }
-
-    fn log(&self, id: &str, line: &str) {
-        self.printer.verbose(&format!("    {id} | {line}"));
-    }
-
-    fn download(&self) -> &dyn gbb_gentoo::Progress {
-        self
-    }
-}
-
-/// Off a terminal, a download is a line when it starts and one when it ends.
-impl gbb_gentoo::Progress for CliReporter<'_> {
-    fn start(&self, url: &str, done: u64, total: Option<u64>) {
-        let size = total
-            .map(|t| format!(" ({})", megabytes(t)))
-            .unwrap_or_default();
-        let resume = if done > 0 {
-            format!(", resuming at {}", megabytes(done))
-        } else {
-            String::new()
-        };
-        self.printer
-            .note(&format!("    downloading {url}{size}{resume}"));
-    }
-
-    fn advance(&self, _: u64) {}
-
-    fn finish(&self) {
-        self.printer.verbose("    download done");
-    }
-}
-
-fn megabytes(bytes: u64) -> String {
-    format!("{:.1} MB", bytes as f64 / 1_000_000.0)
-}
-
-/// The shared cache: `GBB_CACHE_DIR`, else `$XDG_CACHE_HOME/gbb`, else `~/.cache/gbb`.
-pub(crate) fn cache_dir(context: &Context) -> PathBuf {
-    let env = &context.options.env;
-    if let Some(dir) = env.get("GBB_CACHE_DIR").filter(|d| !d.is_empty()) {
-        return PathBuf::from(dir);
-    }
-    if let Some(dir) = env.get("XDG_CACHE_HOME").filter(|d| !d.is_empty()) {
-        return PathBuf::from(dir).join("gbb");
-    }
-    PathBuf::from(env.get("HOME").unwrap_or("/root"))
-        .join(".cache")
-        .join("gbb")
-}
+use crate::progress::{CliReporter, TerminalReporter, megabytes};
 
 /// On SIGINT, SIGHUP (the terminal closed) or SIGTERM: stop starting work, stop the image
 /// builds and imports that run (the engine drops their requests, and the engine stops them),
@@ -158,88 +72,6 @@ fn interrupt_note(name: &str, signal: i32, stopped: &[String], containers: usize
     format!("interrupted ({name}): {}{again}", parts.join(", "))
 }
 
-/// The keys stage3 downloads must be signed with: the file `GENTOO_KEYRING` names, from the
-/// environment or the stack's config (relative to the file that sets it); else, when `needed`
-/// (something is downloaded and `-s` is not given), Gentoo's release key, fetched on first use
-/// and pinned by fingerprint ([`release_key`]).
-pub(crate) fn keyring(
-    context: &Context,
-    stack: &gbb_stack::Stack,
-    printer: &Printer,
-    needed: bool,
-) -> anyhow::Result<Option<gbb_gentoo::Keyring>> {
-    let from_env = context
-        .options
-        .env
-        .get("GENTOO_KEYRING")
-        .filter(|p| !p.is_empty())
-        .map(PathBuf::from);
-    let from_config = || {
-        stack.namespaces.iter().find_map(|ns| {
-            gbb_stack::config_path(&ns.config, "GENTOO_KEYRING").map(|(path, _)| path)
-        })
-    };
-    let Some(path) = from_env.or_else(from_config) else {
-        return if needed {
-            release_key(context, printer).map(Some)
-        } else {
-            Ok(None)
-        };
-    };
-    let data = std::fs::read(&path)
-        .map_err(|e| anyhow::anyhow!("cannot read GENTOO_KEYRING `{}`: {e}", path.display()))?;
-    // Armored or binary (`gpg --export` without `--armor`).
-    let keyring = gbb_gentoo::Keyring::from_bytes(&data)
-        .map_err(|e| anyhow::anyhow!("GENTOO_KEYRING `{}`: {e}", path.display()))?;
-    Ok(Some(keyring))
-}
-
-/// Gentoo's release key from `<cache>/keys`, or fetched from Gentoo (or the URL
-/// `GBB_GENTOO_KEYS_URL` names) and accepted only with the fingerprint pinned in gbb.
-fn release_key(context: &Context, printer: &Printer) -> anyhow::Result<gbb_gentoo::Keyring> {
-    use gbb_gentoo::{KeyOrigin, ReleaseKeyRequest};
-    let url = context
-        .options
-        .env
-        .get(gbb_gentoo::KEY_URL_VARIABLE)
-        .filter(|u| !u.is_empty())
-        .unwrap_or(gbb_gentoo::GENTOO_KEYS_URL);
-    let cache = cache_dir(context).join("keys");
-    let request = ReleaseKeyRequest {
-        url,
-        fingerprint: gbb_gentoo::GENTOO_RELEASE_KEY,
-        cache: &cache,
-    };
-    // Two attempts: a key server that is down should not hold the build for long.
-    let downloader = gbb_gentoo::Downloader::new(2, std::time::Duration::from_secs(1));
-    let (keyring, origin) = gbb_gentoo::release_keyring(&downloader, &request)?;
-    match origin {
-        KeyOrigin::Fetched => printer.note(&format!(
-            "fetched Gentoo's release key from {url} (fingerprint checked), cached in {}",
-            cache.display()
-        )),
-        KeyOrigin::Cache(path) => {
-            printer.verbose(&format!("Gentoo's release key: {}", path.display()));
-        }
-        KeyOrigin::StaleCache { path, reason } => printer.note(&format!(
-            "warning: using the cached release key `{}`, which could not be refreshed: {reason}",
-            path.display()
-        )),
-    }
-    Ok(keyring)
-}
-
-/// Whether the plan downloads a stage3 or a portage snapshot (whose signatures need a key).
-fn downloads(plan: &gbb_plan::BuildPlan) -> bool {
-    plan.steps
-        .iter()
-        .filter_map(|s| s.core.as_ref())
-        .any(|input| {
-            matches!(input.stage3, gbb_stack::Stage3::Release { .. })
-                || matches!(input.portage, gbb_stack::PortageTree::Snapshot { .. })
-        })
-}
-
 /// After a failure or an interruption: removes every container this process started that is
 /// still there, and waits until they are gone. The signal handler may have started removing
 /// some (the engine then answers "removal already in progress"), so this lists again until the
@@ -283,29 +115,15 @@ fn sweep(engine: &dyn Engine, printer: &Printer) {
     }
 }
 
-/// Says which containers of gbb runs that are gone were removed (see `gbb_build::owner`).
-pub(crate) fn report_orphans(orphans: &gbb_build::Orphans, printer: &Printer) {
-    for (container, id) in &orphans.removed {
-        let short = &container[..container.len().min(12)];
-        printer.note(&format!(
-            "removed container {short} ({id}) of a gbb run that is gone"
-        ));
-    }
-    if orphans.unknown > 0 {
-        printer.verbose(&format!(
-            "{} containers of other gbb runs (another machine, pid namespace or an older gbb) left alone",
-            orphans.unknown
-        ));
-    }
-}
-
 /// `-i`: the one image or builder `selection` names, taken out of the steps to build (what it
 /// needs stays in, to be built first). Refused when the id names several steps or its engine
 /// builds nothing.
+/// The `-i` target's position in the plan to build; `split.build` keeps what it needs, and
+/// the whole plan (target included) is returned for the shell.
 fn interactive_target(
     split: &mut gbb_build::EngineSplit,
     selection: &crate::cli::Selection,
-) -> anyhow::Result<gbb_plan::Step> {
+) -> anyhow::Result<(gbb_plan::BuildPlan, usize)> {
     let [id] = selection.ids.as_slice() else {
         anyhow::bail!("-i takes exactly one image or builder id");
     };
@@ -313,9 +131,11 @@ fn interactive_target(
         .build
         .steps
         .iter()
-        .position(|s| s.id.to_string() == *id && s.definition.is_some());
+        .position(|s| s.id().to_string() == *id && s.definition().is_some());
     if let Some(position) = position {
-        return Ok(split.build.steps.remove(position));
+        let whole = split.build.clone();
+        split.build = whole.subset(|i, _| i != position);
+        return Ok((whole, position));
     }
     if split.listed.iter().any(|s| s.id.to_string() == *id) {
         anyhow::bail!("-i: `{id}` is built with the `dummy` engine, which starts no container");
@@ -326,18 +146,15 @@ fn interactive_target(
     anyhow::bail!("-i takes one image or builder id; `{id}` names a namespace")
 }
 
-/// Opens the `-i` shell for `target`, with `rest` (what it needs) built.
+/// Opens the `-i` shell for the step at `target` of `plan`, once what it needs is built.
 fn open_interactive(
     context: &Context,
     stack: &gbb_stack::Stack,
-    rest: &gbb_plan::BuildPlan,
-    target: gbb_plan::Step,
+    (plan, target): (gbb_plan::BuildPlan, usize),
     printer: &Printer,
 ) -> anyhow::Result<ExitCode> {
-    let mut plan = rest.clone();
-    plan.steps.push(target);
-    let step = plan.steps.last().expect("just pushed");
-    let mode = if step.kind == gbb_plan::StepKind::Builder {
+    let step = &plan.steps[target];
+    let mode = if step.kind() == gbb_plan::StepKind::Builder {
         "builder"
     } else {
         "image"
@@ -350,7 +167,7 @@ fn open_interactive(
             "the builder's hook"
         }
     ));
-    super::shell::open(context, stack, &plan, step, printer, "gbb build -i")
+    crate::shell_session::open(context, stack, &plan, step, printer, "gbb build -i")
 }
 
 /// Prints the dry run of the steps on the `dummy` engine (as data: it is what the command
@@ -437,25 +254,24 @@ pub(crate) fn run(
     if split.build.steps.is_empty() {
         return match shell_target {
             Some(target) if refused == ExitCode::SUCCESS => {
-                open_interactive(context, &stack, &split.build, target, printer)
+                open_interactive(context, &stack, target, printer)
             }
             _ => Ok(refused),
         };
     }
     let plan = split.build;
-    let paths = Paths::new(&stack.root, &cache_dir(context));
+    let paths = Paths::new(&stack.root, &context.cache_dir());
     let _lock = StackLock::acquire(&paths.state, !no_wait, |holder| {
         printer.note(&format!(
             "waiting for another gbb build on this stack{} to finish...",
             holder.map(|p| format!(" (pid {p})")).unwrap_or_default()
         ));
     })?;
-    let engine: Arc<dyn Engine> =
-        Arc::new(Docker::connect(context.options.env.get("DOCKER_HOST"))?);
+    let engine: Arc<dyn Engine> = Arc::new(context.engine()?);
     printer.verbose(&format!("engine: {}", engine.describe()));
     let registry = ContainerRegistry::new();
     handle_signals(engine.clone(), registry.clone())?;
-    report_orphans(
+    crate::orphans::report(
         &gbb_build::remove_orphans(engine.as_ref(), &gbb_build::stack_identity(&stack.root))?,
         printer,
     );
@@ -467,27 +283,12 @@ pub(crate) fn run(
         printer.note("warning: -s: OpenPGP signatures of stage3 downloads are not checked (their hashes are)");
     }
     let options = BuildOptions {
-        gentoo: GentooInputs {
-            keyring: keyring(
-                context,
-                &stack,
-                printer,
-                !skip_signatures && downloads(&plan),
-            )?,
-            skip_signatures: *skip_signatures,
-        },
         force,
         jobs,
         fail_fast: *fail_fast,
-        paths,
-        source_date_epoch: context
-            .options
-            .env
-            .get("SOURCE_DATE_EPOCH")
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(0),
+        ..context.build_options(&stack, &plan, *skip_signatures, printer)?
     };
-    let plain = CliReporter { printer };
+    let plain = CliReporter::new(printer);
     let terminal = (std::io::stderr().is_terminal() && !printer.is_verbose())
         .then(|| TerminalReporter::new(plan.steps.len() as u64));
     let reporter: &dyn Reporter = match &terminal {
@@ -495,7 +296,7 @@ pub(crate) fn run(
         None => &plain,
     };
     let started = Instant::now();
-    let result = Build::new(
+    let result = Build::prepare(
         &stack,
         &plan,
         engine.as_ref(),
@@ -503,7 +304,7 @@ pub(crate) fn run(
         reporter,
         registry.clone(),
     )
-    .run();
+    .and_then(|build| build.run());
     if let Some(terminal) = &terminal {
         terminal.clear();
     }
@@ -525,7 +326,7 @@ pub(crate) fn run(
     }
     let mut table = Table::new();
     table.load_style(presets::NOTHING);
-    table.set_header(["STEP", "RESULT", "TIME", "SIZE"]);
+    table.set_header(["STEP", "RESULT", "TIME", "SIZE", "WHY"]);
     for report in &summary.reports {
         table.add_row([
             report.id.clone(),
@@ -537,6 +338,10 @@ pub(crate) fn run(
             },
             format!("{:.1?}", report.duration),
             report.size.map(megabytes).unwrap_or_else(|| "-".to_owned()),
+            match (&report.outcome, &report.why) {
+                (Outcome::Built, Some(why)) => why.to_string(),
+                _ => "-".to_owned(),
+            },
         ]);
     }
     let count = |f: fn(&Outcome) -> bool| summary.reports.iter().filter(|r| f(&r.outcome)).count();
@@ -561,7 +366,7 @@ pub(crate) fn run(
         && summary.succeeded()
         && refused == ExitCode::SUCCESS
     {
-        return open_interactive(context, &stack, &plan, target, printer);
+        return open_interactive(context, &stack, target, printer);
     }
     Ok(if summary.succeeded() {
         refused

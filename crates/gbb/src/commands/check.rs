@@ -4,8 +4,9 @@ use gbb_lint::{Linter, Severity};
 use gbb_plan::{BuildPlan, Request};
 use gbb_stack::{Definition, ImageId, Stack};
 
-use super::{Context, display_path};
+use super::display_path;
 use crate::cli::CheckArgs;
+use crate::context::Context;
 use crate::printer::Printer;
 
 /// The definitions `ids` name (an id, or a namespace for all of its images and builders);

@@ -4,12 +4,12 @@ use gbb_build::{
     Paths, StackLock, dangling_images, files_to_clean, images_to_clean, remove_files,
     stack_identity,
 };
-use gbb_engine::{Docker, Engine, EngineError};
+use gbb_engine::{Engine, EngineError};
 use gbb_plan::{BuildPlan, Request};
 
-use super::build::{cache_dir, report_orphans};
-use super::{Context, display_path};
+use super::display_path;
 use crate::cli::CleanArgs;
+use crate::context::Context;
 use crate::printer::Printer;
 
 /// `gbb clean`: checks the ids (by planning them) before removing anything, then removes the
@@ -34,7 +34,7 @@ pub(crate) fn run(
     };
     let plan = BuildPlan::new(&stack, &request)?;
     let named = (!ids.is_empty()).then_some(&plan);
-    let paths = Paths::new(&stack.root, &cache_dir(context));
+    let paths = Paths::new(&stack.root, &context.cache_dir());
     // Not while a build of this stack runs.
     let _lock = StackLock::acquire(&paths.state, true, |holder| {
         printer.note(&format!(
@@ -45,7 +45,7 @@ pub(crate) fn run(
     let identity = stack_identity(&stack.root);
     // The engine is needed for images; for files alone, an engine that does not answer only
     // means the containers of killed runs cannot be looked for.
-    let engine = match Docker::connect(context.options.env.get("DOCKER_HOST")) {
+    let engine = match context.engine() {
         Ok(engine) => Some(engine),
         Err(e) if !images && !dangling => {
             printer.verbose(&format!(
@@ -53,11 +53,11 @@ pub(crate) fn run(
             ));
             None
         }
-        Err(e) => return Err(e.into()),
+        Err(e) => return Err(e),
     };
     // First the containers of killed runs: they may still write into `.gbb/build`.
     if let Some(engine) = &engine {
-        report_orphans(&gbb_build::remove_orphans(engine, &identity)?, printer);
+        crate::orphans::report(&gbb_build::remove_orphans(engine, &identity)?, printer);
     }
     let files = files_to_clean(&stack, &paths, named);
     remove_files(&files)?;

@@ -2,8 +2,9 @@ use std::process::ExitCode;
 
 use gbb_plan::{GraphFormat, render_graph};
 
-use super::{Context, plan_for};
+use super::plan_for;
 use crate::cli::{GraphArgs, GraphFormatArg};
+use crate::context::Context;
 use crate::printer::Printer;
 
 pub(crate) fn run(

@@ -11,48 +11,17 @@ mod push;
 mod shell;
 mod update;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::ExitCode;
 use std::time::Instant;
 
 use clap::CommandFactory;
-use gbb_config::Environment;
 use gbb_plan::{BuildPlan, Request};
-use gbb_stack::{LoadOptions, Stack};
+use gbb_stack::Stack;
 
 use crate::cli::{Args, Command, Selection};
+use crate::context::Context;
 use crate::printer::Printer;
-
-/// Settings every command shares, resolved once from arguments and the environment.
-pub(crate) struct Context {
-    /// Where to look for the stack.
-    pub(crate) start: PathBuf,
-    pub(crate) options: LoadOptions,
-}
-
-impl Context {
-    fn new(working_dir: Option<PathBuf>) -> Self {
-        Self {
-            start: working_dir.unwrap_or_else(|| PathBuf::from(".")),
-            options: LoadOptions::from_env(Environment::capture()),
-        }
-    }
-
-    /// Reads the stack, saying how long it took under `-v`.
-    pub(crate) fn load(&self, printer: &Printer) -> anyhow::Result<Stack> {
-        let started = Instant::now();
-        let stack = Stack::discover(&self.start, &self.options)?;
-        printer.verbose(&format!(
-            "read {} ({} layout): {} namespaces, {} images and builders in {:.1?}",
-            stack.root.display(),
-            stack.layout.as_str(),
-            stack.namespaces.len(),
-            stack.definitions().len(),
-            started.elapsed()
-        ));
-        Ok(stack)
-    }
-}
 
 impl Selection {
     pub(crate) fn request(&self) -> Request {

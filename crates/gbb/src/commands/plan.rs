@@ -3,8 +3,9 @@ use std::process::ExitCode;
 use comfy_table::{Table, presets};
 use gbb_plan::StepKind;
 
-use super::{Context, display_path, plan_for};
+use super::{display_path, plan_for};
 use crate::cli::PlanArgs;
+use crate::context::Context;
 use crate::printer::{HEADER, Printer};
 
 pub(crate) fn run(
@@ -20,7 +21,7 @@ pub(crate) fn run(
         return Ok(ExitCode::SUCCESS);
     }
     let count = |kind, word: &str| {
-        let n = plan.steps.iter().filter(|s| s.kind == kind).count();
+        let n = plan.steps.iter().filter(|s| s.kind() == kind).count();
         format!("{n} {word}{}", if n == 1 { "" } else { "s" })
     };
     let mut out = format!(
@@ -37,22 +38,33 @@ pub(crate) fn run(
         printer.data(&out);
         return Ok(ExitCode::SUCCESS);
     }
+    let status = if args.status {
+        Some(status(context, &stack, &plan, printer)?)
+    } else {
+        None
+    };
     let mut table = Table::new();
     table.load_style(presets::NOTHING);
-    table.set_header(["#", "KIND", "ID", "PARENT", "BUILDS IN", "WHY"]);
+    let mut header = vec!["#", "KIND", "ID", "PARENT", "BUILDS IN", "WHY"];
+    if status.is_some() {
+        header.push("STATUS");
+    }
+    table.set_header(header);
     for (i, step) in plan.steps.iter().enumerate() {
-        table.add_row([
+        let mut row = vec![
             (i + 1).to_string(),
-            step.kind.as_str().to_owned(),
-            step.id.to_string(),
-            step.parent
+            step.kind().as_str().to_owned(),
+            step.id().to_string(),
+            step.parent()
                 .as_ref()
                 .map_or("-".to_owned(), ToString::to_string),
-            step.builds_in
-                .as_ref()
-                .map_or("-".to_owned(), |b| b.image_name()),
-            step.reason.to_string(),
-        ]);
+            step.builds_in().map_or("-".to_owned(), |(name, _)| name),
+            step.reason().to_string(),
+        ];
+        if let Some(status) = &status {
+            row.push(status[i].why.to_string());
+        }
+        table.add_row(row);
     }
     for line in table.to_string().lines() {
         out.push_str(line.trim_end());
@@ -60,4 +72,26 @@ pub(crate) fn run(
     }
     printer.data(&out);
     Ok(ExitCode::SUCCESS)
+}
+
+/// Every step's status: the plan prepared as a build would be (inputs fetched and checked,
+/// keys computed), then each result looked up on the engine.
+fn status(
+    context: &Context,
+    stack: &gbb_stack::Stack,
+    plan: &gbb_plan::BuildPlan,
+    printer: &Printer,
+) -> anyhow::Result<Vec<gbb_build::StepStatus>> {
+    let engine = context.engine()?;
+    let options = context.build_options(stack, plan, false, printer)?;
+    let reporter = crate::progress::CliReporter::new(printer);
+    let build = gbb_build::Build::prepare(
+        stack,
+        plan,
+        &engine,
+        &options,
+        &reporter,
+        gbb_build::ContainerRegistry::new(),
+    )?;
+    Ok(build.status()?)
 }

@@ -1,11 +1,11 @@
 use std::process::ExitCode;
 
 use gbb_build::KEY_LABEL;
-use gbb_engine::{Docker, Engine};
+use gbb_engine::Engine;
 use gbb_plan::{BuildPlan, Request, StepKind};
 
-use super::Context;
 use crate::cli::PushArgs;
+use crate::context::Context;
 use crate::printer::Printer;
 
 pub(crate) fn run(
@@ -26,23 +26,23 @@ pub(crate) fn run(
             .trim_start_matches("http://")
             .trim_end_matches('/')
     });
-    let engine = Docker::connect(context.options.env.get("DOCKER_HOST"))?;
+    let engine = context.engine()?;
     let images: Vec<_> = plan
         .steps
         .iter()
-        .filter(|s| s.kind == StepKind::Image)
-        .filter_map(|s| s.definition.map(|i| &stack.definitions()[i]))
+        .filter(|s| s.kind() == StepKind::Image)
+        .filter_map(|s| s.definition().map(|i| &stack.definitions()[i]))
         .collect();
     // Everything must be built before anything is pushed.
     for definition in &images {
-        let source = format!("{}:latest", definition.id);
+        let source = gbb_build::names::latest(&definition.id).to_string();
         match engine.inspect_image(&source)? {
             Some(info) if info.labels.contains_key(KEY_LABEL) => {}
             _ => anyhow::bail!("`{source}` is not built; run: gbb build {}", definition.id),
         }
     }
     for definition in images {
-        let source = format!("{}:latest", definition.id);
+        let source = gbb_build::names::latest(&definition.id).to_string();
         let target = match registry {
             Some(registry) => format!("{registry}/{}", definition.id),
             None => definition.id.to_string(),

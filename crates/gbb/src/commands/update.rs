@@ -5,9 +5,9 @@ use comfy_table::{Table, presets};
 use gbb_gentoo::{Downloader, Keyring, Stage3Request, resolve_release, set_stage3_date};
 use gbb_stack::{BuilderBase, Kind, Stage3};
 
-use super::build::{cache_dir, keyring};
-use super::{Context, display_path};
+use super::display_path;
 use crate::cli::UpdateArgs;
+use crate::context::Context;
 use crate::exit::FAILED;
 use crate::printer::Printer;
 
@@ -29,13 +29,14 @@ pub(crate) fn run(
     let releases = stack.definitions().iter().any(|d| {
         matches!(&d.base, BuilderBase::Core { input, .. } if matches!(input.stage3, Stage3::Release { .. }))
     });
-    let keyring = keyring(context, &stack, printer, releases && !args.skip_signatures)?
+    let keyring = context
+        .keyring(&stack, printer, releases && !args.skip_signatures)?
         .unwrap_or_else(Keyring::empty);
     if args.skip_signatures {
         printer.note("warning: -s: signatures of release indexes are not checked");
     }
     let downloader = Downloader::default();
-    let cache = cache_dir(context).join("stage3");
+    let cache = context.cache_dir().join("stage3");
     let mut table = Table::new();
     table.load_style(presets::NOTHING);
     table.set_header(["BUILDER", "STAGE3", "PINNED", "NEWEST", ""]);

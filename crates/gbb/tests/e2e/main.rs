@@ -23,3 +23,4 @@ mod registry;
 mod shell;
 mod signals;
 mod stage3_tools;
+mod status;

@@ -1,0 +1,187 @@
+//! The contract between gbb and a build container, on gbb's side: where gbb's folders are
+//! mounted, what the environment holds, which labels the container carries.
+//!
+//! [`container_spec`] is a pure function of what a step's container is for: it touches no file
+//! and no engine, so `gbb build`, `gbb build -i` and `gbb shell` get the same container from the
+//! same values, and a test can look at a spec without running anything. Whatever needs the
+//! file system (absolute host paths, the folders gbb makes, the binary package cache's mounts)
+//! is done by the caller first and handed in as [`HostFolders`].
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use gbb_engine::{ContainerSpec, ImageRef, Mount};
+use gbb_stack::Definition;
+
+use crate::labels::container_labels;
+use crate::mounts::EngineSettings;
+use crate::outputs::Owner;
+use crate::{BuildError, Paths};
+
+/// Where gbb mounts its own folders inside a build container, named once here. Each is also
+/// passed to the container's scripts as an environment variable (see [`container_spec`]) so
+/// the two sides cannot drift.
+pub(crate) mod mount_point {
+    /// The image's (or builder's) folder, read-only: `build.sh` and its files.
+    pub(crate) const CONFIG: &str = "/config";
+    /// Source archives, shared by every build on the machine.
+    pub(crate) const DISTFILES: &str = "/distfiles";
+    /// The fresh output folder of this run (`outputs::RunDir`).
+    pub(crate) const OUT: &str = "/gbb-out";
+    /// The core's portage tree, read-only.
+    pub(crate) const PORTAGE: &str = "/var/db/repos/gentoo";
+}
+
+/// What `gbb-build` (the container's entry point) is asked to do.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Mode {
+    /// A builder's `configure_builder` hook.
+    Builder,
+    /// An image's phase 1.
+    Image,
+    /// An interactive bash with the helpers and `build.sh` loaded (`gbb shell`, `gbb build -i`).
+    Shell,
+}
+
+impl Mode {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Builder => "builder",
+            Self::Image => "image",
+            Self::Shell => "shell",
+        }
+    }
+}
+
+/// The host folders a build container mounts, as absolute paths (the engine resolves nothing
+/// relative), made ready by [`HostFolders::prepare`].
+#[derive(Clone, Debug)]
+pub(crate) struct HostFolders {
+    pub(crate) config: PathBuf,
+    pub(crate) distfiles: PathBuf,
+    pub(crate) output: PathBuf,
+    /// The core's unpacked portage tree, when the chain has a core.
+    pub(crate) portage: Option<PathBuf>,
+    /// The binary package cache's mounts (`binpkgs.rs`).
+    pub(crate) packages: Vec<Mount>,
+}
+
+impl HostFolders {
+    /// Makes the shared folders that may not exist yet and resolves every path.
+    pub(crate) fn prepare(
+        paths: &Paths,
+        definition: &Definition,
+        output: &Path,
+        portage: Option<&Path>,
+        packages: Vec<Mount>,
+    ) -> Result<Self, BuildError> {
+        let distfiles = paths.distfiles();
+        std::fs::create_dir_all(&distfiles).map_err(crate::error::io(&distfiles))?;
+        Ok(Self {
+            config: absolute(&definition.dir)?,
+            distfiles: absolute(&distfiles)?,
+            output: absolute(output)?,
+            portage: portage.map(absolute).transpose()?,
+            packages,
+        })
+    }
+}
+
+/// An absolute path for a bind mount.
+pub(crate) fn absolute(path: &Path) -> Result<PathBuf, BuildError> {
+    std::fs::canonicalize(path).map_err(crate::error::io(path))
+}
+
+/// What one build container is: everything [`container_spec`] needs.
+pub(crate) struct ContainerRequest<'a> {
+    pub(crate) definition: &'a Definition,
+    /// The image it is made from (a core, a builder, a parent's kept state).
+    pub(crate) image: &'a ImageRef,
+    pub(crate) mode: Mode,
+    pub(crate) stack_identity: &'a str,
+    /// The definition's engine settings, read and checked before the build started.
+    pub(crate) settings: &'a EngineSettings,
+    pub(crate) folders: HostFolders,
+    pub(crate) source_date_epoch: u64,
+    /// Who ran gbb (`BOB_HOST_UID`/`BOB_HOST_GID`).
+    pub(crate) owner: Owner,
+}
+
+/// The container a build step runs in.
+pub(crate) fn container_spec(request: ContainerRequest<'_>) -> ContainerSpec {
+    let ContainerRequest {
+        definition,
+        image,
+        mode,
+        stack_identity,
+        settings,
+        folders,
+        source_date_epoch,
+        owner,
+    } = request;
+    let mut mounts = vec![
+        Mount {
+            source: folders.config,
+            target: mount_point::CONFIG.to_owned(),
+            read_only: true,
+        },
+        Mount {
+            source: folders.distfiles,
+            target: mount_point::DISTFILES.to_owned(),
+            read_only: false,
+        },
+        Mount {
+            source: folders.output,
+            target: mount_point::OUT.to_owned(),
+            read_only: false,
+        },
+    ];
+    mounts.extend(folders.packages);
+    if let Some(portage) = folders.portage {
+        mounts.push(Mount {
+            source: portage,
+            target: mount_point::PORTAGE.to_owned(),
+            read_only: true,
+        });
+    }
+    let mut spec = ContainerSpec {
+        image: image.to_string(),
+        entrypoint: Some(vec!["/usr/local/lib/gbb/gbb-build".to_owned()]),
+        name: None,
+        cmd: vec![mode.as_str().to_owned()],
+        env: environment(definition, source_date_epoch, owner),
+        mounts,
+        labels: container_labels(stack_identity, definition.id.as_str()),
+        cap_add: Vec::new(),
+        security_opt: Vec::new(),
+        tmpfs: BTreeMap::new(),
+        working_dir: Some("/".to_owned()),
+        interactive: mode == Mode::Shell,
+    };
+    if definition.config.value("BUILDER_CAPS_SYS_PTRACE") == Some("true") {
+        spec.cap_add.push("SYS_PTRACE".to_owned());
+    }
+    settings.clone().apply_to(&mut spec);
+    spec
+}
+
+/// The environment of a build container: every BOB_* variable, and gbb's own.
+fn environment(definition: &Definition, source_date_epoch: u64, owner: Owner) -> Vec<String> {
+    let mut env: Vec<String> = definition
+        .config
+        .vars()
+        .into_iter()
+        .filter(|(name, _)| name.starts_with("BOB_"))
+        .map(|(name, var)| format!("{name}={}", var.value.joined()))
+        .collect();
+    env.push(format!("GBB_ID={}", definition.id));
+    // Who ran gbb, as kubler passes it: hooks may give files they make to that user.
+    env.push(format!("BOB_HOST_UID={}", owner.uid));
+    env.push(format!("BOB_HOST_GID={}", owner.gid));
+    env.push(format!("GBB_KIND={}", definition.kind.as_str()));
+    env.push(format!("GBB_OUT={}", mount_point::OUT));
+    env.push("EMERGE_ROOT=/emerge-root".to_owned());
+    env.push("_EMERGE_ROOT=/emerge-root".to_owned());
+    env.push(format!("SOURCE_DATE_EPOCH={source_date_epoch}"));
+    env
+}

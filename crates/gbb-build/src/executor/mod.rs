@@ -1,0 +1,237 @@
+//! The executor: runs a plan's steps on an engine, parents first.
+//!
+//! A build goes through four stages, each in its own file:
+//!
+//! 1. **preflight** (here): what can be refused before anything starts: templates, local
+//!    stage3 files and portage folders, a missing keyring, each definition's engine settings;
+//! 2. **inputs** (`inputs.rs`): stage3 releases and portage snapshots fetched and verified, and
+//!    the keys of what the plan builds on from outside read from the engine;
+//! 3. **keys** (`keys.rs`): every step's content key, by hashing only;
+//! 4. **schedule** (`schedule.rs`): the worker pool runs each step (`steps/`) as soon as what it
+//!    needs is done.
+//!
+//! A step's container is described by the pure `container::container_spec`; running it, keeping
+//! it as an image and moving tags is `lifecycle.rs`; the tests after phase 2 are `checks.rs`.
+
+mod checks;
+mod container;
+mod inputs;
+mod keys;
+mod lifecycle;
+mod log;
+mod options;
+mod report;
+mod schedule;
+mod shell;
+mod status;
+pub(crate) mod steps;
+
+use std::collections::HashMap;
+
+use gbb_engine::{Engine, ImageRef};
+use gbb_plan::{BuildPlan, Step};
+use gbb_stack::{Definition, PortageTree, Stack, Stage3};
+
+use crate::mounts::EngineSettings;
+use crate::{BuildError, ContainerRegistry, ContentKey, KEY_LABEL, outputs, template};
+
+pub use log::LogEvent;
+pub use options::{BuildOptions, Force, GentooInputs};
+pub use report::{BuildSummary, Outcome, Reporter, StepReport};
+pub use shell::shell_spec;
+pub use status::StepStatus;
+
+use inputs::ResolvedInputs;
+use keys::Keys;
+
+/// A build of one plan, once prepared: what every step reads, shared by the worker threads.
+pub struct Build<'a> {
+    stack: &'a Stack,
+    plan: &'a BuildPlan,
+    engine: &'a dyn Engine,
+    options: &'a BuildOptions,
+    reporter: &'a dyn Reporter,
+    registry: ContainerRegistry,
+    prepared: Prepared,
+}
+
+/// What the stages before the first step give: read-only while steps run.
+struct Prepared {
+    /// The stack's identity ([`crate::stack_identity`]), in every label gbb puts on things.
+    stack_identity: String,
+    /// Each definition's engine settings (by position in the stack), checked in preflight.
+    settings: HashMap<usize, EngineSettings>,
+    inputs: ResolvedInputs,
+    keys: Keys,
+}
+
+impl<'a> Build<'a> {
+    /// Checks and prepares a build of `plan`: preflight, inputs, keys. Refusals found here
+    /// (templates, inputs, settings, an unbuilt image the plan builds on) are errors before
+    /// any container started.
+    pub fn prepare(
+        stack: &'a Stack,
+        plan: &'a BuildPlan,
+        engine: &'a dyn Engine,
+        options: &'a BuildOptions,
+        reporter: &'a dyn Reporter,
+        registry: ContainerRegistry,
+    ) -> Result<Self, BuildError> {
+        let prepared = prepare(stack, plan, engine, options, reporter)?;
+        Ok(Self {
+            stack,
+            plan,
+            engine,
+            options,
+            reporter,
+            registry,
+            prepared,
+        })
+    }
+
+    /// Runs the plan: up to `options.jobs` steps at once, each as soon as everything it needs
+    /// is done. A failed step blocks its descendants; independent steps go on (or nothing new
+    /// starts, with `fail_fast`). Failures while building are in the summary.
+    pub fn run(&self) -> Result<BuildSummary, BuildError> {
+        outputs::remove_leftover_runs(&self.options.paths)?;
+        let pool = schedule::Pool {
+            jobs: self.options.jobs,
+            fail_fast: self.options.fail_fast,
+            registry: &self.registry,
+            reporter: self.reporter,
+        };
+        let ran = pool.run(self.plan, &|step| self.run_step(step));
+        if self.registry.interrupted() {
+            return Err(BuildError::Interrupted);
+        }
+        Ok(BuildSummary {
+            reports: ran.reports,
+            failures: ran.failures,
+        })
+    }
+
+    /// Runs one step whose needs are done.
+    fn run_step(&self, step: &Step) -> schedule::StepResult {
+        match step {
+            Step::Core(core) => self.core(core),
+            Step::Builder(builder) => self.builder(builder),
+            Step::Image(image) => self.image(image),
+        }
+    }
+
+    fn definition(&self, index: usize) -> &'a Definition {
+        let stack: &'a Stack = self.stack;
+        &stack.definitions()[index]
+    }
+
+    fn key_of_step(&self, id: &gbb_plan::StepId) -> &ContentKey {
+        self.prepared.keys.step(id)
+    }
+}
+
+/// Preflight, inputs and keys (see the module docs), for a build or a shell.
+fn prepare(
+    stack: &Stack,
+    plan: &BuildPlan,
+    engine: &dyn Engine,
+    options: &BuildOptions,
+    reporter: &dyn Reporter,
+) -> Result<Prepared, BuildError> {
+    let settings = preflight(stack, plan, options)?;
+    let inputs = ResolvedInputs::resolve(plan, engine, options, reporter)?;
+    let keys = Keys::compute(plan, stack, &inputs)?;
+    Ok(Prepared {
+        stack_identity: crate::stack_identity(&stack.root),
+        settings,
+        inputs,
+        keys,
+    })
+}
+
+/// Checks what can be checked before any container starts: templates, local inputs, engine
+/// settings. Returns each definition's settings.
+fn preflight(
+    stack: &Stack,
+    plan: &BuildPlan,
+    options: &BuildOptions,
+) -> Result<HashMap<usize, EngineSettings>, BuildError> {
+    let mut settings = HashMap::new();
+    for step in &plan.steps {
+        if let Step::Image(image) = step {
+            template::render_image(
+                &stack.definitions()[image.definition],
+                &steps::image::parent_image(image),
+            )?;
+        }
+        if let Some(core) = step.core() {
+            let input = &core.input;
+            if let Stage3::File { path } = &input.stage3 {
+                crate::local_inputs::check_stage3_file(stack, path)?;
+            }
+            if let PortageTree::Dir { path } = &input.portage {
+                crate::local_inputs::check_portage_dir(stack, path)?;
+            }
+            // Downloads are checked against a keyring, unless -s says not to.
+            let downloads = matches!(input.stage3, Stage3::Release { .. })
+                || matches!(input.portage, PortageTree::Snapshot { .. });
+            let gentoo = &options.gentoo;
+            if downloads && gentoo.keyring.is_none() && !gentoo.skip_signatures {
+                return Err(BuildError::NoKeyring);
+            }
+        }
+        if let Some(index) = step.definition() {
+            let read = EngineSettings::read(stack, &stack.definitions()[index], &options.paths)?;
+            settings.insert(index, read);
+        }
+    }
+    Ok(settings)
+}
+
+/// The content key an existing image carries, if it exists.
+pub(crate) fn existing_key(
+    engine: &dyn Engine,
+    reference: &ImageRef,
+) -> Result<Option<ContentKey>, BuildError> {
+    let info = engine
+        .inspect_image(&reference.to_string())
+        .map_err(BuildError::engine(format!("looking up `{reference}`")))?;
+    Ok(info.and_then(|i| i.labels.get(KEY_LABEL).map(|k| ContentKey::from_label(k))))
+}
+
+/// The container of a builder's or image's step (or of `gbb shell` for it): its host folders
+/// made ready, then [`container::container_spec`].
+#[allow(clippy::too_many_arguments)]
+fn step_container(
+    prepared: &Prepared,
+    stack: &Stack,
+    options: &BuildOptions,
+    definition: usize,
+    core: Option<&gbb_plan::CoreRef>,
+    image: &ImageRef,
+    mode: container::Mode,
+    output: &std::path::Path,
+    packages: Vec<gbb_engine::Mount>,
+) -> Result<gbb_engine::ContainerSpec, BuildError> {
+    let portage = core.and_then(|core| match &prepared.inputs.local(&core.input).portage {
+        PortageTree::Dir { path } => Some(path.as_path()),
+        PortageTree::Snapshot { .. } => None,
+    });
+    let definition_value = &stack.definitions()[definition];
+    let folders = container::HostFolders::prepare(
+        &options.paths,
+        definition_value,
+        output,
+        portage,
+        packages,
+    )?;
+    Ok(container::container_spec(container::ContainerRequest {
+        definition: definition_value,
+        image,
+        mode,
+        stack_identity: &prepared.stack_identity,
+        settings: &prepared.settings[&definition],
+        folders,
+        source_date_epoch: options.source_date_epoch,
+        owner: outputs::Owner::of_this_process(),
+    }))
+}

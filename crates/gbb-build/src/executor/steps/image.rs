@@ -1,0 +1,224 @@
+//! An image step: phase 1 in a build container (its builder, or its parent's kept state),
+//! kept as this image's state; phase 2 builds the image from the root file system phase 1
+//! left; `build-test.sh` and the health check run on it; only then do `PACKAGES.md`, the kept
+//! outputs and the tags change.
+
+use gbb_engine::ImageRef;
+use gbb_plan::{ImageBuildsIn, ImageStep, Reason};
+use gbb_stack::Definition;
+
+use super::super::container::Mode;
+use super::super::options::Force;
+use super::super::schedule::{Done, StepResult};
+use super::super::{Build, step_container};
+use crate::error::io;
+use crate::outputs::{self, KEPT_OUTPUTS, Owner, RunDir, TEXT_LIMIT};
+use crate::packages_md::{self, Installed};
+use crate::{BuildError, ContentKey, Why, context, names, template};
+
+/// What an image step's template sees as `IMAGE_PARENT`.
+pub(crate) fn parent_image(step: &ImageStep) -> String {
+    match &step.parent {
+        None => "scratch".to_owned(),
+        Some(parent) => names::latest(parent).to_string(),
+    }
+}
+
+impl Build<'_> {
+    pub(in super::super) fn image(&self, step: &ImageStep) -> StepResult {
+        let definition = self.definition(step.definition);
+        let id = definition.id.to_string();
+        let run_image = match &step.builds_in {
+            ImageBuildsIn::Builder(builder) => names::latest(builder),
+            ImageBuildsIn::ParentState { state, .. } => names::state(state),
+        };
+        let key = self.key_of_step(&step.id);
+        let output = self.options.paths.output(&id);
+        let rootfs = output.join("rootfs.tar");
+        let key_file = output.join("key");
+        let status = self.image_status(step)?;
+        let state_current = status.state_current;
+        // -f and -F force the images asked for (their parents are rebuilt only when they
+        // changed); -C forces every step.
+        let forced = self.options.force == Force::Everything
+            || (self.options.force >= Force::Images && step.reason == Reason::Requested);
+        let why = match status.why {
+            Why::UpToDate if forced => Why::Forced(self.options.force.flag()),
+            Why::UpToDate => return Ok(Done::up_to_date()),
+            why => why,
+        };
+
+        // Phase 1, unless only phase 2 is asked for (-f) and phase 1's output is current. Its
+        // container writes into a folder of its own (removed when this returns, whatever
+        // happened) and is kept as a candidate state: the state's tag and the outputs in
+        // `.gbb/build` change only once the whole step succeeded.
+        let phase1_current = state_current
+            && outputs::open_regular(&rootfs).is_ok_and(|f| f.is_some())
+            && outputs::read_text(&key_file, TEXT_LIMIT)
+                .ok()
+                .flatten()
+                .as_deref()
+                == Some(key.as_str());
+        let mut phase1: Option<(RunDir, ImageRef)> = None;
+        if (forced && self.options.force >= Force::ImagesPhase1) || !phase1_current {
+            self.reporter
+                .started(&id, &format!("phase 1 in {run_image}"));
+            let run = RunDir::new(&self.options.paths, &id)?;
+            let root = step
+                .root_builder
+                .as_ref()
+                .ok_or_else(|| BuildError::NotBuilt {
+                    id: format!("the builder of {id}"),
+                })?;
+            let packages = self
+                .package_cache(root)?
+                .open_run(&self.options.paths.package_runs())?;
+            let spec = step_container(
+                &self.prepared,
+                self.stack,
+                self.options,
+                step.definition,
+                step.core.as_ref(),
+                &run_image,
+                Mode::Image,
+                run.path(),
+                packages.mounts()?,
+            )?;
+            let log_path = self.options.paths.log(&id);
+            let ran = self.run_container(&id, &spec, &log_path);
+            let container = self.take_packages(&id, packages, ran)?;
+            match run.regular_file("rootfs.tar") {
+                Ok(Some(_)) => {}
+                Ok(None) => {
+                    let error = BuildError::StepFailed {
+                        id: id.clone(),
+                        step: "rootfs.tar".to_owned(),
+                        status: 1,
+                        log: log_path,
+                        tail: vec!["phase 1 ended without writing /gbb-out/rootfs.tar".to_owned()],
+                    };
+                    return Err(self.discard(&container, error));
+                }
+                Err(error) => return Err(self.discard(&container, error)),
+            }
+            let state_candidate = names::candidate(&step.state);
+            self.keep(&step.id, &container, &state_candidate, &spec.mounts)?;
+            phase1 = Some((run, state_candidate));
+        }
+        let image_candidate = names::candidate(definition.id.as_str());
+        let result = self
+            .image_phase2(
+                step,
+                key,
+                phase1.as_ref().map(|(run, state)| (run, state)),
+                &image_candidate,
+            )
+            .map(|size| Done::built(why, size));
+        if result.is_err() {
+            self.drop_candidate(&image_candidate);
+            if let Some((_, state_candidate)) = &phase1 {
+                self.drop_candidate(state_candidate);
+            }
+        }
+        result
+    }
+
+    /// Phase 2 and the end of an image step: builds the image as `candidate` from the root
+    /// file system of this run's phase 1 (`phase1`: its folder and candidate state) or of an
+    /// earlier one, runs `build-test.sh` and the health check on it, and only then writes
+    /// `PACKAGES.md`, moves phase 1's outputs into `.gbb/build/<ns>/<name>/` with the key, and
+    /// moves the state's and the image's tags. The caller removes the candidates on failure.
+    fn image_phase2(
+        &self,
+        step: &ImageStep,
+        key: &ContentKey,
+        phase1: Option<(&RunDir, &ImageRef)>,
+        candidate: &ImageRef,
+    ) -> Result<Option<u64>, BuildError> {
+        let definition = self.definition(step.definition);
+        let id = definition.id.to_string();
+        let output = self.options.paths.output(&id);
+        // Where this image's phase 1 outputs are: this run's folder, or the kept ones.
+        let outputs_dir = phase1.map_or(output.clone(), |(run, _)| run.path().to_owned());
+        self.reporter.started(&id, "phase 2");
+        let dockerfile = template::render_image(definition, &parent_image(step))?;
+        let context_path = context::write_context(
+            &self.options.paths.runs(),
+            Some(&definition.dir),
+            &[("rootfs.tar", &outputs_dir.join("rootfs.tar"))],
+            &[("Dockerfile", dockerfile.as_bytes(), 0o644)],
+        )?;
+        // Built under a candidate tag first: the image's own tags move only once it passed
+        // its tests, so a failure leaves the previous image tagged as it was.
+        let log_path = self.options.paths.log(&format!("{id}.phase2"));
+        self.image_build(
+            &step.id,
+            &context_path,
+            std::slice::from_ref(candidate),
+            &log_path,
+        )?;
+        drop(context_path);
+        if definition.dir.join("build-test.sh").is_file() {
+            self.reporter.started(&id, "build-test.sh");
+            self.build_test(definition, candidate)?;
+        }
+        if definition.config.value("POST_BUILD_HC") == Some("true") {
+            self.health_check(definition, candidate)?;
+        }
+
+        // All passed: what the user sees changes now, the files first (a full disk stops
+        // the step before any tag moved).
+        let size = self.size_of(candidate)?;
+        self.write_packages_md(step, definition, size.unwrap_or(0), &outputs_dir)?;
+        if let Some((run, state_candidate)) = phase1 {
+            let key_file = output.join("key");
+            // No key while the outputs change: a half-done move is never taken as current.
+            match std::fs::remove_file(&key_file) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(io(&key_file)(e)),
+            }
+            run.take_into(&KEPT_OUTPUTS, &output, Owner::of_this_process())?;
+            // BOB_KEEP_BUILD_LOG: Portage's build logs, next to the outputs.
+            run.take_folder_into("portage-logs", &output, Owner::of_this_process())?;
+            outputs::write_file(&key_file, key.as_str().as_bytes())?;
+            self.promote(&id, state_candidate, &[names::state(&step.state)])?;
+        }
+        self.promote(&id, candidate, &names::final_tags(definition))?;
+        Ok(size)
+    }
+
+    /// Writes the image folder's `PACKAGES.md`: what the image installed (from `own`,
+    /// its phase 1 outputs) and what its ancestors did (from their kept outputs). Every file is
+    /// read as untrusted text (see `outputs.rs`).
+    fn write_packages_md(
+        &self,
+        step: &ImageStep,
+        definition: &Definition,
+        size: u64,
+        own: &std::path::Path,
+    ) -> Result<(), BuildError> {
+        let paths = &self.options.paths;
+        let installed = packages_md::read_packages(&own.join("packages.tsv"))?;
+        let mut ancestors: Vec<(String, Vec<Installed>)> = Vec::new();
+        for ancestor in &step.ancestors {
+            let packages =
+                packages_md::read_packages(&paths.output(ancestor.as_str()).join("packages.tsv"))?;
+            ancestors.push((ancestor.to_string(), packages));
+        }
+        let purged: Vec<String> = outputs::read_text(&own.join("purged.txt"), TEXT_LIMIT)?
+            .unwrap_or_default()
+            .lines()
+            .map(str::to_owned)
+            .collect();
+        let text = packages_md::render(
+            definition.id.as_str(),
+            &definition.tag,
+            size,
+            &installed,
+            &ancestors,
+            &purged,
+        );
+        outputs::write_file(&definition.dir.join("PACKAGES.md"), text.as_bytes())
+    }
+}

@@ -1,0 +1,5 @@
+//! The three kinds of step, one file each.
+
+pub(crate) mod builder;
+pub(crate) mod core;
+pub(crate) mod image;
