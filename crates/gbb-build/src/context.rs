@@ -42,29 +42,15 @@ pub(crate) fn write_context(
     };
     let mut tar = tar::Builder::new(std::io::BufWriter::new(file));
     tar.mode(tar::HeaderMode::Deterministic);
-    tar.follow_symlinks(false);
     if let Some(dir) = dir {
-        let mut entries = Vec::new();
-        let mut stack = vec![dir.to_owned()];
-        while let Some(current) = stack.pop() {
-            for entry in std::fs::read_dir(&current).map_err(io(&current))? {
-                let entry = entry.map_err(io(&current))?;
-                let path = entry.path();
-                let relative = path.strip_prefix(dir).unwrap_or(&path).to_owned();
-                let name = relative.to_string_lossy().into_owned();
-                if name == "Dockerfile" || name == "rootfs.tar" || name == ".git" {
-                    continue;
-                }
-                if entry.file_type().map_err(io(&path))?.is_dir() {
-                    stack.push(path);
-                } else {
-                    entries.push((name, path));
-                }
+        // The same files the key hashes (`key::folder_inputs`), read through links as the key
+        // reads them; the folder's own `Dockerfile` gives way to the rendered one.
+        for (name, path) in crate::key::folder_inputs(dir)? {
+            if name == "Dockerfile" {
+                continue;
             }
-        }
-        entries.sort();
-        for (name, path) in entries {
-            tar.append_path_with_name(&path, &name).map_err(io(&path))?;
+            let mut file = std::fs::File::open(&path).map_err(io(&path))?;
+            tar.append_file(&name, &mut file).map_err(io(&path))?;
         }
     }
     for (name, path) in extra {

@@ -48,6 +48,7 @@ pub use executor::{
 pub use key::{ContentKey, KEY_INPUTS_LABEL, KEY_LABEL, KeyInputs};
 pub use labels::{ID_LABEL, STACK_LABEL, stack_identity};
 pub use lock::StackLock;
+pub use outputs::write_file;
 pub use owner::{CONTAINER_LABEL, Liveness, Orphans, Owner, remove_orphans};
 pub use paths::Paths;
 pub use registry::ContainerRegistry;

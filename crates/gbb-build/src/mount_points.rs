@@ -21,7 +21,7 @@
 
 use std::collections::{BTreeMap, HashSet};
 
-use gbb_engine::{ChangeKind, ContainerSpec, Engine, FileChange, Mount};
+use gbb_engine::{ChangeKind, ContainerSpec, Engine, FileChange, ImageRef, Mount};
 
 use crate::mounts::GBB_TARGETS;
 use crate::{BuildError, CONTAINER_LABEL, ContainerRegistry};
@@ -109,7 +109,7 @@ pub(crate) fn remove_from_state(
     engine: &dyn Engine,
     registry: &ContainerRegistry,
     id: &str,
-    reference: &str,
+    reference: &ImageRef,
     labels: &BTreeMap<String, String>,
     paths: &[String],
 ) -> Result<(), BuildError> {
@@ -121,7 +121,7 @@ pub(crate) fn remove_from_state(
         crate::Owner::current().label_value(),
     );
     let spec = ContainerSpec {
-        image: reference.to_owned(),
+        image: reference.to_string(),
         entrypoint: Some(vec!["rm".to_owned(), "-rf".to_owned(), "--".to_owned()]),
         cmd: paths.to_vec(),
         labels: container_labels,

@@ -43,6 +43,18 @@ pub fn final_tags(definition: &Definition) -> Vec<ImageRef> {
     tags
 }
 
+/// The names `gbb push` pushes an image as: its final tags, under `<registry>/` when one is
+/// given (`registry.example.org:5000/ns/app:1.0`).
+pub fn pushed(registry: Option<&str>, definition: &Definition) -> Vec<ImageRef> {
+    final_tags(definition)
+        .into_iter()
+        .map(|tag| match registry {
+            Some(registry) => ImageRef::new(format!("{registry}/{}", tag.repository()), tag.tag()),
+            None => tag,
+        })
+        .collect()
+}
+
 /// The kept builder state `state` (a repository from the plan).
 pub fn state(state: &str) -> ImageRef {
     ImageRef::new(state, LATEST)

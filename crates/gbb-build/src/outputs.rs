@@ -162,7 +162,7 @@ pub(crate) fn read_text(path: &Path, limit: u64) -> Result<Option<String>, Build
 /// (created with `O_EXCL`, so no link planted at a guessable name is followed), then renamed
 /// over `path` (which replaces a link there instead of writing through it). Readers never see
 /// half a file, and a failure (a full disk) leaves `path` as it was.
-pub(crate) fn write_file(path: &Path, content: &[u8]) -> Result<(), BuildError> {
+pub fn write_file(path: &Path, content: &[u8]) -> Result<(), BuildError> {
     replace_file(path, |temp| temp.write_all(content))
 }
 

@@ -13,7 +13,7 @@ use gbb_build::{
 use gbb_config::Environment;
 use gbb_engine::{
     BuildRequest, ChangeKind, ContainerInfo, ContainerSpec, Engine, EngineError, FileChange,
-    ImageInfo, ListedImage,
+    ImageInfo, ImageRef, ListedImage,
 };
 use gbb_plan::{BuildPlan, Request};
 use gbb_stack::{LoadOptions, Stack};
@@ -60,7 +60,8 @@ impl Engine for FakeEngine {
             }))
     }
 
-    fn import_image(&self, tarball: &Path, reference: &str) -> Result<(), EngineError> {
+    fn import_image(&self, tarball: &Path, reference: &ImageRef) -> Result<(), EngineError> {
+        let reference = reference.to_string();
         self.imported.lock().unwrap().push(tarball.to_owned());
         self.record(format!("import {reference}"));
         self.images
@@ -75,14 +76,15 @@ impl Engine for FakeEngine {
         request: &BuildRequest,
         _log: &mut dyn FnMut(&str),
     ) -> Result<String, EngineError> {
-        self.record(format!("build {}", request.tags.join(",")));
-        for tag in &request.tags {
+        let tags: Vec<String> = request.tags.iter().map(ToString::to_string).collect();
+        self.record(format!("build {}", tags.join(",")));
+        for tag in &tags {
             self.images
                 .lock()
                 .unwrap()
                 .insert(tag.clone(), request.labels.clone());
         }
-        Ok(request.tags[0].clone())
+        Ok(tags[0].clone())
     }
 
     fn create_container(&self, spec: &ContainerSpec) -> Result<String, EngineError> {
@@ -138,9 +140,10 @@ impl Engine for FakeEngine {
     fn commit_container(
         &self,
         _id: &str,
-        reference: &str,
+        reference: &ImageRef,
         labels: &BTreeMap<String, String>,
     ) -> Result<String, EngineError> {
+        let reference = reference.to_string();
         self.record(format!("commit {reference}"));
         self.images
             .lock()
@@ -167,7 +170,8 @@ impl Engine for FakeEngine {
         Ok(())
     }
 
-    fn tag_image(&self, source: &str, reference: &str) -> Result<(), EngineError> {
+    fn tag_image(&self, source: &str, reference: &ImageRef) -> Result<(), EngineError> {
+        let reference = reference.to_string();
         let labels = self
             .images
             .lock()
@@ -182,7 +186,11 @@ impl Engine for FakeEngine {
         Ok(())
     }
 
-    fn push_image(&self, reference: &str, _log: &mut dyn FnMut(&str)) -> Result<(), EngineError> {
+    fn push_image(
+        &self,
+        reference: &ImageRef,
+        _log: &mut dyn FnMut(&str),
+    ) -> Result<(), EngineError> {
         self.record(format!("push {reference}"));
         Ok(())
     }

@@ -16,7 +16,7 @@ use futures_util::{StreamExt, TryStreamExt};
 
 use crate::{
     BuildRequest, ChangeKind, ContainerInfo, ContainerSpec, Engine, EngineError, FileChange,
-    ImageInfo, ListedImage,
+    ImageInfo, ImageRef, ListedImage,
 };
 
 /// The Docker engine at `DOCKER_HOST` (or the local socket).
@@ -80,14 +80,6 @@ fn api(operation: impl Into<String>) -> impl FnOnce(bollard::errors::Error) -> E
             bollard::errors::Error::DockerResponseServerError { message, .. } => message,
             other => other.to_string(),
         },
-    }
-}
-
-/// Splits `name:tag` (the tag may be absent; a registry port is not a tag).
-fn split_reference(reference: &str) -> (&str, &str) {
-    match reference.rsplit_once(':') {
-        Some((repo, tag)) if !tag.contains('/') => (repo, tag),
-        _ => (reference, "latest"),
     }
 }
 
@@ -231,8 +223,8 @@ impl Engine for Docker {
         })
     }
 
-    fn import_image(&self, tarball: &Path, reference: &str) -> Result<(), EngineError> {
-        let (repo, tag) = split_reference(reference);
+    fn import_image(&self, tarball: &Path, reference: &ImageRef) -> Result<(), EngineError> {
+        let (repo, tag) = (reference.repository(), reference.tag());
         let operation = format!("importing `{}`", tarball.display());
         self.runtime.block_on(self.cancellable(&operation, async {
             let body = bollard::body_try_stream(file_stream(tarball).await?);
@@ -261,7 +253,7 @@ impl Engine for Docker {
         request: &BuildRequest,
         log: &mut dyn FnMut(&str),
     ) -> Result<String, EngineError> {
-        let first = request.tags.first().cloned();
+        let first = request.tags.first().map(ToString::to_string);
         let operation = format!("building `{}`", first.as_deref().unwrap_or("image"));
         let id = self.runtime.block_on(self.cancellable(&operation, async {
             let body = bollard::body_try_stream(file_stream(&request.context).await?);
@@ -485,10 +477,10 @@ impl Engine for Docker {
     fn commit_container(
         &self,
         id: &str,
-        reference: &str,
+        reference: &ImageRef,
         labels: &BTreeMap<String, String>,
     ) -> Result<String, EngineError> {
-        let (repo, tag) = split_reference(reference);
+        let (repo, tag) = (reference.repository(), reference.tag());
         let options = CommitContainerOptions {
             container: Some(id.to_owned()),
             repo: Some(repo.to_owned()),
@@ -549,8 +541,8 @@ impl Engine for Docker {
         })
     }
 
-    fn tag_image(&self, source: &str, reference: &str) -> Result<(), EngineError> {
-        let (repo, tag) = split_reference(reference);
+    fn tag_image(&self, source: &str, reference: &ImageRef) -> Result<(), EngineError> {
+        let (repo, tag) = (reference.repository(), reference.tag());
         let options = TagImageOptions {
             repo: Some(repo.to_owned()),
             tag: Some(tag.to_owned()),
@@ -563,8 +555,12 @@ impl Engine for Docker {
         })
     }
 
-    fn push_image(&self, reference: &str, log: &mut dyn FnMut(&str)) -> Result<(), EngineError> {
-        let (repo, tag) = split_reference(reference);
+    fn push_image(
+        &self,
+        reference: &ImageRef,
+        log: &mut dyn FnMut(&str),
+    ) -> Result<(), EngineError> {
+        let (repo, tag) = (reference.repository(), reference.tag());
         let operation = format!("pushing `{reference}`");
         self.runtime.block_on(async {
             let options = bollard::query_parameters::PushImageOptions {
@@ -676,20 +672,5 @@ impl Engine for Docker {
         let running = lock(&self.running).keys().cloned().collect();
         self.cancel.cancel();
         running
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::split_reference;
-
-    #[test]
-    fn references() {
-        assert_eq!(split_reference("ns/app:1.0"), ("ns/app", "1.0"));
-        assert_eq!(split_reference("ns/app"), ("ns/app", "latest"));
-        assert_eq!(
-            split_reference("localhost:5000/ns/app"),
-            ("localhost:5000/ns/app", "latest")
-        );
     }
 }

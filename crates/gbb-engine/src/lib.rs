@@ -30,7 +30,7 @@ pub trait Engine: Send + Sync {
     fn inspect_image(&self, reference: &str) -> Result<Option<ImageInfo>, EngineError>;
 
     /// Imports a root file system tarball as the image `reference` (`docker import`).
-    fn import_image(&self, tarball: &Path, reference: &str) -> Result<(), EngineError>;
+    fn import_image(&self, tarball: &Path, reference: &ImageRef) -> Result<(), EngineError>;
 
     /// Builds an image from a context tarball; `log` gets each line of build output. Returns
     /// the new image's id.
@@ -69,7 +69,7 @@ pub trait Engine: Send + Sync {
     fn commit_container(
         &self,
         id: &str,
-        reference: &str,
+        reference: &ImageRef,
         labels: &BTreeMap<String, String>,
     ) -> Result<String, EngineError>;
 
@@ -81,12 +81,16 @@ pub trait Engine: Send + Sync {
     /// Removes a container, running or not. A container that is already gone is not an error.
     fn remove_container(&self, id: &str) -> Result<(), EngineError>;
 
-    /// Gives the image `source` the name `reference` too.
-    fn tag_image(&self, source: &str, reference: &str) -> Result<(), EngineError>;
+    /// Gives the image `source` (a name or an id) the name `reference` too.
+    fn tag_image(&self, source: &str, reference: &ImageRef) -> Result<(), EngineError>;
 
     /// Pushes `reference` (`registry/name:tag`) to its registry; `log` gets each status line
     /// ("Pushed", "Layer already exists", ...). Layers the registry has are not sent again.
-    fn push_image(&self, reference: &str, log: &mut dyn FnMut(&str)) -> Result<(), EngineError>;
+    fn push_image(
+        &self,
+        reference: &ImageRef,
+        log: &mut dyn FnMut(&str),
+    ) -> Result<(), EngineError>;
 
     /// Removes the name `reference` (and the image, when nothing else uses it). An image that
     /// containers or child images still use is [`EngineError::InUse`].

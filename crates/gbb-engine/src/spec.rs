@@ -37,7 +37,7 @@ pub struct BuildRequest {
     /// The Dockerfile's path inside the context.
     pub dockerfile: String,
     /// The first is given to the build, the others are added as tags afterwards.
-    pub tags: Vec<String>,
+    pub tags: Vec<crate::ImageRef>,
     pub labels: BTreeMap<String, String>,
 }
 

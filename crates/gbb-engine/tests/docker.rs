@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::process::Command;
 
-use gbb_engine::{ContainerSpec, Docker, Engine, EngineError};
+use gbb_engine::{ContainerSpec, Docker, Engine, EngineError, ImageRef};
 
 fn docker() -> Docker {
     let host = std::env::var("DOCKER_HOST").ok();
@@ -25,6 +25,18 @@ fn root_tar(dir: &std::path::Path) -> std::path::PathBuf {
         .unwrap();
     builder.finish().unwrap();
     path
+}
+
+/// The test's names are written `repository:tag`; the engine takes them apart.
+trait ParseRef {
+    fn parse_ref(&self) -> ImageRef;
+}
+
+impl ParseRef for String {
+    fn parse_ref(&self) -> ImageRef {
+        let (repository, tag) = self.rsplit_once(':').expect("name:tag");
+        ImageRef::new(repository, tag)
+    }
 }
 
 #[test]
@@ -57,7 +69,7 @@ fn imports_plain_and_compressed_tarballs() {
             extension.replace('.', "-"),
             std::process::id()
         );
-        engine.import_image(&file, &reference).unwrap();
+        engine.import_image(&file, &reference.parse_ref()).unwrap();
         let info = engine
             .inspect_image(&reference)
             .unwrap()
@@ -80,7 +92,7 @@ fn missing_images_are_none_and_labels_are_read() {
     let dir = tempfile::tempdir().unwrap();
     let reference = format!("gbb-engine-test/labels:{}", std::process::id());
     engine
-        .import_image(&root_tar(dir.path()), &reference)
+        .import_image(&root_tar(dir.path()), &reference.parse_ref())
         .unwrap();
     // A container of a root without a program cannot start, but can be committed.
     let spec = ContainerSpec {
@@ -93,7 +105,7 @@ fn missing_images_are_none_and_labels_are_read() {
     labels.insert("org.gentoo-bb.key".to_owned(), "abc".to_owned());
     let committed = format!("gbb-engine-test/committed:{}", std::process::id());
     engine
-        .commit_container(&container, &committed, &labels)
+        .commit_container(&container, &committed.parse_ref(), &labels)
         .unwrap();
     engine.remove_container(&container).unwrap();
     engine.remove_container(&container).unwrap();
@@ -167,7 +179,9 @@ fn cancel_stops_a_running_build_at_once() {
     let engine = std::sync::Arc::new(docker());
     let dir = tempfile::tempdir().unwrap();
     let base = format!("gbb-engine-test/shell:{}", std::process::id());
-    engine.import_image(&shell_root(dir.path()), &base).unwrap();
+    engine
+        .import_image(&shell_root(dir.path()), &base.parse_ref())
+        .unwrap();
     let marker = format!("gbb-engine-test-cancel-{}", std::process::id());
     let request = gbb_engine::BuildRequest {
         context: context(
@@ -175,7 +189,10 @@ fn cancel_stops_a_running_build_at_once() {
             &format!("FROM {base}\nRUN echo {marker} && sleep 60\n"),
         ),
         dockerfile: "Dockerfile".to_owned(),
-        tags: vec![format!("gbb-engine-test/cancelled:{}", std::process::id())],
+        tags: vec![ImageRef::new(
+            "gbb-engine-test/cancelled",
+            std::process::id().to_string(),
+        )],
         labels: BTreeMap::new(),
     };
     let building = {
@@ -236,7 +253,10 @@ fn cancel_stops_a_running_build_at_once() {
         &gbb_engine::BuildRequest {
             context: context(dir.path(), &format!("FROM {base}\n")),
             dockerfile: "Dockerfile".to_owned(),
-            tags: vec![format!("gbb-engine-test/again:{}", std::process::id())],
+            tags: vec![ImageRef::new(
+                "gbb-engine-test/again",
+                std::process::id().to_string(),
+            )],
             labels: BTreeMap::new(),
         },
         &mut |_| {},

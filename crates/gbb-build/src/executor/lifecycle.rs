@@ -65,7 +65,7 @@ impl Build<'_> {
         let request = BuildRequest {
             context: context.to_owned(),
             dockerfile: "Dockerfile".to_owned(),
-            tags: tags.iter().map(ToString::to_string).collect(),
+            tags: tags.to_vec(),
             labels: self.result_labels(step),
         };
         let result = self.engine.build_image(&request, &mut |line| {
@@ -157,7 +157,6 @@ impl Build<'_> {
         mounts: &[Mount],
     ) -> Result<(), BuildError> {
         let id = &step.to_string();
-        let reference = reference.to_string();
         let mut labels = self.result_labels(step);
         // A commit keeps the container's labels, and a container made from the state gets its
         // image's: without this, a user's `docker run` of a state would carry this run's owner
@@ -165,7 +164,7 @@ impl Build<'_> {
         labels.insert(crate::CONTAINER_LABEL.to_owned(), String::new());
         let stand_ins = mount_points::stand_ins(self.engine, id, container, mounts)
             .map_err(|e| self.discard(container, e))?;
-        if let Err(e) = self.engine.commit_container(container, &reference, &labels) {
+        if let Err(e) = self.engine.commit_container(container, reference, &labels) {
             let error =
                 BuildError::engine(format!("{id}: keeping the container as `{reference}`"))(e);
             return Err(self.discard(container, error));
@@ -178,7 +177,7 @@ impl Build<'_> {
             self.engine,
             &self.registry,
             id,
-            &reference,
+            reference,
             &labels,
             &stand_ins,
         )
@@ -195,7 +194,7 @@ impl Build<'_> {
     ) -> Result<(), BuildError> {
         let source = candidate.to_string();
         for tag in tags {
-            if let Err(e) = self.engine.tag_image(&source, &tag.to_string()) {
+            if let Err(e) = self.engine.tag_image(&source, tag) {
                 self.drop_candidate(candidate);
                 return Err(BuildError::engine(format!("{id}: tagging `{tag}`"))(e));
             }

@@ -43,16 +43,7 @@ pub(crate) fn run(
     }
     for definition in images {
         let source = gbb_build::names::latest(&definition.id).to_string();
-        let target = match registry {
-            Some(registry) => format!("{registry}/{}", definition.id),
-            None => definition.id.to_string(),
-        };
-        let mut tags = vec!["latest".to_owned()];
-        if definition.tag != "latest" {
-            tags.push(definition.tag.clone());
-        }
-        for tag in &tags {
-            let reference = format!("{target}:{tag}");
+        for reference in gbb_build::names::pushed(registry, definition) {
             if registry.is_some() {
                 engine.tag_image(&source, &reference)?;
             }
@@ -61,7 +52,7 @@ pub(crate) fn run(
             });
             if registry.is_some() {
                 // The registry's name was only a way to address the push.
-                let _ = engine.remove_image(&reference);
+                let _ = engine.remove_image(&reference.to_string());
             }
             result?;
             printer.note(&format!("pushed {reference}"));

@@ -11,14 +11,6 @@ use crate::context::Context;
 use crate::exit::FAILED;
 use crate::printer::Printer;
 
-/// Writes `text` to `path` through a temporary file in the same folder.
-fn write_atomically(path: &std::path::Path, text: &str) -> anyhow::Result<()> {
-    let temp = path.with_extension(format!("gbb-update-{}", std::process::id()));
-    std::fs::write(&temp, text)?;
-    std::fs::rename(&temp, path)?;
-    Ok(())
-}
-
 pub(crate) fn run(
     context: &Context,
     args: &UpdateArgs,
@@ -92,7 +84,8 @@ pub(crate) fn run(
             let text = std::fs::read_to_string(&file)?;
             let updated = set_stage3_date(&text, &newest.date)
                 .map_err(|e| anyhow::anyhow!("{}: {e}", display_path(&file)))?;
-            write_atomically(&file, &updated)?;
+            // Through a new file renamed over the old: never half written.
+            gbb_build::write_file(&file, updated.as_bytes())?;
             format!("updated {}", display_path(&file))
         };
         table.add_row([

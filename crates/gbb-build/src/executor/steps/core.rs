@@ -59,7 +59,7 @@ impl Build<'_> {
             self.reporter
                 .started(&id, &format!("importing {}", stage3.display()));
             self.engine
-                .import_image(stage3, &stage3_image.to_string())
+                .import_image(stage3, &stage3_image)
                 .map_err(BuildError::engine(format!(
                     "importing stage3 `{}`",
                     stage3.display()
