@@ -841,11 +841,11 @@ mod tests {
                 .iter()
                 .find(|v| v.name == name)
                 .cloned();
-            var.map(|v| (v.value, v.origin.to_string()))
+            var.map(|v| (v.value, v.origin.path.display().to_string()))
         };
         assert_eq!(
             bob(app, "BOB_TIMEZONE"),
-            Some(("UTC".to_owned(), "<gbb defaults>:11:1".to_owned()))
+            Some(("UTC".to_owned(), crate::stack::DEFAULTS_PATH.to_owned()))
         );
         write("dock/ns/build.conf", "BOB_TIMEZONE=Europe/Paris\n");
         let stack = load(Environment::empty()).unwrap();
@@ -853,7 +853,7 @@ mod tests {
             bob(&stack.definitions()[0], "BOB_TIMEZONE"),
             Some((
                 "Europe/Paris".to_owned(),
-                format!("{}:1:1", dir.path().join("dock/ns/build.conf").display())
+                dir.path().join("dock/ns/build.conf").display().to_string()
             ))
         );
 
