@@ -38,9 +38,9 @@ use crate::error::io;
 use crate::outputs::write_file;
 
 /// Where the cache of the builder chain is mounted, read-only.
-pub(crate) const CACHE_TARGET: &str = "/var/cache/gbb/binpkgs";
+pub(crate) const CACHE_TARGET: &str = crate::mount_targets::PACKAGE_CACHE;
 /// Where this run's own `PKGDIR` is mounted.
-pub(crate) const RUN_TARGET: &str = "/packages";
+pub(crate) const RUN_TARGET: &str = crate::mount_targets::PACKAGE_RUN;
 
 /// The binary package cache of one builder chain.
 #[derive(Clone, Debug)]

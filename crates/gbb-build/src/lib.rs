@@ -25,6 +25,7 @@ mod labels;
 mod local_inputs;
 mod lock;
 mod mount_points;
+mod mount_targets;
 mod mounts;
 pub mod names;
 mod outputs;

@@ -1,19 +1,22 @@
-//! What a stack's config asks of the engine for build containers: `BUILDER_MOUNTS`,
-//! `PARENT_BUILDER_MOUNTS`, `BUILDER_DOCKER_ARGS` (and kubler's `BUILDER_DOCKER_ARGS_GLOBAL`)
-//! and `BUILDER_SECCOMP`, read into typed values with the origin of each, and checked before
-//! any container starts.
+//! What a stack's settings ask of the engine for build containers: the mounts of
+//! `BUILDER_MOUNTS` (and those inherited along `PARENT_BUILDER_MOUNTS`), the options of
+//! `BUILDER_DOCKER_ARGS` (and kubler's `BUILDER_DOCKER_ARGS_GLOBAL`) and `BUILDER_SECCOMP`,
+//! checked against the host before any container starts and added to a container spec.
 //!
-//! **One rule for relative paths.** A relative host path (a mount's source, a seccomp profile)
-//! is resolved against the folder of the file that set the variable, whichever file that is
-//! (an image's `build.conf`, a namespace's, the global one), never against the folder gbb was
-//! started in: the same stack means the same mounts from wherever it is built.
+//! The values were parsed when the stack was read (`gbb_stack::BuildSettings`, one parser for
+//! every setting, which refuses malformed ones with their file and line and joins relative
+//! host paths to the folder of the file that set them). What is left here needs the machine
+//! that builds: a mount's host path must exist, and is resolved with its links (what is
+//! checked is what is mounted); a seccomp profile file is read; and the host's own places are
+//! kept from build containers.
 //!
 //! **What the host keeps to itself.** gbb runs as root, and a bind mount is the build
 //! container's way out of its sandbox: `-v /:/host` hands it the host. A mount of `/`, of
 //! gbb's cache (binary packages other builds install from), of the stack's `.gbb` folder (the
 //! outputs gbb reads back), of anything inside those or of a folder above them, and of a Unix
 //! socket (the engine's own socket gives away the host as surely as `/`), is refused, unless
-//! the file that asks for it also says `BUILDER_ALLOW_HOST_MOUNTS=true`.
+//! the file that asks for it also says `BUILDER_ALLOW_HOST_MOUNTS=true`. The targets where gbb
+//! mounts its own folders ([`GBB_TARGETS`]) cannot be taken, and a target takes one mount.
 //!
 //! **`PARENT_BUILDER_MOUNTS`** (kubler's name). In kubler the flag keeps the `BUILDER_MOUNTS`
 //! of the definition built just before for the next one, and the flag itself stays set for
@@ -33,17 +36,14 @@
 //! option `seccomp=<profile JSON>`.
 //!
 //! **`BUILDER_DOCKER_ARGS`** are `docker run` options, but gbb drives the engine through its
-//! API, so each option is translated: `--cap-add`, `-e`/`--env`, `-v`/`--volume` (the same
-//! rules as `BUILDER_MOUNTS`), `--tmpfs` (kubler's example `--tmpfs /var/tmp/portage:exec`)
-//! and `--security-opt` (`seccomp=...`, `no-new-privileges`). Others
-//! are refused, never dropped silently.
+//! API, so each option is translated (`gbb_stack::EngineArg`: `--cap-add`, `-e`/`--env`,
+//! `-v`/`--volume` with the same rules as `BUILDER_MOUNTS`, `--tmpfs`, and `--security-opt`
+//! `seccomp=...` or `no-new-privileges`); others were refused when the stack was read.
 
-use std::fmt;
 use std::path::{Path, PathBuf};
 
-use gbb_config::Origin;
 use gbb_engine::{ContainerSpec, Mount};
-use gbb_stack::{BuilderBase, Definition, Kind, Stack};
+use gbb_stack::{BuilderBase, BuilderMount, Definition, EngineArg, Kind, Seccomp, SetBy, Stack};
 
 use crate::{BuildError, Paths};
 
@@ -51,43 +51,13 @@ use crate::{BuildError, Paths};
 pub(crate) const ALLOW_HOST_MOUNTS: &str = "BUILDER_ALLOW_HOST_MOUNTS";
 
 /// Where gbb mounts its own folders into build containers; a user mount cannot take them.
-pub(crate) const GBB_TARGETS: [&str; 6] = [
-    "/config",
-    "/packages",
-    crate::binpkgs::CACHE_TARGET,
-    "/distfiles",
-    "/gbb-out",
-    "/var/db/repos/gentoo",
-];
+pub(crate) const GBB_TARGETS: [&str; 6] = crate::mount_targets::ALL;
 
-/// A setting's name and where its value came from, for messages.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) struct Setting {
-    pub(crate) name: &'static str,
-    pub(crate) origin: Origin,
-}
-
-impl fmt::Display for Setting {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} at {}", self.name, self.origin)?;
-        if let Some(variable) = &self.origin.environment {
-            write!(f, " (from the environment variable `{variable}`)")?;
-        }
-        Ok(())
-    }
-}
-
-impl Setting {
-    fn refuse(&self, problem: impl Into<String>) -> BuildError {
-        BuildError::BadSetting {
-            setting: self.to_string(),
-            problem: problem.into(),
-        }
-    }
-
-    /// The folder relative paths of this setting are resolved against.
-    fn base_dir(&self) -> &Path {
-        self.origin.path.parent().unwrap_or(Path::new(""))
+/// A refusal of the value `set_by` set.
+fn refuse(set_by: &SetBy, problem: impl Into<String>) -> BuildError {
+    BuildError::BadSetting {
+        setting: set_by.to_string(),
+        problem: problem.into(),
     }
 }
 
@@ -98,10 +68,10 @@ pub(crate) struct HostMount {
     pub(crate) source: PathBuf,
     pub(crate) target: String,
     pub(crate) read_only: bool,
-    pub(crate) setting: Setting,
+    pub(crate) set_by: SetBy,
 }
 
-/// Everything a definition's config asks of the engine, parsed and checked.
+/// Everything a definition's settings ask of the engine, checked.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub(crate) struct EngineSettings {
     pub(crate) mounts: Vec<HostMount>,
@@ -114,60 +84,72 @@ pub(crate) struct EngineSettings {
 }
 
 impl EngineSettings {
-    /// Reads and checks the settings of `definition`'s build container.
+    /// Checks the settings of `definition`'s build container against the host.
     pub(crate) fn read(
         stack: &Stack,
         definition: &Definition,
         paths: &Paths,
     ) -> Result<Self, BuildError> {
         let guard = Guard::new(paths);
-        let mut settings = Self {
+        let settings = &definition.settings;
+        let mut engine = Self {
             mounts: builder_mounts(stack, definition, &guard, 0)?,
             ..Self::default()
         };
-        for name in ["BUILDER_DOCKER_ARGS_GLOBAL", "BUILDER_DOCKER_ARGS"] {
-            if let Some(var) = definition.config.get(name) {
-                let setting = Setting {
-                    name,
-                    origin: var.origin.clone(),
-                };
-                let allow = allows_host_mounts(definition, &setting);
-                let args: Vec<&str> = var
-                    .value
-                    .items()
-                    .into_iter()
-                    .flat_map(str::split_whitespace)
-                    .collect();
-                settings.docker_args(&args, &setting, &guard, allow)?;
+        for arg in &settings.engine_args {
+            let set_by = &arg.set_by;
+            match &arg.value {
+                EngineArg::CapAdd(capability) => engine.cap_add.push(capability.clone()),
+                EngineArg::Env(entry) => engine.env.push(entry.clone()),
+                EngineArg::Volume(mount) => {
+                    let allow = settings.allows_host_mounts(set_by);
+                    engine
+                        .mounts
+                        .push(host_mount(mount, set_by, &guard, allow)?);
+                }
+                EngineArg::Tmpfs { target, options } => {
+                    engine.tmpfs.push((target.clone(), options.clone()));
+                }
+                EngineArg::Seccomp(profile) => {
+                    engine.security_opt.push(seccomp(profile, set_by)?);
+                }
+                // The spelling the engine takes (`=`; `:` is deprecated there).
+                EngineArg::NoNewPrivileges(true) => {
+                    engine.security_opt.push("no-new-privileges".to_owned());
+                }
+                EngineArg::NoNewPrivileges(false) => {
+                    engine
+                        .security_opt
+                        .push("no-new-privileges=false".to_owned());
+                }
             }
         }
-        if let Some(var) = definition.config.non_empty("BUILDER_SECCOMP") {
-            let setting = Setting {
-                name: "BUILDER_SECCOMP",
-                origin: var.origin.clone(),
-            };
-            settings
+        if let Some(profile) = &settings.seccomp {
+            engine
                 .security_opt
-                .push(seccomp(var.value.as_str(), &setting)?);
+                .push(seccomp(&profile.value, &profile.set_by)?);
         }
-        for (i, mount) in settings.mounts.iter().enumerate() {
+        for (i, mount) in engine.mounts.iter().enumerate() {
             if GBB_TARGETS.contains(&mount.target.as_str()) {
-                return Err(mount.setting.refuse(format!(
-                    "`{}` is where gbb mounts its own folder; choose another target",
-                    mount.target
-                )));
+                return Err(refuse(
+                    &mount.set_by,
+                    format!(
+                        "`{}` is where gbb mounts its own folder; choose another target",
+                        mount.target
+                    ),
+                ));
             }
-            if let Some(earlier) = settings.mounts[..i]
-                .iter()
-                .find(|m| m.target == mount.target)
-            {
-                return Err(mount.setting.refuse(format!(
-                    "`{}` is mounted already ({}); a target can take one mount",
-                    mount.target, earlier.setting
-                )));
+            if let Some(earlier) = engine.mounts[..i].iter().find(|m| m.target == mount.target) {
+                return Err(refuse(
+                    &mount.set_by,
+                    format!(
+                        "`{}` is mounted already ({}); a target can take one mount",
+                        mount.target, earlier.set_by
+                    ),
+                ));
             }
         }
-        Ok(settings)
+        Ok(engine)
     }
 
     /// Adds the settings to a container spec.
@@ -182,77 +164,6 @@ impl EngineSettings {
         spec.security_opt.extend(self.security_opt);
         spec.tmpfs.extend(self.tmpfs);
     }
-
-    /// Translates `docker run` options.
-    fn docker_args(
-        &mut self,
-        args: &[&str],
-        setting: &Setting,
-        guard: &Guard,
-        allow: bool,
-    ) -> Result<(), BuildError> {
-        let mut args = args.iter().copied();
-        while let Some(arg) = args.next() {
-            let (option, inline) = match arg.split_once('=') {
-                Some((option, value)) if option.starts_with("--") => (option, Some(value)),
-                _ => (arg, None),
-            };
-            let mut value = || {
-                inline.or_else(|| args.next()).ok_or_else(|| {
-                    setting.refuse(format!("option `{option}` has no value; give it one"))
-                })
-            };
-            match option {
-                "--cap-add" => self.cap_add.push(value()?.to_owned()),
-                "-e" | "--env" => self.env.push(value()?.to_owned()),
-                "-v" | "--volume" => {
-                    let mount = parse_mount(value()?, setting, guard, allow)?;
-                    self.mounts.push(mount);
-                }
-                "--tmpfs" => {
-                    let value = value()?;
-                    let (target, options) = value.split_once(':').unwrap_or((value, ""));
-                    if !target.starts_with('/') || target.trim_end_matches('/').is_empty() {
-                        return Err(setting.refuse(format!(
-                            "`--tmpfs {value}` is not a tmpfs mount: write --tmpfs /path/in/container[:options]"
-                        )));
-                    }
-                    self.tmpfs.push((target.to_owned(), options.to_owned()));
-                }
-                "--security-opt" => {
-                    let value = value()?;
-                    let opt = match value.split_once(['=', ':']) {
-                        Some(("seccomp", profile)) => seccomp(profile, setting)?,
-                        None | Some(("no-new-privileges", _))
-                            if value.starts_with("no-new-privileges") =>
-                        {
-                            value.to_owned()
-                        }
-                        _ => {
-                            return Err(setting.refuse(format!(
-                                "`--security-opt {value}` is not one gbb passes on; it knows `seccomp=FILE`, `seccomp=unconfined` and `no-new-privileges`"
-                            )));
-                        }
-                    };
-                    self.security_opt.push(opt);
-                }
-                other => {
-                    return Err(setting.refuse(format!(
-                        "option `{other}` is not one gbb can pass to the engine (it drives the engine through its API and translates --cap-add, -e/--env, -v/--volume, --tmpfs and --security-opt); use BUILDER_MOUNTS for mounts"
-                    )));
-                }
-            }
-        }
-        Ok(())
-    }
-}
-
-/// Whether the file that set `setting` allows mounts of the host's own places.
-fn allows_host_mounts(definition: &Definition, setting: &Setting) -> bool {
-    definition
-        .config
-        .get(ALLOW_HOST_MOUNTS)
-        .is_some_and(|var| var.value.as_str() == "true" && var.origin.path == setting.origin.path)
 }
 
 /// The definition `definition`'s build container comes from (see the module docs).
@@ -278,10 +189,10 @@ fn base_of<'s>(stack: &'s Stack, definition: &Definition) -> Option<&'s Definiti
     stack.get(next)
 }
 
-/// `PARENT_BUILDER_MOUNTS`, from the definition's config or, when unset, from its base's.
+/// `PARENT_BUILDER_MOUNTS`, from the definition's settings or, when unset, from its base's.
 fn inherits_mounts(stack: &Stack, definition: &Definition, depth: usize) -> bool {
-    match definition.config.non_empty("PARENT_BUILDER_MOUNTS") {
-        Some(var) => var.value.as_str() == "true",
+    match &definition.settings.parent_mounts {
+        Some(flag) => flag.value,
         None if depth <= stack.definitions().len() => {
             base_of(stack, definition).is_some_and(|base| inherits_mounts(stack, base, depth + 1))
         }
@@ -297,16 +208,11 @@ fn builder_mounts(
     guard: &Guard,
     depth: usize,
 ) -> Result<Vec<HostMount>, BuildError> {
+    let settings = &definition.settings;
     let mut mounts = Vec::new();
-    if let Some(var) = definition.config.get("BUILDER_MOUNTS") {
-        let setting = Setting {
-            name: "BUILDER_MOUNTS",
-            origin: var.origin.clone(),
-        };
-        let allow = allows_host_mounts(definition, &setting);
-        for entry in var.value.items().into_iter().filter(|e| !e.is_empty()) {
-            mounts.push(parse_mount(entry, &setting, guard, allow)?);
-        }
+    for mount in &settings.mounts {
+        let allow = settings.allows_host_mounts(&mount.set_by);
+        mounts.push(host_mount(&mount.value, &mount.set_by, guard, allow)?);
     }
     if depth <= stack.definitions().len()
         && inherits_mounts(stack, definition, 0)
@@ -321,91 +227,71 @@ fn builder_mounts(
     Ok(mounts)
 }
 
-/// `SOURCE:TARGET[:OPTIONS]`, as `docker run -v` takes it, with the source resolved against
-/// the folder of the file that set it.
-fn parse_mount(
-    entry: &str,
-    setting: &Setting,
+/// A mount with its host path resolved on this machine, and checked unless `allow`.
+fn host_mount(
+    mount: &BuilderMount,
+    set_by: &SetBy,
     guard: &Guard,
     allow: bool,
 ) -> Result<HostMount, BuildError> {
-    let not_a_mount = |why: &str| {
-        setting.refuse(format!(
-            "`{entry}` is not a mount: {why}; write SOURCE:TARGET or SOURCE:TARGET:ro, with a host path (absolute, or relative to the file's folder) and an absolute path in the container"
-        ))
-    };
-    let mut parts = entry.splitn(3, ':');
-    let (Some(source), Some(target)) = (parts.next(), parts.next()) else {
-        return Err(not_a_mount("it has no `:TARGET`"));
-    };
-    if source.is_empty() {
-        return Err(not_a_mount("its host path is empty"));
-    }
-    if !target.starts_with('/') {
-        return Err(not_a_mount("its target is not an absolute path"));
-    }
-    let target = target.trim_end_matches('/');
-    if target.is_empty() {
-        return Err(not_a_mount("its target is the container's root"));
-    }
-    let mut read_only = false;
-    for option in parts.next().unwrap_or_default().split(',') {
-        match option {
-            "ro" => read_only = true,
-            "rw" | "" => {}
-            other => {
-                return Err(not_a_mount(&format!(
-                    "`{other}` is not a mount option gbb knows (ro, rw)"
-                )));
-            }
-        }
-    }
-    let path = setting.base_dir().join(source);
-    let source = std::fs::canonicalize(&path).map_err(|e| {
+    let entry = &mount.entry;
+    let source = std::fs::canonicalize(&mount.source).map_err(|e| {
         let why = if e.kind() == std::io::ErrorKind::NotFound {
             "does not exist".to_owned()
         } else {
             format!("cannot be read ({e})")
         };
-        setting.refuse(format!(
-            "the host path `{}` of `{entry}` {why} (named volumes are not mounts gbb makes; give a host path)",
-            path.display()
-        ))
+        refuse(
+            set_by,
+            format!(
+                "the host path `{}` of `{entry}` {why} (named volumes are not mounts gbb makes; give a host path)",
+                mount.source.display()
+            ),
+        )
     })?;
     if !allow {
-        guard.check(&source, entry, setting)?;
+        guard.check(&source, entry, set_by)?;
     }
     Ok(HostMount {
         source,
-        target: target.to_owned(),
-        read_only,
-        setting: setting.clone(),
+        target: mount.target.clone(),
+        read_only: mount.read_only,
+        set_by: set_by.clone(),
     })
 }
 
 /// A seccomp profile for the engine: `unconfined`, or a JSON file's text.
-fn seccomp(value: &str, setting: &Setting) -> Result<String, BuildError> {
-    if value == "unconfined" {
-        return Ok("seccomp=unconfined".to_owned());
-    }
-    let path = setting.base_dir().join(value);
-    let text = std::fs::read_to_string(&path).map_err(|e| {
-        setting.refuse(format!(
-            "the seccomp profile `{}` cannot be read: {e}",
-            path.display()
-        ))
+fn seccomp(profile: &Seccomp, set_by: &SetBy) -> Result<String, BuildError> {
+    let path = match profile {
+        Seccomp::Unconfined => return Ok("seccomp=unconfined".to_owned()),
+        Seccomp::Profile(path) => path,
+    };
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        refuse(
+            set_by,
+            format!(
+                "the seccomp profile `{}` cannot be read: {e}",
+                path.display()
+            ),
+        )
     })?;
     match serde_json::from_str::<serde_json::Value>(&text) {
         // Compact: the option travels in the container's configuration.
         Ok(profile @ serde_json::Value::Object(_)) => Ok(format!("seccomp={profile}")),
-        Ok(_) => Err(setting.refuse(format!(
-            "the seccomp profile `{}` is not a JSON object",
-            path.display()
-        ))),
-        Err(e) => Err(setting.refuse(format!(
-            "the seccomp profile `{}` is not valid JSON: {e}",
-            path.display()
-        ))),
+        Ok(_) => Err(refuse(
+            set_by,
+            format!(
+                "the seccomp profile `{}` is not a JSON object",
+                path.display()
+            ),
+        )),
+        Err(e) => Err(refuse(
+            set_by,
+            format!(
+                "the seccomp profile `{}` is not valid JSON: {e}",
+                path.display()
+            ),
+        )),
     }
 }
 
@@ -424,11 +310,14 @@ impl Guard {
         }
     }
 
-    fn check(&self, source: &Path, entry: &str, setting: &Setting) -> Result<(), BuildError> {
+    fn check(&self, source: &Path, entry: &str, set_by: &SetBy) -> Result<(), BuildError> {
         let refuse = |what: String| {
-            setting.refuse(format!(
-                "`{entry}` would give the build container {what}; mount something narrower, or set {ALLOW_HOST_MOUNTS}=true in that file if the build really needs it"
-            ))
+            refuse(
+                set_by,
+                format!(
+                    "`{entry}` would give the build container {what}; mount something narrower, or set {ALLOW_HOST_MOUNTS}=true in that file if the build really needs it"
+                ),
+            )
         };
         if source == Path::new("/") {
             return Err(refuse("the host's root folder `/`".to_owned()));
@@ -529,7 +418,9 @@ mod tests {
             self
         }
 
-        fn read(&self, id: &str, env: Environment) -> Result<EngineSettings, BuildError> {
+        /// The engine settings of `id`, or the refusal: of the stack when it is read (a
+        /// malformed value), or of the settings when they are checked against the host.
+        fn read(&self, id: &str, env: Environment) -> Result<EngineSettings, String> {
             let stack = Stack::discover(
                 &self.root().join("stack"),
                 &LoadOptions {
@@ -537,10 +428,10 @@ mod tests {
                     user_config: None,
                 },
             )
-            .unwrap();
+            .map_err(|e| e.to_string())?;
             let definition = stack.get(&id.parse::<ImageId>().unwrap()).unwrap();
             let paths = Paths::new(&stack.root, &self.root().join("cache"));
-            EngineSettings::read(&stack, definition, &paths)
+            EngineSettings::read(&stack, definition, &paths).map_err(|e| e.to_string())
         }
 
         fn settings(&self, id: &str) -> EngineSettings {
@@ -548,7 +439,7 @@ mod tests {
         }
 
         fn refusal(&self, id: &str) -> String {
-            self.read(id, Environment::empty()).unwrap_err().to_string()
+            self.read(id, Environment::empty()).unwrap_err()
         }
 
         fn host(&self, path: &str) -> PathBuf {
@@ -785,8 +676,7 @@ mod tests {
                 "ns/base",
                 Environment::empty().with("HOST_MOUNT", "/:/host"),
             )
-            .unwrap_err()
-            .to_string();
+            .unwrap_err();
         assert!(
             error.contains("(from the environment variable `HOST_MOUNT`)"),
             "{error}"

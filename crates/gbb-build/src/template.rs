@@ -198,19 +198,18 @@ pub const FIXED_TEMPLATE_VARIABLES: [&str; 6] = [
 
 /// The values a stack's image template sees: every `BOB_*` and the
 /// [`FIXED_TEMPLATE_VARIABLES`] (`IMAGE_PARENT`, `NAMESPACE`, `TAG`/`IMAGE_TAG`,
-/// `MAINTAINER`/`AUTHOR`).
+/// `MAINTAINER`/`AUTHOR`), from the definition's settings as read with the stack.
 pub(crate) fn image_values(
     definition: &Definition,
     parent_image: &str,
 ) -> BTreeMap<String, TemplateValue> {
-    let config = &definition.config;
-    let mut values: BTreeMap<String, TemplateValue> = config
-        .vars()
-        .into_iter()
-        .filter(|(name, _)| name.starts_with("BOB_"))
-        .map(|(name, var)| {
-            let value = TemplateValue::from_config(name, var.value.joined(), &var.origin);
-            (name.to_owned(), value)
+    let settings = &definition.settings;
+    let mut values: BTreeMap<String, TemplateValue> = settings
+        .bob_vars
+        .iter()
+        .map(|var| {
+            let value = TemplateValue::from_config(&var.name, var.value.clone(), &var.origin);
+            (var.name.clone(), value)
         })
         .collect();
     let made = |value: &str, origin: &str| TemplateValue {
@@ -225,16 +224,18 @@ pub(crate) fn image_values(
         "NAMESPACE".to_owned(),
         made(definition.id.namespace(), "the namespace's folder name"),
     );
-    let tag = match config.get("IMAGE_TAG") {
-        Some(var) => TemplateValue::from_config("IMAGE_TAG", definition.tag.clone(), &var.origin),
+    let tag = match &settings.tag_origin {
+        Some(origin) => TemplateValue::from_config("IMAGE_TAG", definition.tag.clone(), origin),
         None => made(&definition.tag, "gbb's default tag"),
     };
     values.insert("TAG".to_owned(), tag.clone());
     values.insert("IMAGE_TAG".to_owned(), tag);
-    let author = match config.get("AUTHOR") {
-        Some(var) => {
-            TemplateValue::from_config("AUTHOR", var.value.as_str().to_owned(), &var.origin)
-        }
+    let author = match &settings.author {
+        Some(author) => TemplateValue::from_config(
+            author.set_by.variable,
+            author.value.clone(),
+            &author.set_by.origin,
+        ),
         None => made("", "no AUTHOR set"),
     };
     values.insert("MAINTAINER".to_owned(), author.clone());

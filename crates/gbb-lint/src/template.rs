@@ -46,7 +46,8 @@ pub(crate) fn check(definition: &Definition, findings: &mut Vec<Finding>) {
     let Ok(text) = std::fs::read_to_string(&path) else {
         return;
     };
-    let config_has = |name: &str| definition.config.get(name).is_some();
+    // The `BOB_*` variables phase 2 fills in are exactly these.
+    let config_has = |name: &str| definition.settings.bob_vars.iter().any(|v| v.name == name);
     unknown_variables(&config_has, &path, &text, findings);
 }
 

@@ -2,7 +2,7 @@ use std::path::PathBuf;
 
 use gbb_config::{Config, Origin};
 
-use crate::{BuildScript, ContainerEngine, ImageId};
+use crate::{BuildScript, BuildSettings, ContainerEngine, ImageId};
 
 /// Whether a definition is a final image or a build container.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -100,6 +100,9 @@ pub struct Definition {
     pub dir: PathBuf,
     /// Its config after every layer: defaults, global, user, namespace, `build.conf`.
     pub config: Config,
+    /// What its config asks of its build (mounts, engine options, health check, `AUTHOR`,
+    /// `BOB_*`), parsed and checked when the stack was read.
+    pub settings: BuildSettings,
     /// `IMAGE_TAG`.
     pub tag: String,
     /// Images: `IMAGE_PARENT`, `None` for `scratch`.

@@ -2,7 +2,7 @@ use std::path::PathBuf;
 
 use gbb_config::{ConfigError, Origin};
 
-use crate::{ImageId, InvalidName};
+use crate::{ImageId, InvalidName, SetBy};
 
 /// Why a stack could not be read.
 #[derive(Debug, thiserror::Error)]
@@ -61,4 +61,10 @@ pub enum StackError {
         value: String,
         reason: String,
     },
+
+    /// A setting whose value cannot mean what it should (`POST_BUILD_HC_MAX_DURATION=abc`, a
+    /// `docker run` option gbb cannot pass on, a mount without a target): the variable with
+    /// its file and line, and why (see `settings.rs`).
+    #[error("{setting}: {problem}")]
+    BadSetting { setting: SetBy, problem: String },
 }

@@ -17,6 +17,7 @@ mod error;
 mod id;
 mod layout;
 pub mod scaffold;
+mod settings;
 mod stack;
 mod tag;
 
@@ -26,5 +27,9 @@ pub use engine::ContainerEngine;
 pub use error::StackError;
 pub use id::{ImageId, InvalidName, validate_name};
 pub use layout::Layout;
+pub use settings::{
+    BobVar, BuildSettings, BuilderMount, DEFAULT_HEALTH_CHECK_DURATION, EngineArg, HealthCheck,
+    Seccomp, SetBy, Setting,
+};
 pub use stack::{LoadOptions, Namespace, Stack, config_path};
 pub use tag::RESERVED_TAG_PREFIX;

@@ -6,8 +6,8 @@ use rustc_hash::FxHashMap;
 
 use crate::definition::{BuilderBase, CoreInput, PortageTree, Stage3};
 use crate::{
-    BuildScript, ContainerEngine, Definition, ImageId, Kind, Layout, Reference, StackError,
-    validate_name,
+    BuildScript, BuildSettings, ContainerEngine, Definition, ImageId, Kind, Layout, Reference,
+    StackError, validate_name,
 };
 
 /// The built-in defaults. They are evaluated *after* an image's own files, and each of them
@@ -15,7 +15,7 @@ use crate::{
 /// they would hide the environment from the stack's own `${X:-...}` defaults, so that
 /// `IMAGE_TAG=2026 gbb build` could not override `IMAGE_TAG="${IMAGE_TAG:-2025}"`.
 const DEFAULTS: &str = include_str!("defaults.conf");
-const DEFAULTS_PATH: &str = "<gbb defaults>";
+pub(crate) const DEFAULTS_PATH: &str = "<gbb defaults>";
 
 /// What reading a stack depends on besides its folder.
 #[derive(Clone, Debug, Default)]
@@ -379,6 +379,7 @@ fn load_definition(
     };
 
     let tag = crate::tag::image_tag(&config, &own, env)?;
+    let settings = BuildSettings::read(&config, &own)?;
     let mut definition = Definition {
         id,
         kind,
@@ -390,6 +391,7 @@ fn load_definition(
         default_builder: None,
         base: BuilderBase::NotABuilder,
         script: build_script,
+        settings,
         config,
     };
     let config = &definition.config;

@@ -55,18 +55,15 @@ impl Build<'_> {
     }
 
     /// `POST_BUILD_HC=true`: starts the new image and waits for its HEALTHCHECK to pass,
-    /// at most `POST_BUILD_HC_MAX_DURATION` seconds (30 by default).
+    /// at most `max_duration` (`POST_BUILD_HC_MAX_DURATION`, checked when the stack was read).
     pub(super) fn health_check(
         &self,
         definition: &Definition,
         image: &ImageRef,
+        max_duration: Duration,
     ) -> Result<(), BuildError> {
         let id = definition.id.to_string();
-        let limit = definition
-            .config
-            .value("POST_BUILD_HC_MAX_DURATION")
-            .and_then(|v| v.trim().parse::<u64>().ok())
-            .unwrap_or(30);
+        let limit = max_duration.as_secs();
         self.reporter.started(
             &id,
             &format!("waiting for its HEALTHCHECK (at most {limit} s)"),

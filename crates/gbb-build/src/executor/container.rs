@@ -14,23 +14,10 @@ use gbb_engine::{ContainerSpec, ImageRef, Mount};
 use gbb_stack::Definition;
 
 use crate::labels::container_labels;
+use crate::mount_targets;
 use crate::mounts::EngineSettings;
 use crate::outputs::Owner;
 use crate::{BuildError, Paths};
-
-/// Where gbb mounts its own folders inside a build container, named once here. Each is also
-/// passed to the container's scripts as an environment variable (see [`container_spec`]) so
-/// the two sides cannot drift.
-pub(crate) mod mount_point {
-    /// The image's (or builder's) folder, read-only: `build.sh` and its files.
-    pub(crate) const CONFIG: &str = "/config";
-    /// Source archives, shared by every build on the machine.
-    pub(crate) const DISTFILES: &str = "/distfiles";
-    /// The fresh output folder of this run (`outputs::RunDir`).
-    pub(crate) const OUT: &str = "/gbb-out";
-    /// The core's portage tree, read-only.
-    pub(crate) const PORTAGE: &str = "/var/db/repos/gentoo";
-}
 
 /// What `gbb-build` (the container's entry point) is asked to do.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -122,17 +109,17 @@ pub(crate) fn container_spec(request: ContainerRequest<'_>) -> ContainerSpec {
     let mut mounts = vec![
         Mount {
             source: folders.config,
-            target: mount_point::CONFIG.to_owned(),
+            target: mount_targets::CONFIG.to_owned(),
             read_only: true,
         },
         Mount {
             source: folders.distfiles,
-            target: mount_point::DISTFILES.to_owned(),
+            target: mount_targets::DISTFILES.to_owned(),
             read_only: false,
         },
         Mount {
             source: folders.output,
-            target: mount_point::OUT.to_owned(),
+            target: mount_targets::OUT.to_owned(),
             read_only: false,
         },
     ];
@@ -140,7 +127,7 @@ pub(crate) fn container_spec(request: ContainerRequest<'_>) -> ContainerSpec {
     if let Some(portage) = folders.portage {
         mounts.push(Mount {
             source: portage,
-            target: mount_point::PORTAGE.to_owned(),
+            target: mount_targets::PORTAGE.to_owned(),
             read_only: true,
         });
     }
@@ -158,7 +145,7 @@ pub(crate) fn container_spec(request: ContainerRequest<'_>) -> ContainerSpec {
         working_dir: Some("/".to_owned()),
         interactive: mode == Mode::Shell,
     };
-    if definition.config.value("BUILDER_CAPS_SYS_PTRACE") == Some("true") {
+    if definition.settings.sys_ptrace() {
         spec.cap_add.push("SYS_PTRACE".to_owned());
     }
     settings.clone().apply_to(&mut spec);
@@ -168,18 +155,25 @@ pub(crate) fn container_spec(request: ContainerRequest<'_>) -> ContainerSpec {
 /// The environment of a build container: every BOB_* variable, and gbb's own.
 fn environment(definition: &Definition, source_date_epoch: u64, owner: Owner) -> Vec<String> {
     let mut env: Vec<String> = definition
-        .config
-        .vars()
-        .into_iter()
-        .filter(|(name, _)| name.starts_with("BOB_"))
-        .map(|(name, var)| format!("{name}={}", var.value.joined()))
+        .settings
+        .bob_vars
+        .iter()
+        .map(|var| format!("{}={}", var.name, var.value))
         .collect();
     env.push(format!("GBB_ID={}", definition.id));
     // Who ran gbb, as kubler passes it: hooks may give files they make to that user.
     env.push(format!("BOB_HOST_UID={}", owner.uid));
     env.push(format!("BOB_HOST_GID={}", owner.gid));
     env.push(format!("GBB_KIND={}", definition.kind.as_str()));
-    env.push(format!("GBB_OUT={}", mount_point::OUT));
+    env.push(format!("GBB_OUT={}", mount_targets::OUT));
+    env.push(format!("GBB_CONFIG={}", mount_targets::CONFIG));
+    env.push(format!("GBB_DISTFILES={}", mount_targets::DISTFILES));
+    env.push(format!("GBB_PORTAGE={}", mount_targets::PORTAGE));
+    env.push(format!(
+        "GBB_PACKAGE_CACHE={}",
+        mount_targets::PACKAGE_CACHE
+    ));
+    env.push(format!("GBB_PACKAGE_RUN={}", mount_targets::PACKAGE_RUN));
     env.push("EMERGE_ROOT=/emerge-root".to_owned());
     env.push("_EMERGE_ROOT=/emerge-root".to_owned());
     env.push(format!("SOURCE_DATE_EPOCH={source_date_epoch}"));

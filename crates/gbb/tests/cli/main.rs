@@ -9,4 +9,5 @@ mod graph;
 mod layouts;
 mod plan;
 mod refusals;
+mod settings;
 mod update;

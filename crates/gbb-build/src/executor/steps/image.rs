@@ -162,8 +162,8 @@ impl Build<'_> {
             self.reporter.started(&id, "build-test.sh");
             self.build_test(definition, candidate)?;
         }
-        if definition.config.value("POST_BUILD_HC") == Some("true") {
-            self.health_check(definition, candidate)?;
+        if let Some(check) = &definition.settings.health_check {
+            self.health_check(definition, candidate, check.max_duration)?;
         }
 
         // All passed: what the user sees changes now, the files first (a full disk stops
