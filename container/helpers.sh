@@ -252,6 +252,10 @@ gbb_emerge_packages() {
             "${GBB_ID:-this image}"
     fi
     local -a common=(--binpkg-respect-use=y --color=n --quiet-build=y)
+    # Gentoo's acct-group and acct-user packages run `groupadd`/`useradd --prefix "${ROOT}"`
+    # in pkg_preinst, which lock and write ROOT/etc/group, passwd, ...: in a root without an
+    # etc folder (a child's root starts empty) they fail. The root gets etc/ anyway (ld.so.conf).
+    mkdir -p "${EMERGE_ROOT}/etc"
     if [[ -n ${BOB_INSTALL_BASELAYOUT:-} ]]; then
         gbb_emerge --root="${EMERGE_ROOT}" --buildpkg --usepkg --verbose "${common[@]}" \
             sys-apps/baselayout

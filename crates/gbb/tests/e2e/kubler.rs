@@ -5,17 +5,17 @@
 //! shared: a builder (`kbob`) whose hook fixes the profile link, adds an overlay from a git
 //! repository in a local folder (`file://`) and provides a package by its plain atom; an
 //! image on it (`kbase`) with patches, USE unmasking, users, downloads, `sed-or-die` and the
-//! gcc libraries; two children built in its kept state, one in kubler's names (`kchild`:
-//! `_headers_from`, `BOB_INSTALL_BASELAYOUT`, ...) and one in the seed's (`kseed`: `PACKAGES`,
-//! `KEEP_HEADERS`, `EMERGE_BIN`, `configure_bob`, ...); and a rebuild of `kbase` for
-//! `_no_cache`. What each hook saw is written into its root (`usr/share/kubler-checks`) and
-//! read back from `rootfs.tar`.
+//! gcc and gfortran libraries; two children built in its kept state, one in kubler's names
+//! (`kchild`: `_headers_from`, `BOB_INSTALL_BASELAYOUT`, ...) and one in the seed's (`kseed`:
+//! `PACKAGES`, `KEEP_HEADERS`, `EMERGE_BIN`, `configure_bob`, ...); and a rebuild of `kbase`
+//! for `_no_cache`. What each hook saw is written into its root (`usr/share/kubler-checks`) and
+//! read back from `rootfs.tar`. A second stack builds an image of Gentoo's `acct-user` kind.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use crate::harness::E2eStack;
+use crate::harness::{self, E2eStack};
 
 /// One entry of a `rootfs.tar`: its content (files), link target (links) and owner.
 #[derive(Debug)]
@@ -275,8 +275,14 @@ connection.close()
     echo "status ${status}, left: $(ls -a /distfiles | grep -c 'partial-@NS@' || true)" > "${_checks}/partial"
 
     copy_gcc_libs
+    copy_gfortran_libs
+    # A builder whose gcc was built without Fortran (USE=-fortran): its library hidden a moment.
+    local gfortran
+    gfortran=$(gcc -print-file-name=libgfortran.so.5)
+    mv "${gfortran}" /tmp/hidden-libgfortran
     status=0
     copy_gfortran_libs 2> "${_checks}/gfortran" || status=$?
+    mv /tmp/hidden-libgfortran "${gfortran}"
     echo "status ${status}" >> "${_checks}/gfortran"
     touch "${_EMERGE_ROOT}/${_LIB}/probe.o"
 
@@ -510,9 +516,21 @@ fn kubler_build_scripts_work_unchanged() {
         .collect();
     assert!(left.is_empty(), "{left:?}");
 
-    // gcc's libraries into the library folder; gfortran's missing, said in one line.
-    for lib in ["libgcc_s.so.1", "libstdc++.so.6", "libgomp.so.1"] {
+    // gcc's and gfortran's run-time libraries (libgfortran needs libquadmath) into the library
+    // folder, as the shared objects themselves; a builder without gfortran said in one line.
+    for lib in [
+        "libgcc_s.so.1",
+        "libstdc++.so.6",
+        "libgomp.so.1",
+        "libgfortran.so.5",
+        "libquadmath.so.0",
+    ] {
         assert_has(&base, &format!("lib/{lib}"));
+        let entry = &base[&format!("lib/{lib}")];
+        assert!(
+            entry.link.is_none() && entry.content.starts_with("\u{7f}ELF"),
+            "lib/{lib} is not a shared object"
+        );
     }
     assert_eq!(
         content(&base, &format!("{checks}/gfortran")),
@@ -647,4 +665,74 @@ fn kubler_build_scripts_work_unchanged() {
     );
 
     let _ = std::fs::remove_file(distfiles().join(format!("data-{ns}.txt")));
+}
+
+/// Gentoo's way to make users and groups: `acct-user/gbbdemo` (and the `acct-group/gbbdemo` it
+/// depends on, both in the example tree, on our `acct-user`/`acct-group` eclasses) run
+/// `useradd`/`groupadd` in `pkg_preinst`, with `--prefix "${ROOT}"` for the image's root and
+/// without for the builder's. The image has the user and the group as the packages define
+/// them, with the shadow entries a root of its own would lack, and the home folder owned by
+/// them.
+#[test]
+fn acct_user_packages_reach_the_image() {
+    let stack = E2eStack::new();
+    stack.write("accounts", "build.conf", "IMAGE_PARENT=\"scratch\"\n");
+    stack.write("accounts", "build.sh", "_packages=\"acct-user/gbbdemo\"\n");
+    stack.write("accounts", "Dockerfile.template", TEMPLATE);
+    let accounts = stack.id("accounts");
+    stack.gbb(&["build", &accounts]).success();
+
+    let root = rootfs(&stack.output_dir("accounts").join("rootfs.tar"));
+    let entry = |file: &str, name: &str| -> String {
+        content(&root, file)
+            .lines()
+            .find(|l| l.split(':').next() == Some(name))
+            .unwrap_or_else(|| panic!("no `{name}` in {file}: {}", content(&root, file)))
+            .to_owned()
+    };
+    assert_eq!(
+        entry("etc/passwd", "gbbdemo"),
+        "gbbdemo:x:4501:4502:gentoo-bb demo user:/var/lib/gbbdemo:/sbin/nologin"
+    );
+    assert_eq!(entry("etc/group", "gbbdemo"), "gbbdemo:x:4502:");
+    assert!(
+        entry("etc/shadow", "gbbdemo").starts_with("gbbdemo:!"),
+        "a locked password: {}",
+        entry("etc/shadow", "gbbdemo")
+    );
+    assert!(entry("etc/gshadow", "gbbdemo").starts_with("gbbdemo:!"));
+    let home = &root["var/lib/gbbdemo"];
+    assert_eq!((home.uid, home.gid), (4501, 4502));
+    let log = stack.log("accounts");
+    assert!(
+        log.contains("carried the accounts of /etc/passwd into the image"),
+        "{log}"
+    );
+    // Both packages ran their phases in both roots: the image's (`--prefix`) and the builder's.
+    assert_eq!(
+        log.matches("Adding user gbbdemo (4501)").count(),
+        2,
+        "{log}"
+    );
+
+    // The tagged image has them as well.
+    let image = format!("{accounts}:latest");
+    let created = harness::docker(&["create", &image, "none"]);
+    let container = created.trim();
+    let passwd = Command::new("docker")
+        .args(["cp", &format!("{container}:/etc/passwd"), "-"])
+        .output()
+        .unwrap();
+    harness::docker(&["rm", container]);
+    let mut archive = tar::Archive::new(passwd.stdout.as_slice());
+    let mut text = String::new();
+    std::io::Read::read_to_string(
+        &mut archive.entries().unwrap().next().unwrap().unwrap(),
+        &mut text,
+    )
+    .unwrap();
+    assert!(
+        text.lines().any(|l| l.starts_with("gbbdemo:x:4501:4502:")),
+        "{text}"
+    );
 }

@@ -1,10 +1,14 @@
 //! Signals (issue 9, items 7 and 8): a killed gbb leaves nothing the next run does not remove;
 //! SIGHUP is handled like Ctrl-C; SIGTERM exits 143; Ctrl-C in phase 2 stops the image build
-//! at once.
+//! at once; a second Ctrl-C exits at once while the first one's clean-up still waits.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command};
-use std::sync::mpsc;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::Shutdown;
+use std::os::unix::net::{UnixListener, UnixStream};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, mpsc};
 use std::time::{Duration, Instant};
 
 use crate::harness::{E2eStack, docker};
@@ -201,4 +205,188 @@ fn ctrl_c_in_phase_2_stops_the_image_build_at_once() {
         "the previous image keeps its tag"
     );
     assert!(stack.image_id("busybox:gbb-candidate").is_none());
+}
+
+/// The engine's socket the proxy passes requests on to: `DOCKER_HOST` when it names a Unix
+/// socket, else Docker's default.
+fn engine_socket() -> PathBuf {
+    std::env::var("DOCKER_HOST")
+        .ok()
+        .and_then(|host| host.strip_prefix("unix://").map(PathBuf::from))
+        .unwrap_or_else(|| PathBuf::from("/var/run/docker.sock"))
+}
+
+/// A Docker API proxy on a Unix socket of its own (`<dir>/docker.sock`): it passes every
+/// request on to the engine byte for byte, except, once `armed` is set, container removals
+/// (`DELETE /containers/...`), which it holds without ever answering, and reports on `held`
+/// (before that, gbb removes the builder's containers it commits as usual). A gbb
+/// that talks to it is stuck removing its containers after the first Ctrl-C, as with an engine
+/// that is slow to stop them, and only the second Ctrl-C can end it. Hand-written (a thread
+/// pair per connection): the test needs only to recognise one request line, and each request
+/// head arrives as one write (the client waits for an answer before it sends the next).
+fn stalling_proxy(
+    dir: &std::path::Path,
+    armed: Arc<AtomicBool>,
+) -> (PathBuf, mpsc::Receiver<String>) {
+    let socket = dir.join("docker.sock");
+    let listener = UnixListener::bind(&socket).unwrap();
+    let (held_tx, held) = mpsc::channel();
+    std::thread::spawn(move || {
+        for client in listener.incoming() {
+            let Ok(client) = client else { return };
+            let Ok(engine) = UnixStream::connect(engine_socket()) else {
+                return;
+            };
+            let (mut from_engine, mut to_client) =
+                (engine.try_clone().unwrap(), client.try_clone().unwrap());
+            std::thread::spawn(move || {
+                let _ = std::io::copy(&mut from_engine, &mut to_client);
+                let _ = to_client.shutdown(Shutdown::Write);
+            });
+            let held_tx = held_tx.clone();
+            let armed = armed.clone();
+            std::thread::spawn(move || {
+                let (mut from_client, mut to_engine) = (client, engine);
+                let mut buffer = vec![0u8; 1 << 16];
+                loop {
+                    let n = match from_client.read(&mut buffer) {
+                        Ok(0) | Err(_) => break,
+                        Ok(n) => n,
+                    };
+                    let chunk = &buffer[..n];
+                    // A request line is short; a large upload's chunks need no full look.
+                    let line = String::from_utf8_lossy(&chunk[..n.min(512)])
+                        .lines()
+                        .next()
+                        .unwrap_or_default()
+                        .to_owned();
+                    if armed.load(Ordering::SeqCst)
+                        && line.starts_with("DELETE ")
+                        && line.contains("/containers/")
+                    {
+                        let _ = held_tx.send(line);
+                        // Never passed on, never answered: drained until gbb goes.
+                        while matches!(from_client.read(&mut buffer), Ok(n) if n > 0) {}
+                        break;
+                    }
+                    if to_engine.write_all(chunk).is_err() {
+                        break;
+                    }
+                }
+                let _ = to_engine.shutdown(Shutdown::Write);
+            });
+        }
+    });
+    (socket, held)
+}
+
+/// Kills gbb (SIGKILL) when the test fails before gbb ends, so that the failure is reported
+/// instead of waiting on a gbb stuck in the held removal (whose lock the clean-up would wait on).
+struct KillOnPanic(u32);
+
+impl Drop for KillOnPanic {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            let _ = Command::new("kill")
+                .args(["-KILL", &self.0.to_string()])
+                .status();
+        }
+    }
+}
+
+#[test]
+fn a_second_ctrl_c_exits_at_once_while_the_first_still_removes() {
+    let stack = E2eStack::new();
+    let hello = stack.id("hello");
+    stack.write("hello", "build.sh", SLEEPING_HOOK);
+    let proxy_dir = tempfile::tempdir().unwrap();
+    let armed = Arc::new(AtomicBool::new(false));
+    let (socket, held) = stalling_proxy(proxy_dir.path(), armed.clone());
+    let mut child = stack
+        .command(&["build", &hello])
+        .env("DOCKER_HOST", format!("unix://{}", socket.display()))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("gbb starts");
+    let _guard = KillOnPanic(child.id());
+    let container = stack.wait_for_container(&mut child, &hello);
+    let stderr = child.stderr.take().unwrap();
+    let (lines, received) = mpsc::channel();
+    let reader = std::thread::spawn(move || {
+        let mut all = String::new();
+        for line in BufReader::new(stderr).lines() {
+            let line = line.unwrap();
+            let _ = lines.send(line.clone());
+            all.push_str(&line);
+            all.push('\n');
+        }
+        all
+    });
+
+    armed.store(true, Ordering::SeqCst);
+    kill(&child, "INT");
+    let first = loop {
+        let line = received
+            .recv_timeout(Duration::from_secs(20))
+            .expect("gbb says what the first Ctrl-C stops");
+        if line.contains("interrupted (Ctrl-C)") {
+            break line;
+        }
+    };
+    assert!(
+        first.contains("removing 1 build container")
+            && first.ends_with("; Ctrl-C again exits at once"),
+        "{first}"
+    );
+    // gbb is stuck in the removal now: the engine never answers it.
+    let removal = held
+        .recv_timeout(Duration::from_secs(20))
+        .expect("gbb removes its container");
+    assert!(removal.contains(&container[..12]), "{removal}");
+    std::thread::sleep(Duration::from_secs(1));
+    assert!(
+        child.try_wait().unwrap().is_none(),
+        "gbb waits for the removal"
+    );
+
+    let signalled = Instant::now();
+    kill(&child, "INT");
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            signalled.elapsed() < Duration::from_secs(10),
+            "the second Ctrl-C did not end gbb"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let took = signalled.elapsed();
+    let stderr = reader.join().unwrap();
+    assert_eq!(status.code(), Some(130), "{stderr}");
+    assert!(
+        took < Duration::from_secs(3),
+        "gbb took {took:?} to exit: {stderr}"
+    );
+    assert!(
+        stderr.contains(
+            "Ctrl-C again: exiting now; containers of this build still there are removed by the next `gbb build` or `gbb clean`"
+        ),
+        "{stderr}"
+    );
+    // What the message says: the container is still there, and `gbb clean` removes it.
+    assert!(container_exists(&container), "{container} is gone already");
+    let run = stack.gbb(&["clean"]);
+    run.success();
+    assert!(
+        run.stderr.contains(&format!(
+            "removed container {} ({hello}) of a gbb run that is gone",
+            &container[..12]
+        )),
+        "{}",
+        run.stderr
+    );
+    assert!(!container_exists(&container), "{container} is still there");
+    assert!(stack.containers().is_empty(), "{:?}", stack.containers());
 }
