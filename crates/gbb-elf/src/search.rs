@@ -1,0 +1,156 @@
+//! The folders the glibc loader searches for a library, in its order (`man ld.so`, and
+//! `_dl_map_object` in glibc's `elf/dl-load.c`):
+//!
+//! 1. `DT_RPATH` of the object that needs the library, then of the object that loaded *that*
+//!    one, and so on up to the program, but only when the needing object has no `DT_RUNPATH`
+//!    (an object with a `DT_RUNPATH` has its `DT_RPATH` ignored altogether);
+//! 2. `LD_LIBRARY_PATH`, which is not known at build time and is left out;
+//! 3. `DT_RUNPATH` of the needing object only (it is not inherited);
+//! 4. the folders of `/etc/ld.so.conf` (standing in for `ld.so.cache`, see `ld_so_conf.rs`);
+//! 5. the default folders.
+//!
+//! In paths, `$ORIGIN` is the folder of the object whose path it is (for a library, the folder
+//! it was found in, as glibc takes it: links in the name are not resolved), `$LIB` the
+//! ABI's library folder name and `$PLATFORM` the processor name, each also as `${...}`. An
+//! entry that stays relative (an empty one, or `lib` without `$ORIGIN`) means the current
+//! folder of the process, which is not known: it is skipped.
+
+use object::elf::{EM_386, EM_AARCH64, EM_ARM, EM_PPC64, EM_RISCV, EM_S390, EM_X86_64};
+
+use crate::elf::{ElfClass, ElfInfo};
+use crate::path::normalize;
+
+/// The loader's built-in folders. Gentoo's glibc for a 64-bit ABI has `/lib64` and
+/// `/usr/lib64`; `/lib` and `/usr/lib` follow because Gentoo's own `ld.so.conf` lists them
+/// (and musl, whose loader reads no ld.so.conf, searches them by default), so a library there
+/// is not reported. A 32-bit program gets `/lib` and `/usr/lib`, Gentoo's folders for the
+/// 32-bit ABI on a 64-bit system; 64-bit libraries found there are skipped by their class.
+pub(crate) fn default_dirs(class: ElfClass) -> &'static [&'static str] {
+    match class {
+        ElfClass::Elf64 => &["/lib64", "/usr/lib64", "/lib", "/usr/lib"],
+        ElfClass::Elf32 => &["/lib", "/usr/lib"],
+    }
+}
+
+/// What `$LIB` stands for: the ABI's library folder name on Gentoo.
+fn lib_name(class: ElfClass) -> &'static str {
+    match class {
+        ElfClass::Elf64 => "lib64",
+        ElfClass::Elf32 => "lib",
+    }
+}
+
+/// What `$PLATFORM` stands for (glibc's `AT_PLATFORM` for the machine), or `None` for a machine
+/// we do not know, whose `$PLATFORM` paths are then skipped.
+fn platform(info: &ElfInfo) -> Option<&'static str> {
+    Some(match info.machine {
+        EM_X86_64 => "x86_64",
+        EM_386 => "i686",
+        EM_AARCH64 => "aarch64",
+        EM_ARM => "v7l",
+        EM_PPC64 => "power8",
+        EM_RISCV => "riscv64",
+        EM_S390 => "s390x",
+        _ => return None,
+    })
+}
+
+/// `value` with `$ORIGIN`, `$LIB` and `$PLATFORM` (and their `${...}` forms) replaced for an
+/// object `info` whose folder is `origin`; `None` when it names a token we cannot fill in.
+pub(crate) fn expand(value: &str, origin: &str, info: &ElfInfo) -> Option<String> {
+    if !value.contains('$') {
+        return Some(value.to_owned());
+    }
+    let mut out = String::with_capacity(value.len() + origin.len());
+    let mut rest = value;
+    while let Some(at) = rest.find('$') {
+        out.push_str(&rest[..at]);
+        rest = &rest[at + 1..];
+        let (name, after) = if let Some(braced) = rest.strip_prefix('{') {
+            let end = braced.find('}')?;
+            (&braced[..end], &braced[end + 1..])
+        } else {
+            let end = rest
+                .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                .unwrap_or(rest.len());
+            (&rest[..end], &rest[end..])
+        };
+        match name {
+            "ORIGIN" => out.push_str(origin),
+            "LIB" => out.push_str(lib_name(info.class)),
+            "PLATFORM" => out.push_str(platform(info)?),
+            _ => return None,
+        }
+        rest = after;
+    }
+    out.push_str(rest);
+    Some(out)
+}
+
+/// The absolute folders of a `DT_RPATH`/`DT_RUNPATH` value, expanded for its object.
+pub(crate) fn path_list(value: &str, origin: &str, info: &ElfInfo) -> Vec<String> {
+    value
+        .split(':')
+        .filter_map(|entry| expand(entry, origin, info))
+        .filter(|dir| dir.starts_with('/'))
+        .map(|dir| normalize(&dir))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::elf::ElfType;
+
+    fn x86_64() -> ElfInfo {
+        ElfInfo {
+            class: ElfClass::Elf64,
+            big_endian: false,
+            machine: EM_X86_64,
+            elf_type: ElfType::Dyn,
+            interpreter: None,
+            soname: None,
+            needed: Vec::new(),
+            rpath: None,
+            runpath: None,
+        }
+    }
+
+    #[track_caller]
+    fn case(value: &str, expected: Option<&str>) {
+        assert_eq!(
+            expand(value, "/opt/app/bin", &x86_64()).as_deref(),
+            expected,
+            "{value}"
+        );
+    }
+
+    #[test]
+    fn expands_tokens() {
+        case("$ORIGIN/../lib", Some("/opt/app/bin/../lib"));
+        case("${ORIGIN}/../lib", Some("/opt/app/bin/../lib"));
+        case("/usr/$LIB/app", Some("/usr/lib64/app"));
+        case("/opt/${PLATFORM}/lib", Some("/opt/x86_64/lib"));
+        case("/plain", Some("/plain"));
+        case("$ORIGINAL/lib", None);
+        case("${ORIGIN/lib", None);
+    }
+
+    #[test]
+    fn lists_absolute_folders_only() {
+        assert_eq!(
+            path_list(
+                "$ORIGIN/../lib::lib:/usr/lib64/x/",
+                "/opt/app/bin",
+                &x86_64()
+            ),
+            ["/opt/app/bin/../lib", "/usr/lib64/x"]
+        );
+    }
+
+    #[test]
+    fn default_folders_by_class() {
+        assert_eq!(default_dirs(ElfClass::Elf64)[..2], ["/lib64", "/usr/lib64"]);
+        assert_eq!(default_dirs(ElfClass::Elf32), ["/lib", "/usr/lib"]);
+    }
+}
