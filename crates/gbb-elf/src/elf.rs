@@ -1,24 +1,27 @@
-//! What the dynamic loader needs from one ELF file, read from the front of a stream.
+//! What the dynamic loader needs from one ELF file inside a tar.
 //!
 //! The `object` crate reads it, not goblin: object's low-level `read::elf` traits
-//! (`FileHeader`, `ProgramHeader`, `Dyn`) parse only the parts asked for, from any byte slice,
-//! so we read a file's header, its program headers, its `PT_INTERP` and `PT_DYNAMIC` segments
-//! and the dynamic string table and nothing else. goblin's `Elf::parse` also reads the section
-//! headers and symbol tables, which sit at the end of the file, so it needs every byte of every
-//! library; object is also the crate the Rust toolchain itself uses for ELF (gimli, backtraces)
-//! and was already in our `Cargo.lock`.
+//! (`FileHeader`, `ProgramHeader`, `Dyn`) parse only the parts asked for, through any
+//! `ReadRef` (a byte slice, or its `ReadCache` that reads ranges on demand), so we read a file's
+//! header, its program headers, its `PT_INTERP` and `PT_DYNAMIC` segments and the dynamic
+//! string table and nothing else. goblin's `Elf::parse` also reads the section headers and
+//! symbol tables, which sit at the end of the file, so it needs every byte of every library;
+//! object is also the crate the Rust toolchain itself uses for ELF (gimli, backtraces) and was
+//! already in our `Cargo.lock`.
 //!
-//! A file is read through a tar entry, which can only go forward, so [`read_elf`] grows its
-//! buffer step by step to the furthest offset the next step needs (header, then program
-//! headers, then the segments, then the string table) and stops there; the tar reader skips
-//! the rest of the entry.
+//! Two sources: a tar stream, which can only go forward ([`read_elf_stream`] keeps what it read
+//! and reads on to the furthest byte asked for), and a tar file ([`read_elf_at`], positioned
+//! reads of just the parts asked for). The dynamic section of a large library is near its end,
+//! so the second reads a few kilobytes where the first reads the whole library.
 
+use std::fs::File;
 use std::io::{self, Read};
+use std::os::unix::fs::FileExt;
 
 use object::Endianness;
 use object::elf::{self, FileHeader32, FileHeader64};
-use object::read::StringTable;
 use object::read::elf::{Dyn, FileHeader, ProgramHeader};
+use object::read::{ReadCache, ReadCacheOps, ReadRef, StringTable};
 use serde::{Deserialize, Serialize};
 
 /// The word size of an ELF file. A 32-bit program can only load 32-bit libraries (the loader
@@ -94,232 +97,210 @@ impl ElfInfo {
     }
 }
 
-/// Reads the ELF facts from the start of `reader`, or `None` when it is not an ELF file the
-/// loader deals with: not ELF at all (a script, data), a relocatable object or core dump, or a
-/// file too damaged to parse. Damaged files are not an error: packages ship ELF test fixtures
-/// and firmware, and whether *they* load is not this check's question. `buffer` is reused
-/// between calls to spare allocations.
-pub(crate) fn read_elf(
+/// Reads the ELF facts of a file of `len` bytes from `reader`, which can only go forward (a tar
+/// entry in a stream): bytes are read as far as the furthest part parsed and no further.
+/// `buffer` holds them and is reused between calls to spare allocations. See [`read_source`]
+/// for what `None` means.
+pub(crate) fn read_elf_stream(
     reader: &mut impl Read,
+    len: u64,
     buffer: &mut Vec<u8>,
 ) -> io::Result<Option<ElfInfo>> {
     buffer.clear();
-    let ident_len = size_of::<elf::Ident>();
-    fill_to(reader, buffer, ident_len)?;
-    if buffer.len() < ident_len || buffer[..4] != elf::ELFMAG {
-        return Ok(None);
-    }
-    // `e_ident[EI_CLASS]`, the byte after the magic.
-    match buffer[4] {
-        elf::ELFCLASS32 => read_class::<FileHeader32<Endianness>>(reader, buffer, ElfClass::Elf32),
-        elf::ELFCLASS64 => read_class::<FileHeader64<Endianness>>(reader, buffer, ElfClass::Elf64),
-        _ => Ok(None),
+    read_source(StreamSource {
+        reader,
+        prefix: buffer,
+        len,
+        pos: 0,
+        error: None,
+    })
+}
+
+/// Reads the ELF facts of a file stored at `start..start + len` in `file` (a tar entry in a tar
+/// file): only the parts parsed are read, with positioned reads, so the tar reader skips the
+/// rest without reading it (a 100 MB library's dynamic section sits at its end).
+pub(crate) fn read_elf_at(file: &File, start: u64, len: u64) -> io::Result<Option<ElfInfo>> {
+    read_source(FileSource {
+        file,
+        start,
+        len,
+        pos: 0,
+        error: None,
+    })
+}
+
+/// Where a file's bytes come from. object's `ReadCache` asks for ranges and keeps them; its
+/// interface has no room for an I/O error, so a source keeps the first one for us to return.
+trait Source: ReadCacheOps {
+    fn take_error(&mut self) -> Option<io::Error>;
+}
+
+/// Parses the file `source` holds, or `None` when it is not an ELF file the loader deals with:
+/// not ELF at all (a script, data), a relocatable object or core dump, or a file too damaged
+/// to parse. Damaged files are not an error: packages ship ELF test fixtures and firmware, and
+/// whether *they* load is not this check's question. Reading the file failing is one.
+fn read_source(source: impl Source) -> io::Result<Option<ElfInfo>> {
+    let cache = ReadCache::new(source);
+    let info = match (&cache).read_bytes_at(0, size_of::<elf::Ident>() as u64) {
+        // `e_ident[EI_CLASS]` is the byte after the magic.
+        Ok(ident) if ident[..4] == elf::ELFMAG => match ident[4] {
+            elf::ELFCLASS32 => facts::<FileHeader32<Endianness>, _>(&cache, ElfClass::Elf32),
+            elf::ELFCLASS64 => facts::<FileHeader64<Endianness>, _>(&cache, ElfClass::Elf64),
+            _ => None,
+        },
+        _ => None,
+    };
+    match cache.into_inner().take_error() {
+        Some(error) => Err(error),
+        None => Ok(info),
     }
 }
 
-/// Reads until `buffer` holds `len` bytes or the stream ends.
-fn fill_to(reader: &mut impl Read, buffer: &mut Vec<u8>, len: usize) -> io::Result<()> {
-    if buffer.len() < len {
-        let missing = (len - buffer.len()) as u64;
-        reader.take(missing).read_to_end(buffer)?;
+/// A file read forward from a stream into `prefix`, as far as asked.
+struct StreamSource<'r, R: Read> {
+    reader: &'r mut R,
+    prefix: &'r mut Vec<u8>,
+    len: u64,
+    pos: u64,
+    error: Option<io::Error>,
+}
+
+impl<R: Read> ReadCacheOps for StreamSource<'_, R> {
+    fn len(&mut self) -> Result<u64, ()> {
+        Ok(self.len)
     }
-    Ok(())
+
+    fn seek(&mut self, pos: u64) -> Result<u64, ()> {
+        self.pos = pos;
+        Ok(pos)
+    }
+
+    fn read(&mut self, buf: &mut [u8]) -> Result<usize, ()> {
+        let end = self.pos.saturating_add(buf.len() as u64).min(self.len);
+        let have = self.prefix.len() as u64;
+        if end > have {
+            let result = (&mut *self.reader)
+                .take(end - have)
+                .read_to_end(self.prefix);
+            if let Err(error) = result {
+                self.error.get_or_insert(error);
+                return Err(());
+            }
+        }
+        let available = self.prefix.get(self.pos as usize..).unwrap_or_default();
+        let n = available.len().min(buf.len());
+        buf[..n].copy_from_slice(&available[..n]);
+        self.pos += n as u64;
+        Ok(n)
+    }
+
+    fn read_exact(&mut self, buf: &mut [u8]) -> Result<(), ()> {
+        if self.read(buf)? == buf.len() {
+            Ok(())
+        } else {
+            Err(())
+        }
+    }
 }
 
-/// Offsets in a damaged file can be anything; a file claiming more than this is not read
-/// further (the largest real libraries are a few hundred MiB, and their dynamic string table
-/// sits near the start).
-const MAX_READ: u64 = 1 << 30;
-
-/// Adds `offset + size` as a byte count, `None` past [`MAX_READ`] or on overflow.
-fn end_of(offset: u64, size: u64) -> Option<usize> {
-    offset
-        .checked_add(size)
-        .filter(|end| *end <= MAX_READ)
-        .map(|end| end as usize)
+impl<R: Read> Source for StreamSource<'_, R> {
+    fn take_error(&mut self) -> Option<io::Error> {
+        self.error.take()
+    }
 }
 
-fn read_class<Elf: FileHeader<Endian = Endianness>>(
-    reader: &mut impl Read,
-    buffer: &mut Vec<u8>,
+/// A file inside a larger file, read with positioned reads.
+struct FileSource<'f> {
+    file: &'f File,
+    start: u64,
+    len: u64,
+    pos: u64,
+    error: Option<io::Error>,
+}
+
+impl ReadCacheOps for FileSource<'_> {
+    fn len(&mut self) -> Result<u64, ()> {
+        Ok(self.len)
+    }
+
+    fn seek(&mut self, pos: u64) -> Result<u64, ()> {
+        self.pos = pos;
+        Ok(pos)
+    }
+
+    fn read(&mut self, buf: &mut [u8]) -> Result<usize, ()> {
+        let left = self.len.saturating_sub(self.pos);
+        let want = buf.len().min(usize::try_from(left).unwrap_or(usize::MAX));
+        match self.file.read_at(&mut buf[..want], self.start + self.pos) {
+            Ok(n) => {
+                self.pos += n as u64;
+                Ok(n)
+            }
+            Err(error) => {
+                self.error.get_or_insert(error);
+                Err(())
+            }
+        }
+    }
+
+    fn read_exact(&mut self, mut buf: &mut [u8]) -> Result<(), ()> {
+        while !buf.is_empty() {
+            match self.read(buf)? {
+                0 => return Err(()),
+                n => buf = &mut buf[n..],
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Source for FileSource<'_> {
+    fn take_error(&mut self) -> Option<io::Error> {
+        self.error.take()
+    }
+}
+
+/// What the loader needs from the ELF file in `data`, or `None` when it is not loadable (see
+/// [`read_source`]).
+fn facts<'data, Elf: FileHeader<Endian = Endianness>, R: ReadRef<'data>>(
+    data: R,
     class: ElfClass,
-) -> io::Result<Option<ElfInfo>> {
-    fill_to(reader, buffer, size_of::<Elf>())?;
-    let Ok(header) = Elf::parse(buffer.as_slice()) else {
-        return Ok(None);
-    };
-    let Ok(endian) = header.endian() else {
-        return Ok(None);
-    };
+) -> Option<ElfInfo> {
+    let header = Elf::parse(data).ok()?;
+    let endian = header.endian().ok()?;
     let elf_type = match header.e_type(endian) {
         elf::ET_EXEC => ElfType::Exec,
         elf::ET_DYN => ElfType::Dyn,
-        _ => return Ok(None),
+        _ => return None,
     };
-    let machine = header.e_machine(endian);
-    let big_endian = header.is_big_endian();
-    let phoff: u64 = header.e_phoff(endian).into();
-    let phsize = u64::from(header.e_phnum(endian)) * u64::from(header.e_phentsize(endian));
-    let Some(phend) = end_of(phoff, phsize) else {
-        return Ok(None);
-    };
-
-    fill_to(reader, buffer, phend)?;
-    let Some(segments) = segments::<Elf>(buffer, endian) else {
-        return Ok(None);
-    };
-    let Some(segments_end) = segments.iter().map(|&(_, end)| end).max() else {
-        // No PT_INTERP and no PT_DYNAMIC: a static executable, or a library without
-        // dynamic section (nothing to load for it either way).
-        return Ok(Some(ElfInfo {
-            class,
-            big_endian,
-            machine,
-            elf_type,
-            interpreter: None,
-            soname: None,
-            needed: Vec::new(),
-            rpath: None,
-            runpath: None,
-        }));
-    };
-    fill_to(reader, buffer, segments_end)?;
-    // The string table is found through the dynamic section, so it is read in a second step.
-    let Some(strtab_end) = string_table_end::<Elf>(buffer, endian) else {
-        return Ok(None);
-    };
-    fill_to(reader, buffer, strtab_end)?;
-    Ok(facts::<Elf>(
-        buffer, endian, class, machine, big_endian, elf_type,
-    ))
-}
-
-/// The file ranges (`PT_INTERP`, `PT_DYNAMIC`) the next step needs, as (type, end offset).
-fn segments<Elf: FileHeader<Endian = Endianness>>(
-    data: &[u8],
-    endian: Endianness,
-) -> Option<Vec<(u32, usize)>> {
-    let header = Elf::parse(data).ok()?;
     let headers = header.program_headers(endian, data).ok()?;
-    headers
-        .iter()
-        .filter(|ph| matches!(ph.p_type(endian), elf::PT_INTERP | elf::PT_DYNAMIC))
-        .map(|ph| {
-            let (offset, size) = ph.file_range(endian);
-            end_of(offset, size).map(|end| (ph.p_type(endian), end))
-        })
-        .collect()
-}
-
-/// Where the dynamic string table ends in the file: `DT_STRTAB` is a virtual address, mapped
-/// to a file offset through the `PT_LOAD` segment that holds it. `Some(0)` when the file has no
-/// dynamic section.
-fn string_table_end<Elf: FileHeader<Endian = Endianness>>(
-    data: &[u8],
-    endian: Endianness,
-) -> Option<usize> {
-    let header = Elf::parse(data).ok()?;
-    let headers = header.program_headers(endian, data).ok()?;
-    let Some((address, size)) = string_table_address::<Elf>(headers, endian, data)? else {
-        return Some(0);
-    };
-    let offset = file_offset::<Elf>(headers, endian, address)?;
-    end_of(offset, size)
-}
-
-/// `DT_STRTAB` and `DT_STRSZ`: `Some(None)` without a dynamic section, `None` when it is
-/// damaged.
-fn string_table_address<Elf: FileHeader<Endian = Endianness>>(
-    headers: &[Elf::ProgramHeader],
-    endian: Endianness,
-    data: &[u8],
-) -> Option<Option<(u64, u64)>> {
-    let Some(dynamic) = dynamic_entries::<Elf>(headers, endian, data)? else {
-        return Some(None);
-    };
-    let mut address = None;
-    let mut size = None;
-    for entry in dynamic {
-        match entry.tag(endian) {
-            elf::DT_NULL => break,
-            elf::DT_STRTAB => address = Some(entry.val(endian)),
-            elf::DT_STRSZ => size = Some(entry.val(endian)),
-            _ => {}
-        }
-    }
-    match (address, size) {
-        (Some(address), Some(size)) => Some(Some((address, size))),
-        // A dynamic section that names no string table has no strings to read.
-        _ => Some(None),
-    }
-}
-
-fn dynamic_entries<'data, Elf: FileHeader<Endian = Endianness>>(
-    headers: &'data [Elf::ProgramHeader],
-    endian: Endianness,
-    data: &'data [u8],
-) -> Option<Option<&'data [Elf::Dyn]>> {
-    for ph in headers {
-        if let Some(dynamic) = ph.dynamic(endian, data).ok()? {
-            return Some(Some(dynamic));
-        }
-    }
-    Some(None)
-}
-
-/// The file offset of a virtual address, through the `PT_LOAD` segment whose file bytes hold
-/// it (the loader maps the file by these segments).
-fn file_offset<Elf: FileHeader<Endian = Endianness>>(
-    headers: &[Elf::ProgramHeader],
-    endian: Endianness,
-    address: u64,
-) -> Option<u64> {
-    headers
-        .iter()
-        .filter(|ph| ph.p_type(endian) == elf::PT_LOAD)
-        .find_map(|ph| {
-            let start: u64 = ph.p_vaddr(endian).into();
-            let size: u64 = ph.p_filesz(endian).into();
-            let offset: u64 = ph.p_offset(endian).into();
-            (address >= start && address - start < size).then(|| offset + (address - start))
-        })
-}
-
-fn facts<Elf: FileHeader<Endian = Endianness>>(
-    data: &[u8],
-    endian: Endianness,
-    class: ElfClass,
-    machine: u16,
-    big_endian: bool,
-    elf_type: ElfType,
-) -> Option<ElfInfo> {
-    let header = Elf::parse(data).ok()?;
-    let headers = header.program_headers(endian, data).ok()?;
-    let mut interpreter = None;
-    for ph in headers {
-        if let Some(path) = ph.interpreter(endian, data).ok()? {
-            interpreter = Some(text(path)?);
-        }
-    }
     let mut info = ElfInfo {
         class,
-        big_endian,
-        machine,
+        big_endian: header.is_big_endian(),
+        machine: header.e_machine(endian),
         elf_type,
-        interpreter,
+        interpreter: None,
         soname: None,
         needed: Vec::new(),
         rpath: None,
         runpath: None,
     };
-    let Some(dynamic) = dynamic_entries::<Elf>(headers, endian, data)? else {
+    let mut dynamic = None;
+    for ph in headers {
+        if let Some(path) = ph.interpreter(endian, data).ok()? {
+            info.interpreter = Some(text(path)?);
+        }
+        if let Some(entries) = ph.dynamic(endian, data).ok()? {
+            dynamic.get_or_insert(entries);
+        }
+    }
+    // No dynamic section: a static program, or a library that needs nothing.
+    let Some(dynamic) = dynamic else {
         return Some(info);
     };
-    let Some((address, size)) = string_table_address::<Elf>(headers, endian, data)? else {
+    let Some(strings) = string_table::<Elf, R>(headers, endian, dynamic, data)? else {
         return Some(info);
     };
-    let start = file_offset::<Elf>(headers, endian, address)?;
-    let strings = StringTable::new(data, start, start.checked_add(size)?);
     for entry in dynamic {
         let tag = entry.tag(endian);
         if tag == elf::DT_NULL {
@@ -341,6 +322,44 @@ fn facts<Elf: FileHeader<Endian = Endianness>>(
         }
     }
     Some(info)
+}
+
+/// The dynamic string table: `DT_STRTAB` is a virtual address, found in the file through the
+/// `PT_LOAD` segment that maps it (as the loader maps the file). `Some(None)` when the dynamic
+/// section names none, `None` when it points outside the file.
+fn string_table<'data, Elf: FileHeader<Endian = Endianness>, R: ReadRef<'data>>(
+    headers: &[Elf::ProgramHeader],
+    endian: Endianness,
+    dynamic: &[Elf::Dyn],
+    data: R,
+) -> Option<Option<StringTable<'data, R>>> {
+    let mut address = None;
+    let mut size = None;
+    for entry in dynamic {
+        match entry.tag(endian) {
+            elf::DT_NULL => break,
+            elf::DT_STRTAB => address = Some(entry.val(endian)),
+            elf::DT_STRSZ => size = Some(entry.val(endian)),
+            _ => {}
+        }
+    }
+    let (Some(address), Some(size)) = (address, size) else {
+        return Some(None);
+    };
+    let start = headers
+        .iter()
+        .filter(|ph| ph.p_type(endian) == elf::PT_LOAD)
+        .find_map(|ph| {
+            let vaddr: u64 = ph.p_vaddr(endian).into();
+            let filesz: u64 = ph.p_filesz(endian).into();
+            let offset: u64 = ph.p_offset(endian).into();
+            (address >= vaddr && address - vaddr < filesz).then(|| offset + (address - vaddr))
+        })?;
+    Some(Some(StringTable::new(
+        data,
+        start,
+        start.checked_add(size)?,
+    )))
 }
 
 /// Library names and paths are ASCII in practice; one that is not valid UTF-8 makes the file

@@ -55,6 +55,31 @@ fn keeps_elf_files_links_and_ld_so_conf_only() {
 }
 
 #[test]
+fn a_tar_file_gives_the_same_index_as_a_stream() {
+    let cc = Compiler::new();
+    let greet = cc.library("greet", &[], &[]);
+    let tar = Image::new()
+        .file("/usr/bin/hello", hello())
+        .file("/usr/lib64/libgreet.so.1", &greet)
+        .file("/usr/lib64/libc.so.6", &host_libc().libc)
+        .symlink("/lib64", "usr/lib64")
+        .hard_link("/usr/bin/hello2", "/usr/bin/hello")
+        .file("/etc/ld.so.conf", b"/opt/lib\n")
+        .file("/usr/share/doc/README", b"text")
+        .tar();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("rootfs.tar");
+    std::fs::write(&path, &tar).unwrap();
+    let from_file = FileIndex::from_tar_file(&path).unwrap();
+    assert_eq!(from_file, FileIndex::from_tar(tar.as_slice()).unwrap());
+    assert_eq!(from_file.len(), 6);
+    assert!(matches!(
+        FileIndex::from_tar_file(&dir.path().join("absent.tar")),
+        Err(IndexError::Read { .. })
+    ));
+}
+
+#[test]
 fn round_trips_through_a_file() {
     let index = sample();
     let dir = tempfile::tempdir().unwrap();
