@@ -263,11 +263,7 @@ impl<'a> Checker<'_, 'a> {
             dirs.extend(path_list(runpath, parent(&requester.path), requester.info));
         }
         dirs.extend(self.conf_dirs.iter().cloned());
-        dirs.extend(
-            default_dirs(requester.info.class)
-                .iter()
-                .map(|d| (*d).to_owned()),
-        );
+        dirs.extend(default_dirs(requester.info));
         let mut seen = HashSet::new();
         dirs.retain(|dir| seen.insert(dir.clone()));
         dirs

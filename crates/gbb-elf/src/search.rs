@@ -20,16 +20,40 @@ use object::elf::{EM_386, EM_AARCH64, EM_ARM, EM_PPC64, EM_RISCV, EM_S390, EM_X8
 use crate::elf::{ElfClass, ElfInfo};
 use crate::path::normalize;
 
-/// The loader's built-in folders. Gentoo's glibc for a 64-bit ABI has `/lib64` and
-/// `/usr/lib64`; `/lib` and `/usr/lib` follow because Gentoo's own `ld.so.conf` lists them
-/// (and musl, whose loader reads no ld.so.conf, searches them by default), so a library there
-/// is not reported. A 32-bit program gets `/lib` and `/usr/lib`, Gentoo's folders for the
-/// 32-bit ABI on a 64-bit system; 64-bit libraries found there are skipped by their class.
-pub(crate) fn default_dirs(class: ElfClass) -> &'static [&'static str] {
-    match class {
-        ElfClass::Elf64 => &["/lib64", "/usr/lib64", "/lib", "/usr/lib"],
-        ElfClass::Elf32 => &["/lib", "/usr/lib"],
+/// The loader's built-in folders: the union of those of the glibc builds an image may carry,
+/// as the loader's build decides them and we cannot ask it. Gentoo's glibc for a 64-bit ABI
+/// has `/lib64` and `/usr/lib64`; Debian's (which the example stack's `glibc-host` copies
+/// from the test build root) has its multiarch folders (`/lib/x86_64-linux-gnu`,
+/// `/usr/lib/x86_64-linux-gnu`), then `/lib` and `/usr/lib`, which Gentoo's own
+/// `ld.so.conf` lists too (and musl, whose loader reads no ld.so.conf, searches by default).
+/// A 32-bit program gets `/lib` and `/usr/lib` (Gentoo's folders for the 32-bit ABI on a 64-bit
+/// system) and its multiarch folders. Libraries of another ABI found there are skipped. The
+/// price of the union is a library passed in a folder only *another* build of the loader
+/// searches, which no real image mixes.
+pub(crate) fn default_dirs(info: &ElfInfo) -> Vec<String> {
+    let mut dirs = Vec::with_capacity(6);
+    if info.class == ElfClass::Elf64 {
+        dirs.extend(["/lib64".to_owned(), "/usr/lib64".to_owned()]);
     }
+    if let Some(triplet) = multiarch(info) {
+        dirs.extend([format!("/lib/{triplet}"), format!("/usr/lib/{triplet}")]);
+    }
+    dirs.extend(["/lib".to_owned(), "/usr/lib".to_owned()]);
+    dirs
+}
+
+/// Debian's multiarch name for the ABI, where we know it.
+fn multiarch(info: &ElfInfo) -> Option<&'static str> {
+    Some(match (info.machine, info.class, info.big_endian) {
+        (EM_X86_64, ElfClass::Elf64, false) => "x86_64-linux-gnu",
+        (EM_386, ElfClass::Elf32, false) => "i386-linux-gnu",
+        (EM_AARCH64, ElfClass::Elf64, false) => "aarch64-linux-gnu",
+        (EM_ARM, ElfClass::Elf32, false) => "arm-linux-gnueabihf",
+        (EM_PPC64, ElfClass::Elf64, false) => "powerpc64le-linux-gnu",
+        (EM_RISCV, ElfClass::Elf64, false) => "riscv64-linux-gnu",
+        (EM_S390, ElfClass::Elf64, true) => "s390x-linux-gnu",
+        _ => return None,
+    })
 }
 
 /// What `$LIB` stands for: the ABI's library folder name on Gentoo.
@@ -149,8 +173,39 @@ mod tests {
     }
 
     #[test]
-    fn default_folders_by_class() {
-        assert_eq!(default_dirs(ElfClass::Elf64)[..2], ["/lib64", "/usr/lib64"]);
-        assert_eq!(default_dirs(ElfClass::Elf32), ["/lib", "/usr/lib"]);
+    fn default_folders_by_abi() {
+        assert_eq!(
+            default_dirs(&x86_64()),
+            [
+                "/lib64",
+                "/usr/lib64",
+                "/lib/x86_64-linux-gnu",
+                "/usr/lib/x86_64-linux-gnu",
+                "/lib",
+                "/usr/lib"
+            ]
+        );
+        let i386 = ElfInfo {
+            class: ElfClass::Elf32,
+            machine: EM_386,
+            ..x86_64()
+        };
+        assert_eq!(
+            default_dirs(&i386),
+            [
+                "/lib/i386-linux-gnu",
+                "/usr/lib/i386-linux-gnu",
+                "/lib",
+                "/usr/lib"
+            ]
+        );
+        let unknown = ElfInfo {
+            machine: 0x9026, // Alpha
+            ..x86_64()
+        };
+        assert_eq!(
+            default_dirs(&unknown),
+            ["/lib64", "/usr/lib64", "/lib", "/usr/lib"]
+        );
     }
 }

@@ -431,3 +431,44 @@ fn a_childs_file_hides_the_parents() {
         check_lines(&image, &[&glibc_image()])
     );
 }
+
+/// The example stack's chain (`examples/stack`): `glibc` copies Debian's C library into its
+/// multiarch folder, `greetlib` installs `libgreet.so.1` into `/usr/lib`, `greet` links it with
+/// `-rpath,/usr/lib`.
+#[test]
+fn the_example_stacks_layout_passes() {
+    let cc = Compiler::new();
+    let greet_lib = cc.library("greet", &[], &[]);
+    let greet = cc.program("greet", &["greet"], &["-lgreet", "-Wl,-rpath,/usr/lib"]);
+    let host = host_libc();
+    let glibc = Image::new()
+        .dir("/lib/x86_64-linux-gnu")
+        .file("/lib/x86_64-linux-gnu/libc.so.6", &host.libc)
+        .file("/lib/x86_64-linux-gnu/libm.so.6", &host.libm)
+        .file("/lib64/ld-linux-x86-64.so.2", &host.loader)
+        .index();
+    let greetlib = Image::new()
+        .file("/usr/lib/libgreet.so.1", &greet_lib)
+        .symlink("/usr/lib/libgreet.so", "libgreet.so.1")
+        .index();
+    let image = Image::new().file("/usr/bin/greet", &greet).index();
+    assert_eq!(check_lines(&image, &[&greetlib, &glibc]), "");
+    assert_eq!(
+        check_lines(&greetlib, &[&glibc]),
+        "",
+        "a library alone passes"
+    );
+    // On scratch, with the other images known by name.
+    let known = [
+        KnownImage {
+            name: "example/glibc",
+            index: &glibc,
+        },
+        KnownImage {
+            name: "example/greetlib",
+            index: &greetlib,
+        },
+    ];
+    let findings = check(&image, &[], &known, &Waivers::none());
+    assert_snapshot!("example_on_scratch", lines(&findings));
+}
