@@ -145,18 +145,16 @@ impl FileIndex {
     /// faster. ELF files are read with positioned reads of only the parts parsed, and the tar
     /// reader seeks over everything else (data files, and most of every library: the dynamic
     /// section of a large one sits near its end).
-    pub fn from_tar_file(path: &Path) -> Result<FileIndex, IndexError> {
-        let open = || {
-            File::open(path).map_err(|source| IndexError::Read {
-                path: path.to_owned(),
-                source,
-            })
-        };
-        // One handle walks the entries, the other is read at the ELF files' offsets.
-        let (walker, reader) = (open()?, open()?);
+    ///
+    /// It takes an open file, not a path: `rootfs.tar` comes out of a build container, and
+    /// the caller opens it without following links (`outputs::open_regular`).
+    pub fn from_tar_file(file: &File) -> Result<FileIndex, IndexError> {
+        // One handle walks the entries (moving the shared offset); the ELF files are read
+        // through the other with positioned reads, which do not use the offset.
+        let walker = file.try_clone().map_err(tar_error(None))?;
         let mut archive = tar::Archive::new(walker);
         let entries = archive.entries_with_seek().map_err(tar_error(None))?;
-        index_entries(entries, Some(&reader))
+        index_entries(entries, Some(file))
     }
 
     /// Reads an index written by [`FileIndex::save`].

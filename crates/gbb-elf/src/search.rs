@@ -26,15 +26,17 @@ use crate::path::normalize;
 /// from the test build root) has its multiarch folders (`/lib/x86_64-linux-gnu`,
 /// `/usr/lib/x86_64-linux-gnu`), then `/lib` and `/usr/lib`, which Gentoo's own
 /// `ld.so.conf` lists too (and musl, whose loader reads no ld.so.conf, searches by default).
-/// A 32-bit program gets `/lib` and `/usr/lib` (Gentoo's folders for the 32-bit ABI on a 64-bit
-/// system) and its multiarch folders. Libraries of another ABI found there are skipped. The
+/// A 32-bit program gets `/lib32` and `/usr/lib32` (Gentoo's folders for the 32-bit ABI on a
+/// 64-bit system), its multiarch folders, and `/lib` and `/usr/lib` (a 32-bit system's). Libraries of another ABI found there are skipped. The
 /// price of the union is a library passed in a folder only *another* build of the loader
 /// searches, which no real image mixes.
 pub(crate) fn default_dirs(info: &ElfInfo) -> Vec<String> {
     let mut dirs = Vec::with_capacity(6);
-    if info.class == ElfClass::Elf64 {
-        dirs.extend(["/lib64".to_owned(), "/usr/lib64".to_owned()]);
-    }
+    let abi_dirs = match info.class {
+        ElfClass::Elf64 => ["/lib64", "/usr/lib64"],
+        ElfClass::Elf32 => ["/lib32", "/usr/lib32"],
+    };
+    dirs.extend(abi_dirs.map(str::to_owned));
     if let Some(triplet) = multiarch(info) {
         dirs.extend([format!("/lib/{triplet}"), format!("/usr/lib/{triplet}")]);
     }
@@ -193,6 +195,8 @@ mod tests {
         assert_eq!(
             default_dirs(&i386),
             [
+                "/lib32",
+                "/usr/lib32",
                 "/lib/i386-linux-gnu",
                 "/usr/lib/i386-linux-gnu",
                 "/lib",

@@ -70,13 +70,9 @@ fn a_tar_file_gives_the_same_index_as_a_stream() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("rootfs.tar");
     std::fs::write(&path, &tar).unwrap();
-    let from_file = FileIndex::from_tar_file(&path).unwrap();
+    let from_file = FileIndex::from_tar_file(&std::fs::File::open(&path).unwrap()).unwrap();
     assert_eq!(from_file, FileIndex::from_tar(tar.as_slice()).unwrap());
     assert_eq!(from_file.len(), 6);
-    assert!(matches!(
-        FileIndex::from_tar_file(&dir.path().join("absent.tar")),
-        Err(IndexError::Read { .. })
-    ));
 }
 
 #[test]
