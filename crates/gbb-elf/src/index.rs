@@ -18,8 +18,8 @@
 //! Nothing else: folders, data files, scripts and device nodes do not take part in loading.
 //! Two things are lost by that, both rare, both erring toward passing: a non-ELF file at a
 //! library's path (the loader stops with "invalid ELF header", we search on), and a child's
-//! real folder over an ancestor's folder symlink (Docker replaces the link with the folder; we
-//! still follow the link). A Gentoo image with a few thousand files gives an index of a few
+//! real folder over an ancestor's folder symlink (the engine refuses such a tar or replaces
+//! the link, depending on the builder; we still follow the link). A Gentoo image with a few thousand files gives an index of a few
 //! hundred entries, tens of kilobytes.
 //!
 //! The index is JSON (serde_json, already a dependency of the workspace): a nested map of
