@@ -145,3 +145,69 @@ fn a_stream_that_is_not_a_tar_is_an_error() {
         Err(IndexError::Tar { .. })
     ));
 }
+
+/// A root packed by GNU tar with the options phase 1 uses (`gbb_write_rootfs` in
+/// `container/helpers.sh`): PAX headers for long names and link targets, hard links, `./`
+/// names.
+#[test]
+fn reads_a_tar_as_phase_1_writes_it() {
+    let cc = Compiler::new();
+    let greet = cc.library("greet", &[], &[]);
+    let root = tempfile::tempdir().unwrap();
+    let long = format!("/opt/{}/lib", "a-rather-long-folder-name".repeat(6));
+    let write = |path: &str, bytes: &[u8]| {
+        let path = root.path().join(path.trim_start_matches('/'));
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, bytes).unwrap();
+    };
+    write("/usr/bin/hello", hello());
+    write(&format!("{long}/libgreet.so.1.0"), &greet);
+    write("/etc/ld.so.conf", format!("{long}\n").as_bytes());
+    let at = |path: &str| root.path().join(path.trim_start_matches('/'));
+    std::os::unix::fs::symlink(format!("{long}/libgreet.so.1.0"), at("/opt/libgreet.so.1"))
+        .unwrap();
+    std::fs::hard_link(at("/usr/bin/hello"), at("/usr/bin/hello-again")).unwrap();
+
+    let tar = root.path().with_extension("tar");
+    let status = std::process::Command::new("tar")
+        .arg("-C")
+        .arg(root.path())
+        .args([
+            "--numeric-owner",
+            "--sort=name",
+            "--mtime=@0",
+            "--clamp-mtime",
+        ])
+        .arg("--pax-option=exthdr.name=%d/PaxHeaders/%f,delete=atime,delete=ctime")
+        .arg("-cf")
+        .arg(&tar)
+        .arg(".")
+        .status()
+        .unwrap_or_else(|e| {
+            panic!("this test packs a root with GNU `tar`, which did not start: {e}")
+        });
+    assert!(status.success(), "tar failed: {status}");
+
+    let index = FileIndex::from_tar_file(&std::fs::File::open(&tar).unwrap()).unwrap();
+    std::fs::remove_file(&tar).unwrap();
+    let entries: Vec<String> = index
+        .entries()
+        .map(|(path, entry)| match entry {
+            Entry::Elf(_) => format!("{path}: elf"),
+            Entry::Symlink(target) => format!("{path} -> {target}"),
+            Entry::HardLink(target) => format!("{path} = {target}"),
+            Entry::Conf(text) => format!("{path}: {text:?}"),
+        })
+        .collect();
+    let long_lib = format!("{long}/libgreet.so.1.0");
+    assert_eq!(
+        entries,
+        [
+            format!("/etc/ld.so.conf: {:?}", format!("{long}\n")),
+            format!("{long_lib}: elf"),
+            format!("/opt/libgreet.so.1 -> {long_lib}"),
+            "/usr/bin/hello: elf".to_owned(),
+            "/usr/bin/hello-again = /usr/bin/hello".to_owned(),
+        ]
+    );
+}
