@@ -24,7 +24,7 @@ use crate::finding::{Finding, Hint, Missing, Needed};
 use crate::index::{Entry, FileIndex};
 use crate::ld_so_conf::library_dirs;
 use crate::path::{file_name, parent};
-use crate::search::{default_dirs, expand, path_list};
+use crate::search::{Rules, default_dirs, expand, musl_dirs, musl_provides, path_list};
 use crate::view::MergedView;
 use crate::waivers::Waivers;
 
@@ -117,6 +117,14 @@ struct Loaded<'a> {
     loader: Option<usize>,
 }
 
+/// How one program's libraries are searched: its loader's rules and the system folders they
+/// give (glibc: ld.so.conf's, before the default folders of each object's ABI; musl: its path
+/// file's or its defaults).
+struct Program {
+    musl: bool,
+    system_dirs: Vec<String>,
+}
+
 /// The answer to one search.
 enum Search<'a> {
     Found {
@@ -125,6 +133,8 @@ enum Search<'a> {
         info: &'a ElfInfo,
     },
     Missing,
+    /// musl's loader is the library (see `search::musl_provides`).
+    Loader,
     /// A relative name with a slash: the loader opens it from the current folder, which is not
     /// known at build time, so it is not judged.
     Unknowable,
@@ -174,6 +184,19 @@ impl<'a> Checker<'_, 'a> {
             }
         }
 
+        let program = match info.interpreter.as_deref().map(Rules::of) {
+            Some(Rules::Musl { arch }) => Program {
+                musl: true,
+                system_dirs: musl_dirs(
+                    self.view.resolve_conf(&format!("/etc/ld-musl-{arch}.path")),
+                ),
+            },
+            _ => Program {
+                musl: false,
+                system_dirs: self.conf_dirs.to_vec(),
+            },
+        };
+
         let mut queue = VecDeque::from([0]);
         while let Some(at) = queue.pop_front() {
             let requester = objects[at].info;
@@ -181,7 +204,7 @@ impl<'a> Checker<'_, 'a> {
                 if !names.insert(name.as_str()) {
                     continue;
                 }
-                match self.search(name, at, &objects) {
+                match self.search(name, at, &objects, &program) {
                     Search::Found {
                         path,
                         real_path,
@@ -204,15 +227,24 @@ impl<'a> Checker<'_, 'a> {
                     Search::Missing => {
                         report(&objects[at], Needed::Library(name.clone()), requester);
                     }
-                    Search::Unknowable => {}
+                    Search::Loader | Search::Unknowable => {}
                 }
             }
         }
     }
 
     /// Searches `name`, needed by `objects[at]`, as the loader would.
-    fn search(&self, name: &str, at: usize, objects: &[Loaded<'a>]) -> Search<'a> {
+    fn search(
+        &self,
+        name: &str,
+        at: usize,
+        objects: &[Loaded<'a>],
+        program: &Program,
+    ) -> Search<'a> {
         let requester = &objects[at];
+        if program.musl && musl_provides(name) {
+            return Search::Loader;
+        }
         let origin = parent(&requester.path);
         let Some(name) = expand(name, origin, requester.info) else {
             return Search::Missing;
@@ -225,7 +257,7 @@ impl<'a> Checker<'_, 'a> {
                 .try_path(&name, requester.info)
                 .unwrap_or(Search::Missing);
         }
-        for dir in self.search_dirs(at, objects) {
+        for dir in search_dirs(at, objects, program) {
             let candidate = crate::path::join(&dir, &name);
             if let Some(found) = self.try_path(&candidate, requester.info) {
                 return found;
@@ -243,31 +275,42 @@ impl<'a> Checker<'_, 'a> {
             info,
         })
     }
+}
 
-    /// The folders searched for a need of `objects[at]`, in order (see `search.rs`).
-    fn search_dirs(&self, at: usize, objects: &[Loaded<'a>]) -> Vec<String> {
-        let requester = &objects[at];
-        let mut dirs = Vec::new();
+/// The folders searched for a need of `objects[at]`, in order (see `search.rs`).
+fn search_dirs(at: usize, objects: &[Loaded<'_>], program: &Program) -> Vec<String> {
+    let requester = &objects[at];
+    let mut dirs = Vec::new();
+    // The objects up the chain from the needing one: their own folders, for `$ORIGIN`.
+    let chain = std::iter::successors(Some(requester), |object| {
+        object.loader.map(|loader| &objects[loader])
+    });
+    if program.musl {
+        // musl: each object's DT_RUNPATH (or DT_RPATH), up the chain.
+        for object in chain {
+            if let Some(path) = object.info.runpath.as_ref().or(object.info.rpath.as_ref()) {
+                dirs.extend(path_list(path, parent(&object.path), object.info));
+            }
+        }
+        dirs.extend(program.system_dirs.iter().cloned());
+    } else {
         if requester.info.runpath.is_none() {
-            let mut chain = Some(at);
-            while let Some(link) = chain {
-                let object = &objects[link];
+            for object in chain {
                 // An object's DT_RPATH counts only when it has no DT_RUNPATH.
                 if let (Some(rpath), None) = (&object.info.rpath, &object.info.runpath) {
                     dirs.extend(path_list(rpath, parent(&object.path), object.info));
                 }
-                chain = object.loader;
             }
         }
         if let Some(runpath) = &requester.info.runpath {
             dirs.extend(path_list(runpath, parent(&requester.path), requester.info));
         }
-        dirs.extend(self.conf_dirs.iter().cloned());
+        dirs.extend(program.system_dirs.iter().cloned());
         dirs.extend(default_dirs(requester.info));
-        let mut seen = HashSet::new();
-        dirs.retain(|dir| seen.insert(dir.clone()));
-        dirs
     }
+    let mut seen = HashSet::new();
+    dirs.retain(|dir| seen.insert(dir.clone()));
+    dirs
 }
 
 /// Finds what to tell the user about a missing file.

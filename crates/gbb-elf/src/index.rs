@@ -13,7 +13,8 @@
 //!   (`libz.so.1 -> libz.so.1.3`) and whole folders may be (`/lib64 -> usr/lib64`);
 //! - hard links to ELF files, as links to the first name;
 //! - the text of `/etc/ld.so.conf` and of the files under `/etc/ld.so.conf.d/`, which add
-//!   library folders and which a child's `include` may name.
+//!   library folders and which a child's `include` may name, and musl's
+//!   `/etc/ld-musl-<arch>.path`.
 //!
 //! Nothing else: folders, data files, scripts and device nodes do not take part in loading.
 //! Two things are lost by that, both rare, both erring toward passing: a non-ELF file at a
@@ -46,11 +47,11 @@ const FORMAT: &str = "gbb-file-index";
 /// version would misread.
 pub const INDEX_VERSION: u32 = 1;
 
-/// The folder whose files add library folders (`/etc/ld.so.conf` and what sits under
-/// `/etc/ld.so.conf.d/`); kept as text in the index.
+/// glibc's main configuration file; it and what sits under `/etc/ld.so.conf.d/` are kept as
+/// text in the index.
 const LD_SO_CONF: &str = "/etc/ld.so.conf";
 
-/// The largest ld.so.conf file kept (real ones are a few hundred bytes); a larger one is
+/// The largest configuration file kept (real ones are a few hundred bytes); a larger one is
 /// truncated here, which loses only folders nobody lists in a file this size.
 const MAX_CONF_LEN: u64 = 1 << 20;
 
@@ -65,7 +66,7 @@ pub enum Entry {
     Symlink(String),
     /// A hard link to an ELF file of the same image: the absolute path of its first name.
     HardLink(String),
-    /// The text of an ld.so.conf file.
+    /// The text of a loader's configuration file (ld.so.conf, musl's path file).
     Conf(String),
 }
 
@@ -273,7 +274,7 @@ fn index_entries<R: Read>(
         let kind = entry.header().entry_type();
         let new_entry = match kind {
             EntryType::Regular | EntryType::Continuous | EntryType::GNUSparse => {
-                if is_ld_so_conf(&name) {
+                if is_loader_config(&name) {
                     let mut text = Vec::new();
                     (&mut entry)
                         .take(MAX_CONF_LEN)
@@ -313,10 +314,15 @@ fn index_entries<R: Read>(
     Ok(FileIndex { files })
 }
 
-/// Whether `path` is `/etc/ld.so.conf` or under `/etc/ld.so.conf.d/` (where `include` lines
-/// point on every distribution we know).
-pub(crate) fn is_ld_so_conf(path: &str) -> bool {
-    path == LD_SO_CONF || path.starts_with("/etc/ld.so.conf.d/")
+/// Whether `path` is a loader's configuration, kept as text: `/etc/ld.so.conf`, a file under
+/// `/etc/ld.so.conf.d/` (where `include` lines point on every distribution we know), or
+/// musl's `/etc/ld-musl-<arch>.path`.
+pub(crate) fn is_loader_config(path: &str) -> bool {
+    path == LD_SO_CONF
+        || path.starts_with("/etc/ld.so.conf.d/")
+        || path
+            .strip_prefix("/etc/ld-musl-")
+            .is_some_and(|rest| rest.ends_with(".path") && !rest.contains('/'))
 }
 
 /// A link entry's target, or `None` when it is missing or not UTF-8.

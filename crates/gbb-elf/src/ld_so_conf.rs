@@ -17,7 +17,7 @@ use std::collections::HashSet;
 
 use glob::{MatchOptions, Pattern};
 
-use crate::index::{Entry, is_ld_so_conf};
+use crate::index::Entry;
 use crate::path::{join, normalize, parent};
 use crate::view::MergedView;
 
@@ -89,9 +89,9 @@ impl ConfReader<'_, '_> {
         self.open.pop();
     }
 
-    /// The ld.so.conf files of the merged view that `pattern` (from an `include` in `file`)
-    /// matches, sorted as glob(3) returns them. Only files kept in indexes can match: those
-    /// under `/etc/ld.so.conf.d/` and links there.
+    /// The files of the merged view that `pattern` (from an `include` in `file`) matches,
+    /// sorted as glob(3) returns them. Only files kept in indexes can match: configuration
+    /// files (those under `/etc/ld.so.conf.d/`) and links.
     fn matching(&self, file: &str, pattern: &str) -> Vec<String> {
         let pattern = if pattern.starts_with('/') {
             normalize(pattern)
@@ -106,9 +106,7 @@ impl ConfReader<'_, '_> {
             .layers()
             .iter()
             .flat_map(|layer| layer.entries())
-            .filter(|(path, entry)| {
-                is_ld_so_conf(path) && matches!(entry, Entry::Conf(_) | Entry::Symlink(_))
-            })
+            .filter(|(_, entry)| matches!(entry, Entry::Conf(_) | Entry::Symlink(_)))
             .map(|(path, _)| path)
             .filter(|path| glob.matches_with(path, GLOB_RULES))
             .map(str::to_owned)

@@ -14,6 +14,14 @@
 //! ABI's library folder name and `$PLATFORM` the processor name, each also as `${...}`. An
 //! entry that stays relative (an empty one, or `lib` without `$ORIGIN`) means the current
 //! folder of the process, which is not known: it is skipped.
+//!
+//! A program whose loader is musl's (`ld-musl-<arch>.so.1`) is searched by musl's rules
+//! instead (`load_library` in musl's `ldso/dynlink.c`): the names of libc's parts (`libc.so`,
+//! `libpthread.so.0`, `libm.so`, ...) are met by the loader itself, which is musl's libc;
+//! `DT_RUNPATH` (or, without it, `DT_RPATH`) of the needing object and of every object up the
+//! chain to the program; then the folders of `/etc/ld-musl-<arch>.path` (colon- or
+//! line-separated) or, without that file, `/lib`, `/usr/local/lib` and `/usr/lib`. musl reads
+//! no ld.so.conf.
 
 use object::elf::{EM_386, EM_AARCH64, EM_ARM, EM_PPC64, EM_RISCV, EM_S390, EM_X86_64};
 
@@ -56,6 +64,55 @@ fn multiarch(info: &ElfInfo) -> Option<&'static str> {
         (EM_S390, ElfClass::Elf64, true) => "s390x-linux-gnu",
         _ => return None,
     })
+}
+
+/// Which loader's rules a program is searched by, from the loader it names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Rules {
+    Glibc,
+    /// musl, with its architecture name as in its loader's name (`x86_64`).
+    Musl {
+        arch: String,
+    },
+}
+
+impl Rules {
+    pub(crate) fn of(interpreter: &str) -> Rules {
+        let name = crate::path::file_name(interpreter);
+        match name
+            .strip_prefix("ld-musl-")
+            .and_then(|rest| rest.strip_suffix(".so.1"))
+        {
+            Some(arch) => Rules::Musl {
+                arch: arch.to_owned(),
+            },
+            None => Rules::Glibc,
+        }
+    }
+}
+
+/// Whether musl's loader answers `name` itself: the parts of the C library glibc splits into
+/// several files (`libc.so`, `libpthread.so.0`, `libm.so.6`, ...) are all musl's libc.
+pub(crate) fn musl_provides(name: &str) -> bool {
+    const PARTS: &[&str] = &["c", "pthread", "rt", "m", "dl", "util", "xnet"];
+    name.strip_prefix("lib")
+        .and_then(|rest| rest.split_once('.'))
+        .is_some_and(|(part, _)| PARTS.contains(&part))
+}
+
+/// musl's system folders: those of its path file's text, or its built-in ones.
+pub(crate) fn musl_dirs(path_file: Option<&str>) -> Vec<String> {
+    match path_file {
+        Some(text) => text
+            .split([':', '\n'])
+            .map(str::trim)
+            .filter(|dir| dir.starts_with('/'))
+            .map(normalize)
+            .collect(),
+        None => ["/lib", "/usr/local/lib", "/usr/lib"]
+            .map(str::to_owned)
+            .to_vec(),
+    }
 }
 
 /// What `$LIB` stands for: the ABI's library folder name on Gentoo.
@@ -172,6 +229,34 @@ mod tests {
             ),
             ["/opt/app/bin/../lib", "/usr/lib64/x"]
         );
+    }
+
+    #[test]
+    fn musl_rules() {
+        assert_eq!(
+            Rules::of("/lib/ld-musl-x86_64.so.1"),
+            Rules::Musl {
+                arch: "x86_64".into()
+            }
+        );
+        assert_eq!(Rules::of("/lib64/ld-linux-x86-64.so.2"), Rules::Glibc);
+        for name in [
+            "libc.so",
+            "libc.so.6",
+            "libpthread.so.0",
+            "libm.so.6",
+            "libdl.so.2",
+        ] {
+            assert!(musl_provides(name), "{name}");
+        }
+        for name in ["libcrypt.so.1", "libc", "libz.so.1", "libmagic.so.1"] {
+            assert!(!musl_provides(name), "{name}");
+        }
+        assert_eq!(
+            musl_dirs(Some("/opt/lib:/usr/lib\n/lib/\nrelative\n")),
+            ["/opt/lib", "/usr/lib", "/lib"]
+        );
+        assert_eq!(musl_dirs(None), ["/lib", "/usr/local/lib", "/usr/lib"]);
     }
 
     #[test]

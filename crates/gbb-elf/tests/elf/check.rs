@@ -472,3 +472,74 @@ fn the_example_stacks_layout_passes() {
     let findings = check(&image, &[], &known, &Waivers::none());
     assert_snapshot!("example_on_scratch", lines(&findings));
 }
+
+/// A stand-in for musl's loader (which is its libc): a library with musl's soname.
+fn musl_loader(cc: &Compiler) -> Vec<u8> {
+    cc.cc(
+        "ld-musl.so",
+        "void musl_stand_in(void) {}\n",
+        &["-shared", "-fPIC", "-Wl,-soname,libc.so"],
+    )
+}
+
+const MUSL: &str = "-Wl,--dynamic-linker=/lib/ld-musl-x86_64.so.1";
+
+#[test]
+fn a_musl_program_is_searched_by_musls_rules() {
+    let cc = Compiler::new();
+    let greet = cc.library("greet", &[], &[]);
+    // Linked by the host's gcc against glibc, so it also needs `libc.so.6`: musl's loader
+    // answers that name itself.
+    let app = cc.program("app", &["greet"], &["-lgreet", MUSL]);
+    let loader = musl_loader(&cc);
+    let musl = Image::new()
+        .file("/lib/ld-musl-x86_64.so.1", &loader)
+        .index();
+    // `/usr/local/lib` is one of musl's built-in folders (not glibc's).
+    let image = Image::new()
+        .file("/usr/bin/app", &app)
+        .file("/usr/local/lib/libgreet.so.1", &greet)
+        .index();
+    assert_eq!(check_lines(&image, &[&musl]), "");
+
+    // A path file replaces the built-in folders; ld.so.conf is not read.
+    let configured = Image::new()
+        .file("/lib/ld-musl-x86_64.so.1", &loader)
+        .file("/etc/ld-musl-x86_64.path", b"/opt/lib\n/lib:/usr/lib\n")
+        .file("/etc/ld.so.conf", b"/usr/local/lib\n")
+        .index();
+    assert_snapshot!("musl_path_file", check_lines(&image, &[&configured]));
+    let in_path_file = Image::new()
+        .file("/usr/bin/app", &app)
+        .file("/opt/lib/libgreet.so.1", &greet)
+        .index();
+    assert_eq!(check_lines(&in_path_file, &[&configured]), "");
+
+    // Without the loader, the loader is missing, and not libc: the loader is libc.
+    assert_snapshot!("musl_on_scratch", check_lines(&image, &[]));
+}
+
+#[test]
+fn musl_searches_runpath_up_the_chain() {
+    let cc = Compiler::new();
+    let inner = cc.library("inner", &[], &[]);
+    let greet = cc.library("greet", &["inner"], &["-linner"]);
+    let app = cc.program(
+        "app",
+        &["greet"],
+        &[
+            "-lgreet",
+            "-Wl,--enable-new-dtags",
+            "-Wl,-rpath,/opt/a/lib",
+            MUSL,
+        ],
+    );
+    let image = Image::new()
+        .file("/usr/bin/app", &app)
+        .file("/opt/a/lib/libgreet.so.1", &greet)
+        .file("/opt/a/lib/libinner.so.1", &inner)
+        .file("/lib/ld-musl-x86_64.so.1", &musl_loader(&cc))
+        .index();
+    // glibc would not find libinner (see `rpath_is_inherited_and_runpath_is_not`); musl does.
+    assert_eq!(check_lines(&image, &[]), "");
+}
