@@ -317,8 +317,9 @@ fn search_dirs(at: usize, objects: &[Loaded<'_>], program: &Program) -> Vec<Stri
 struct Hints<'v, 'a> {
     view: &'v MergedView<'a>,
     known_images: &'v [KnownImage<'v>],
-    /// Every ELF file and symlink of the merged view by file name, made on the first hint.
-    by_name: OnceLock<HashMap<&'a str, Vec<(&'a str, &'a Entry)>>>,
+    /// Every path of the merged view that may lead to an ELF file, by file name, made on the
+    /// first hint.
+    by_name: OnceLock<HashMap<&'a str, Vec<&'a str>>>,
 }
 
 impl Hints<'_, '_> {
@@ -357,11 +358,11 @@ impl Hints<'_, '_> {
     /// the image hides (with its own link or file) is not offered.
     fn elsewhere_in_image(&self, name: &str, requester: &ElfInfo) -> Option<String> {
         let by_name = self.by_name.get_or_init(|| {
-            let mut map: HashMap<&str, Vec<(&str, &Entry)>> = HashMap::new();
+            let mut map: HashMap<&str, Vec<&str>> = HashMap::new();
             for layer in self.view.layers() {
                 for (path, entry) in layer.entries() {
-                    if matches!(entry, Entry::Elf(_) | Entry::Symlink(_)) {
-                        map.entry(file_name(path)).or_default().push((path, entry));
+                    if !matches!(entry, Entry::Conf(_)) {
+                        map.entry(file_name(path)).or_default().push(path);
                     }
                 }
             }
@@ -370,12 +371,12 @@ impl Hints<'_, '_> {
         by_name
             .get(name)?
             .iter()
-            .find(|(path, _)| {
+            .find(|path| {
                 self.view
                     .resolve_elf(path)
                     .is_some_and(|(_, info)| requester.same_abi(info))
             })
-            .map(|(path, _)| (*path).to_owned())
+            .map(|path| (*path).to_owned())
     }
 }
 
