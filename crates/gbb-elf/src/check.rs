@@ -1,7 +1,9 @@
 //! [`check`]: can every program of an image be loaded?
 //!
 //! The programs are the image's own ELF files with a `PT_INTERP` (dynamically linked
-//! executables, position-dependent or not). Static programs have none and pass; scripts and
+//! executables, position-dependent or not), except libraries that can also be run (a soname
+//! and a `PT_INTERP`, as glibc's `libc.so.6`); a hard link is the same file as its first name
+//! and is checked once, under that name. Static programs have none and pass; scripts and
 //! data are not ELF and are not in the index; a shared library is checked only when a program
 //! loads it, so a library nothing in the image loads passes whatever it needs (it may be meant
 //! for a child image, or for `dlopen` with something the image does not have).

@@ -83,6 +83,10 @@ fn a_library_of_the_grandparent_is_found() {
         .with_glibc()
         .file("/usr/lib64/libgreet.so.1", &greet)
         .index();
+    // Ancestors are read from their saved indexes, as in a build.
+    let dir = tempfile::tempdir().unwrap();
+    grandparent.save(&dir.path().join("files.json")).unwrap();
+    let grandparent = FileIndex::load(&dir.path().join("files.json")).unwrap();
     assert_eq!(check_lines(&image, &[&parent, &grandparent]), "");
     // Without the grandparent, nothing provides it.
     assert_snapshot!(
