@@ -7,13 +7,20 @@
 EMERGE_ROOT=${EMERGE_ROOT:-/emerge-root}
 # kubler's name for the same folder.
 _EMERGE_ROOT=${EMERGE_ROOT}
+# Where gbb mounts its folders: gbb passes each (crates/gbb-build/src/mount_targets.rs); the
+# defaults are the same paths, for a shell started by hand.
 GBB_OUT=${GBB_OUT:-/gbb-out}
+GBB_CONFIG=${GBB_CONFIG:-/config}
+GBB_DISTFILES=${GBB_DISTFILES:-/distfiles}
+GBB_PORTAGE=${GBB_PORTAGE:-/var/db/repos/gentoo}
+GBB_PACKAGE_CACHE=${GBB_PACKAGE_CACHE:-/var/cache/gbb/binpkgs}
+GBB_PACKAGE_RUN=${GBB_PACKAGE_RUN:-/packages}
 GBB_STEP=setup
 export EMERGE_ROOT _EMERGE_ROOT
 
 # The rest of kubler's in-container names, which build.sh files read (see gbb_kubler_env for
 # the ones that need Portage). Not readonly as in kubler: the seed's scripts assign some.
-_CONFIG=/config
+_CONFIG=${GBB_CONFIG}
 # Kept in the builder state (so children's containers have it): each image's headers and
 # static libraries as `<ns>_<name>-headers.tar` and `-static_libs.tar`, for _headers_from.
 _ROOTFS_BACKUP=/backup-rootfs
@@ -70,7 +77,7 @@ gbb_on_error() {
 # Portage settings from the BOB_* variables. Portage reads these from the environment and
 # FEATURES is incremental, so the stage3's make.conf keeps its own settings underneath.
 gbb_setup_env() {
-    export PKGDIR=/packages DISTDIR=/distfiles
+    export PKGDIR=${GBB_PACKAGE_RUN} DISTDIR=${GBB_DISTFILES}
     [[ -n ${BOB_CHOST:-} ]] && export CHOST=${BOB_CHOST}
     [[ -n ${BOB_CFLAGS:-} ]] && export CFLAGS=${BOB_CFLAGS}
     [[ -n ${BOB_CXXFLAGS:-} ]] && export CXXFLAGS=${BOB_CXXFLAGS}
@@ -105,7 +112,7 @@ gbb_kubler_env() {
 # and writes each package it builds as a new file (binpkg-multi-instance gives it a build id
 # of its own), so no cached file can be changed from here; after the run gbb moves the new
 # regular files with valid names into the cache, never over a file already there.
-GBB_BINPKG_CACHE=/var/cache/gbb/binpkgs
+GBB_BINPKG_CACHE=${GBB_PACKAGE_CACHE}
 GBB_BINPKG_EXCLUDED=()
 
 gbb_binpkg_setup() {
@@ -140,9 +147,9 @@ gbb_binpkg_exclude() {
 
 gbb_load_build_script() {
     GBB_STEP=build.sh
-    if [[ -f /config/build.sh ]]; then
+    if [[ -f ${GBB_CONFIG}/build.sh ]]; then
         # shellcheck source=/dev/null
-        source /config/build.sh
+        source "${GBB_CONFIG}/build.sh"
     fi
 }
 
@@ -283,7 +290,7 @@ gbb_emerge_packages() {
 # from where gbb adds the records to the cache's (read here from the cache).
 gbb_drop_no_cache() {
     local var tag entry atom
-    local done_file=${GBB_BINPKG_CACHE}/.gbb-no-cache-done new_file=${PKGDIR:-/packages}/.gbb-no-cache-done
+    local done_file=${GBB_BINPKG_CACHE}/.gbb-no-cache-done new_file=${PKGDIR:-${GBB_PACKAGE_RUN}}/.gbb-no-cache-done
     local -a atoms=()
     for var in $(compgen -v _no_cache); do
         [[ $var == _no_cache || $var == _no_cache_?* ]] || continue
@@ -820,7 +827,7 @@ download_file() {
         gbb_helper_error download_file "usage: download_file URL [NAME] [curl args...] (NAME a file name)"
         return 1
     fi
-    local target=${DISTDIR:-/distfiles}/${name}
+    local target=${DISTDIR:-${GBB_DISTFILES}}/${name}
     if [[ ! -f $target ]]; then
         local partial=${target}.gbb-part.$$ status=0
         # shellcheck disable=SC2064 # the path is fixed now, on purpose
@@ -874,10 +881,10 @@ add_patch() {
 }
 
 # fix_portage_profile_symlink [TREE]: point /etc/portage/make.profile at the same profile in
-# TREE (default /var/db/repos/gentoo, where gbb mounts the portage tree), for a stage3 whose
+# TREE (default ${GBB_PORTAGE}, where gbb mounts the portage tree), for a stage3 whose
 # link names the old /usr/portage.
 fix_portage_profile_symlink() {
-    local tree=${1:-/var/db/repos/gentoo} profile
+    local tree=${1:-${GBB_PORTAGE}} profile
     profile=$(readlink -m /etc/portage/make.profile)
     profile=${profile#/usr/portage/}
     profile=${profile#/var/db/repos/gentoo/}
