@@ -52,7 +52,7 @@ pub use lock::StackLock;
 pub use outputs::write_file;
 pub use owner::{CONTAINER_LABEL, Liveness, Orphans, Owner, remove_orphans};
 pub use paths::Paths;
-pub use registry::ContainerRegistry;
+pub use registry::{ContainerRegistry, Interruption, SweepError, remove_own_containers};
 pub use template::{FIXED_TEMPLATE_VARIABLES, check_template, render_template};
 pub use why::{Change, FileChange, Why};
 

@@ -10,6 +10,7 @@ mod orphans;
 mod printer;
 mod progress;
 mod shell_session;
+mod signals;
 
 use std::process::ExitCode;
 

@@ -15,106 +15,6 @@ use crate::context::Context;
 use crate::printer::{HEADER, Printer};
 use crate::progress::{CliReporter, TerminalReporter, megabytes};
 
-/// On SIGINT, SIGHUP (the terminal closed) or SIGTERM: stop starting work, stop the image
-/// builds and imports that run (the engine drops their requests, and the engine stops them),
-/// remove every container the build started, and say what was stopped. The build then ends
-/// with 128 + the signal (130 for Ctrl-C, 143 for SIGTERM).
-///
-/// On a second signal, exit at once without waiting for the removals: whatever is left
-/// carries this process as its owner, and the next `gbb build` or `gbb clean` removes it.
-fn handle_signals(engine: Arc<dyn Engine>, registry: ContainerRegistry) -> anyhow::Result<()> {
-    use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
-    let mut signals = signal_hook::iterator::Signals::new([SIGINT, SIGHUP, SIGTERM])?;
-    std::thread::spawn(move || {
-        // The handler's own printer: messages only, never verbose.
-        let printer = Printer::new(false);
-        for signal in signals.forever() {
-            let name = crate::exit::signal_name(signal);
-            if registry.interrupted() {
-                printer.note(&format!(
-                    "{name} again: exiting now; containers of this build still there are removed by the next `gbb build` or `gbb clean`"
-                ));
-                std::process::exit(128 + signal);
-            }
-            registry.interrupt_by(signal);
-            // Neither call blocks: the removals run on a thread of their own, so that a
-            // second signal is heard at once.
-            let stopped = engine.cancel();
-            let containers = registry.take_all();
-            printer.note(&interrupt_note(name, signal, &stopped, containers.len()));
-            let engine = engine.clone();
-            std::thread::spawn(move || {
-                for container in containers {
-                    let _ = engine.remove_container(&container);
-                }
-            });
-        }
-    });
-    Ok(())
-}
-
-/// What the first signal stops, in one line.
-fn interrupt_note(name: &str, signal: i32, stopped: &[String], containers: usize) -> String {
-    let mut parts: Vec<String> = stopped.iter().map(|s| format!("stopped {s}")).collect();
-    match containers {
-        0 => {}
-        1 => parts.push("removing 1 build container".to_owned()),
-        n => parts.push(format!("removing {n} build containers")),
-    }
-    if parts.is_empty() {
-        parts.push("starting nothing new".to_owned());
-    }
-    let again = if signal == signal_hook::consts::SIGINT {
-        "; Ctrl-C again exits at once"
-    } else {
-        ""
-    };
-    format!("interrupted ({name}): {}{again}", parts.join(", "))
-}
-
-/// After a failure or an interruption: removes every container this process started that is
-/// still there, and waits until they are gone. The signal handler may have started removing
-/// some (the engine then answers "removal already in progress"), so this lists again until the
-/// list is empty, for at most ten seconds.
-fn sweep(engine: &dyn Engine, printer: &Printer) {
-    let label = format!(
-        "{}={}",
-        gbb_build::CONTAINER_LABEL,
-        gbb_build::Owner::current().label_value()
-    );
-    let deadline = Instant::now() + std::time::Duration::from_secs(10);
-    loop {
-        let containers = match engine.containers_with_label(&label) {
-            Ok(containers) => containers,
-            Err(e) => {
-                printer.note(&format!(
-                    "warning: could not list this build's containers: {e}"
-                ));
-                return;
-            }
-        };
-        if containers.is_empty() {
-            return;
-        }
-        if Instant::now() > deadline {
-            printer.note(&format!(
-                "warning: containers of this build are still there: {}",
-                containers
-                    .iter()
-                    .map(|c| c.id.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ));
-            return;
-        }
-        for container in containers {
-            // Errors are expected while a removal is in progress; the next listing tells.
-            let _ = engine.remove_container(&container.id);
-        }
-        std::thread::sleep(std::time::Duration::from_millis(200));
-    }
-}
-
 /// `-i`: the one image or builder `selection` names, taken out of the steps to build (what it
 /// needs stays in, to be built first). Refused when the id names several steps or its engine
 /// builds nothing.
@@ -270,7 +170,7 @@ pub(crate) fn run(
     let engine: Arc<dyn Engine> = Arc::new(context.engine()?);
     printer.verbose(&format!("engine: {}", engine.describe()));
     let registry = ContainerRegistry::new();
-    handle_signals(engine.clone(), registry.clone())?;
+    crate::signals::handle(engine.clone(), registry.clone())?;
     crate::orphans::report(
         &gbb_build::remove_orphans(engine.as_ref(), &gbb_build::stack_identity(&stack.root))?,
         printer,
@@ -311,7 +211,7 @@ pub(crate) fn run(
     let summary = match result {
         Ok(summary) => summary,
         Err(error) => {
-            sweep(engine.as_ref(), printer);
+            crate::signals::sweep(engine.as_ref(), printer);
             if matches!(error, gbb_build::BuildError::Interrupted) {
                 return Err(crate::exit::Interrupted::by(registry.signal()).into());
             }
@@ -319,7 +219,7 @@ pub(crate) fn run(
         }
     };
     if !summary.succeeded() {
-        sweep(engine.as_ref(), printer);
+        crate::signals::sweep(engine.as_ref(), printer);
     }
     for failure in &summary.failures {
         printer.error(&anyhow::anyhow!("{failure}"));
@@ -373,27 +273,4 @@ pub(crate) fn run(
     } else {
         crate::exit::code_for_failures(&summary.failures)
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::interrupt_note;
-    use signal_hook::consts::{SIGINT, SIGTERM};
-
-    #[test]
-    fn the_first_signal_says_what_it_stops() {
-        assert_eq!(
-            interrupt_note(
-                "Ctrl-C",
-                SIGINT,
-                &["building `ns/app:gbb-candidate`".to_owned()],
-                2
-            ),
-            "interrupted (Ctrl-C): stopped building `ns/app:gbb-candidate`, removing 2 build containers; Ctrl-C again exits at once"
-        );
-        assert_eq!(
-            interrupt_note("SIGTERM", SIGTERM, &[], 0),
-            "interrupted (SIGTERM): starting nothing new"
-        );
-    }
 }
