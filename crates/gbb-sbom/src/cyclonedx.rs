@@ -304,6 +304,22 @@ fn hand_installed_component(layer: &Layer, index: usize, record: &HandInstalled)
             property("gentoo-bb:installed-by-hand", &record.group),
             property("gentoo-bb:info", &record.info),
         ],
+        components: record
+            .file
+            .as_ref()
+            .and_then(|file| file.digests.as_ref())
+            .map(|digests| Component {
+                kind: "file",
+                bom_ref: format!("{}:manual:{index}:{}", layer.image.id, record.info),
+                name: record.info.clone(),
+                hashes: vec![
+                    hash("SHA-1", &digests.sha1),
+                    hash("SHA-256", &digests.sha256),
+                ],
+                ..Component::default()
+            })
+            .into_iter()
+            .collect(),
         ..Component::default()
     }
 }

@@ -144,6 +144,9 @@ pub struct HandInstalled {
     pub name: String,
     /// Free text, usually a URL or a path in the image.
     pub info: String,
+    /// When `info` is an absolute path (as `copy_gcc_libs` records it) and the layer has been
+    /// digested: the file at that path in the image, if there is one.
+    pub file: Option<ImageFile>,
 }
 
 impl Package {

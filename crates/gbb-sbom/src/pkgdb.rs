@@ -357,6 +357,7 @@ fn hand_installed(text: &str) -> Vec<HandInstalled> {
                 group: group.to_owned(),
                 name: name.to_owned(),
                 info,
+                file: None,
             }
         })
         .collect()

@@ -35,7 +35,8 @@ enum Entry {
 
 impl Layer {
     /// Fills every file's [`crate::InstalledFile::image`] from the layer's `rootfs.tar`
-    /// stream (one pass). `path` names it in errors.
+    /// stream (one pass), and [`crate::HandInstalled::file`] for records that name a path.
+    /// `path` names it in errors.
     pub fn digest_files(&mut self, path: &Path, reader: impl Read) -> Result<(), SbomError> {
         let entries = read_rootfs(path, reader)?;
         for package in &mut self.packages {
@@ -51,6 +52,17 @@ impl Layer {
                     };
                     ImageFile { digests, modified }
                 });
+            }
+        }
+        for record in &mut self.hand_installed {
+            if record.info.starts_with('/') {
+                record.file = match look_up(&entries, &record.info) {
+                    Some(Entry::File(digests)) => Some(ImageFile {
+                        digests: Some(digests.clone()),
+                        modified: false,
+                    }),
+                    _ => None,
+                };
             }
         }
         self.files_digested = true;

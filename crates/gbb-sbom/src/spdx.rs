@@ -177,9 +177,17 @@ pub(crate) fn document(sbom: &ImageSbom, options: &DocumentOptions) -> Document 
         }
         for record in &layer.hand_installed {
             let id = hand_installed_id(layer, record);
-            out.packages.push(hand_installed_package(&id, record));
+            let digests = record.file.as_ref().and_then(|f| f.digests.as_ref());
+            out.packages
+                .push(hand_installed_package(&id, record, digests));
             out.relationships
                 .push(relationship(&image, "CONTAINS", &id));
+            if let Some(digests) = digests {
+                let file_id = file_id(layer, &record.name, &record.info);
+                out.files.push(file(&file_id, &record.info, digests, false));
+                out.relationships
+                    .push(relationship(&id, "CONTAINS", &file_id));
+            }
         }
         if let Some(parent) = layers.get(i + 1) {
             out.relationships
@@ -248,13 +256,8 @@ fn add_package(
             Some((file.path.as_str(), image.digests.as_ref()?, image.modified))
         })
         .collect();
-    let verification = (!files.is_empty()).then(|| {
-        let mut sha1s: Vec<&str> = files.iter().map(|(_, d, _)| d.sha1.as_str()).collect();
-        sha1s.sort_unstable();
-        VerificationCode {
-            package_verification_code_value: hex(&Sha1::digest(sha1s.concat().as_bytes())),
-        }
-    });
+    let verification = (!files.is_empty())
+        .then(|| verification_code(files.iter().map(|(_, d, _)| d.sha1.as_str())));
     let mut comment = format!(
         "Gentoo package {} from the `{}` repository, slot {}{}; installed by the image {}.",
         package.cpv(),
@@ -324,29 +327,8 @@ fn add_package(
     out.relationships
         .push(relationship(&image_id(&layer.image), "CONTAINS", &id));
     for (path, digests, modified) in files {
-        let file_id = format!(
-            "SPDXRef-File-{}",
-            short(&[&layer.image.id, &package.cpv(), path], 16)
-        );
-        out.files.push(File {
-            spdx_id: file_id.clone(),
-            file_name: format!(".{path}"),
-            checksums: vec![
-                Checksum {
-                    algorithm: "SHA1",
-                    checksum_value: digests.sha1.clone(),
-                },
-                Checksum {
-                    algorithm: "SHA256",
-                    checksum_value: digests.sha256.clone(),
-                },
-            ],
-            license_concluded: NOASSERTION,
-            copyright_text: NOASSERTION,
-            comment: modified.then_some(
-                "Changed after Portage installed it (its MD5 differs from the package's record).",
-            ),
-        });
+        let file_id = file_id(layer, &package.cpv(), path);
+        out.files.push(file(&file_id, path, digests, modified));
         out.relationships
             .push(relationship(&id, "CONTAINS", &file_id));
     }
@@ -402,7 +384,51 @@ fn add_package(
     }
 }
 
-fn hand_installed_package(id: &str, record: &HandInstalled) -> SpdxPackage {
+/// A file of the image, as SPDX lists it (`./usr/bin/x`).
+fn file(id: &str, path: &str, digests: &crate::Digests, modified: bool) -> File {
+    File {
+        spdx_id: id.to_owned(),
+        file_name: format!(".{path}"),
+        checksums: vec![
+            Checksum {
+                algorithm: "SHA1",
+                checksum_value: digests.sha1.clone(),
+            },
+            Checksum {
+                algorithm: "SHA256",
+                checksum_value: digests.sha256.clone(),
+            },
+        ],
+        license_concluded: NOASSERTION,
+        copyright_text: NOASSERTION,
+        comment: modified.then_some(
+            "Changed after Portage installed it (its MD5 differs from the package's record).",
+        ),
+    }
+}
+
+/// `owner`: what the file belongs to (a CPV, a hand-installed record's name).
+fn file_id(layer: &Layer, owner: &str, path: &str) -> String {
+    format!(
+        "SPDXRef-File-{}",
+        short(&[&layer.image.id, owner, path], 16)
+    )
+}
+
+/// The SHA-1 of the sorted SHA-1s of a package's files, as SPDX defines its verification code.
+fn verification_code<'a>(sha1s: impl Iterator<Item = &'a str>) -> VerificationCode {
+    let mut sha1s: Vec<&str> = sha1s.collect();
+    sha1s.sort_unstable();
+    VerificationCode {
+        package_verification_code_value: hex(&Sha1::digest(sha1s.concat().as_bytes())),
+    }
+}
+
+fn hand_installed_package(
+    id: &str,
+    record: &HandInstalled,
+    digests: Option<&crate::Digests>,
+) -> SpdxPackage {
     SpdxPackage {
         spdx_id: id.to_owned(),
         name: record.name.clone(),
@@ -412,8 +438,9 @@ fn hand_installed_package(id: &str, record: &HandInstalled) -> SpdxPackage {
         } else {
             NOASSERTION.to_owned()
         },
-        files_analyzed: false,
-        package_verification_code: None,
+        files_analyzed: digests.is_some(),
+        package_verification_code: digests
+            .map(|d| verification_code(std::iter::once(d.sha1.as_str()))),
         homepage: None,
         description: None,
         source_info: None,

@@ -289,10 +289,21 @@ fn spdx_content_own_package_inherited_library_files_and_purls() {
     assert_eq!(tls["checksums"][0]["checksumValue"], "4d".repeat(64));
     assert_eq!(tls["checksums"][1]["algorithm"], "BLAKE2b-512");
 
-    // What was installed by hand.
+    // What was installed by hand; a record naming a path in the image lists that file.
     let data = spdx_package(&doc, "data-1.0");
     assert_eq!(data["downloadLocation"], "https://example.org/data");
     assert!(own.contains(&data["SPDXID"].as_str().unwrap()));
+    let libgcc = spdx_package(&doc, "libgcc_s.so.1");
+    assert!(own.contains(&libgcc["SPDXID"].as_str().unwrap()));
+    let libgcc_file = file("./lib64/libgcc_s.so.1").expect("copy_gcc_libs' file is listed");
+    assert_eq!(
+        libgcc_file["checksums"][1]["checksumValue"],
+        sha256_hex(fixture::LIBGCC)
+    );
+    assert_eq!(
+        related(&doc, &libgcc["SPDXID"], "CONTAINS"),
+        [libgcc_file["SPDXID"].as_str().unwrap()]
+    );
 }
 
 #[test]
