@@ -66,6 +66,17 @@ impl ImageSbom {
         self.ancestors.first().map(|layer| &layer.image)
     }
 
+    /// When the newest package of the image (any layer) was built: a creation time for the
+    /// documents that depends only on what the image holds, so `gbb sbom` prints the same
+    /// bytes as the build kept, without a clock. `None` when no package records one.
+    pub fn newest_build_time(&self) -> Option<jiff::Timestamp> {
+        self.layers()
+            .flat_map(|layer| &layer.packages)
+            .filter_map(|package| package.build_time)
+            .max()
+            .and_then(|seconds| jiff::Timestamp::from_second(seconds as i64).ok())
+    }
+
     /// The layers, own first, each with the image the next one (if any) is its parent.
     pub(crate) fn layers(&self) -> impl Iterator<Item = &Layer> {
         std::iter::once(&self.own).chain(&self.ancestors)

@@ -86,8 +86,10 @@ pub fn read_pkgdb(path: &Path, reader: impl Read, image: ImageRef) -> Result<Lay
         let target = match parts.as_slice() {
             ["extra-installed.tsv"] => Target::Extra,
             ["pkg", category, pf, field] => {
-                if !is_name(category) || !is_name(pf) {
-                    return Err(bad("not a package's folder"));
+                if !is_name(category) || !is_name(pf) || version::split_pf(pf).is_none() {
+                    return Err(bad(
+                        "not a package's folder (`pkg/<category>/<name>-<version>`)",
+                    ));
                 }
                 if *field == "Manifest" || FIELDS.contains(field) {
                     Target::Field(category.to_string(), pf.to_string(), field.to_string())
@@ -211,8 +213,8 @@ fn package(
         reason,
     };
     let field = |name: &str| fields.get(name).map(|t| t.trim()).unwrap_or_default();
-    let (name, version) = version::split_pf(pf)
-        .ok_or_else(|| bad("", 0, format!("`{pf}` does not end in a version")))?;
+    // Checked when the entry was read.
+    let (name, version) = version::split_pf(pf).unwrap_or((pf, ""));
     let words = |name: &str| -> BTreeSet<String> {
         field(name).split_whitespace().map(str::to_owned).collect()
     };
@@ -406,6 +408,7 @@ mod tests {
             ("/pkg/a/b-1/USE", Regular, "not a plain relative path"),
             ("etc/passwd", Regular, "not in the layout"),
             ("pkg/a/-b/USE", Regular, "not a package's folder"),
+            ("pkg/a/b/USE", Regular, "not a package's folder"),
         ] {
             let error = read(&tar_of(&[(name, kind, b"x")]))
                 .unwrap_err()

@@ -268,7 +268,15 @@ fn spdx_content_own_package_inherited_library_files_and_purls() {
     );
     assert!(file("./usr/share/doc/greet-1.0-r1/README").is_none());
     assert!(file("./usr/include/greet.h").is_none());
-    assert!(file("./lib64/libz.so.1").is_some());
+    let libz = file("./lib64/libz.so.1").expect("found through /lib64 -> usr/lib64");
+    assert!(
+        libz["comment"]
+            .as_str()
+            .unwrap()
+            .contains("Changed after Portage installed it"),
+        "{libz}"
+    );
+    assert!(greet_file.get("comment").is_none(), "{greet_file}");
     assert!(
         comment.contains("2 of the paths Portage installed are not in the image"),
         "{comment}"
@@ -398,6 +406,16 @@ fn documents_are_deterministic_and_change_with_the_content() {
     sbom.own.packages[0].version = "1.0-r2".to_owned();
     let changed = sbom.render(Format::CycloneDx, &options()).unwrap();
     assert_ne!(json(&first)["serialNumber"], json(&changed)["serialNumber"]);
+}
+
+#[test]
+fn newest_build_time_of_all_layers() {
+    let fixture = Fixture::new();
+    // greet's BUILD_TIME; libgreet (the parent's) is older.
+    assert_eq!(
+        sbom(&fixture).newest_build_time().map(|t| t.as_second()),
+        Some(1_764_300_000)
+    );
 }
 
 #[test]
