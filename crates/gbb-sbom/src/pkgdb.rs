@@ -3,10 +3,15 @@
 //!
 //! ```text
 //! pkg/<category>/<PF>/CONTENTS, SLOT, repository, USE, IUSE, LICENSE, HOMEPAGE,
-//!                     DESCRIPTION, SRC_URI, BUILD_TIME, ...   copied from var/db/pkg
-//! pkg/<category>/<PF>/Manifest    the Manifest of the ebuild's folder in its repository
-//! extra-installed.tsv             log_as_installed's records
+//!                     DESCRIPTION, BUILD_TIME      copied from var/db/pkg
+//! pkg/<category>/<PF>/SRC_URI, Manifest            from the package's ebuild in its
+//!                                                  repository (var/db/pkg keeps no SRC_URI)
+//! extra-installed.tsv                              log_as_installed's records
 //! ```
+//!
+//! Portage writes `LICENSE` into `var/db/pkg` with its USE conditionals already reduced;
+//! `SRC_URI` comes from the ebuild with them, so both are resolved against `USE` here (which
+//! leaves an already reduced `LICENSE` as it is).
 //!
 //! The archive comes from a build container, where users' hooks run as root, so it is read
 //! as hostile: only regular files and folders, only names of that layout (no absolute
