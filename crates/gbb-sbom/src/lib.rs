@@ -9,8 +9,9 @@
 //!    [`Layer`]: what one image installed;
 //! 2. [`Layer::digest_files`] reads the image's `rootfs.tar` once and gives every file the
 //!    digests it has *in the image* (purged files are marked as not there);
-//! 3. the layer is kept per image (it is serde-serialisable: [`Layer::to_json`],
-//!    [`Layer::from_json`]), so children do not read their ancestors' archives again;
+//! 3. the layer is kept per image ([`LAYER_FILE`], serde-serialisable: [`Layer::to_json`]),
+//!    and [`kept_layer`] reads an ancestor's back (or makes it again from its archives), so
+//!    children do not read their ancestors' archives again;
 //! 4. an [`ImageSbom`] (own layer + ancestors' layers) renders SPDX 2.3 or CycloneDX 1.5 JSON
 //!    ([`ImageSbom::render`]) and `PACKAGES.md` ([`ImageSbom::packages_md`]) from the same
 //!    data.
@@ -44,8 +45,49 @@ pub use purl::{GENTOO_REPOSITORY_URL, purl};
 pub use rootfs::MAX_ROOTFS_ENTRIES;
 
 use std::fs::File;
-use std::io::BufReader;
+use std::io::{BufReader, Read};
 use std::path::Path;
+
+/// The name of a kept [`Layer`] in an image's output folder (`.gbb/build/<ns>/<name>/`).
+pub const LAYER_FILE: &str = "sbom-layer.json";
+/// The SPDX document gbb keeps next to it.
+pub const SPDX_FILE: &str = "sbom.spdx.json";
+/// The CycloneDX document gbb keeps next to it.
+pub const CYCLONEDX_FILE: &str = "sbom.cdx.json";
+
+/// The most a kept layer may hold when read back (gbb writes it into a folder no container
+/// mounts, so this only guards against a damaged file).
+const MAX_LAYER_FILE: u64 = 512 * 1024 * 1024;
+
+/// The layer of the image whose outputs are in `dir`: its kept [`LAYER_FILE`], or, when that
+/// is missing or of another [`LAYER_FORMAT`], made again from the `pkgdb.tar` and
+/// `rootfs.tar` there. `None` when there is no `pkgdb.tar` either (the image was built by a
+/// gbb that did not collect one). For an ancestor's layer while building a child.
+pub fn kept_layer(dir: &Path, image: ImageRef) -> Result<Option<Layer>, SbomError> {
+    let path = dir.join(LAYER_FILE);
+    let io = |path: &Path| {
+        let path = path.to_owned();
+        move |source| SbomError::Io { path, source }
+    };
+    match File::open(&path) {
+        Ok(file) => {
+            let mut text = String::new();
+            file.take(MAX_LAYER_FILE)
+                .read_to_string(&mut text)
+                .map_err(io(&path))?;
+            if let Some(layer) = Layer::from_json(&text)? {
+                return Ok(Some(layer));
+            }
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(io(&path)(e)),
+    }
+    let pkgdb = dir.join("pkgdb.tar");
+    if !pkgdb.exists() {
+        return Ok(None);
+    }
+    Layer::from_outputs(image, &pkgdb, &dir.join("rootfs.tar")).map(Some)
+}
 
 impl Layer {
     /// The layer of `image` from phase 1's outputs: `pkgdb.tar`, and `rootfs.tar` for the

@@ -429,6 +429,30 @@ fn a_kept_layer_reads_back_the_same() {
 }
 
 #[test]
+fn kept_layers_are_read_back_or_made_again() {
+    let fixture = Fixture::new();
+    let dir = fixture.path("out");
+    std::fs::create_dir(&dir).unwrap();
+    let image = || gbb_sbom::ImageRef {
+        id: "example/greet".to_owned(),
+        tag: "20261127".to_owned(),
+    };
+    assert_eq!(
+        gbb_sbom::kept_layer(&dir, image()).unwrap(),
+        None,
+        "nothing collected"
+    );
+    std::fs::copy(fixture.path("greet-pkgdb.tar"), dir.join("pkgdb.tar")).unwrap();
+    std::fs::copy(fixture.path("greet-rootfs.tar"), dir.join("rootfs.tar")).unwrap();
+    let made = gbb_sbom::kept_layer(&dir, image()).unwrap().unwrap();
+    assert_eq!(made, fixture.layer("example/greet"));
+    // A kept layer is read instead of the archives.
+    std::fs::remove_file(dir.join("rootfs.tar")).unwrap();
+    std::fs::write(dir.join(gbb_sbom::LAYER_FILE), made.to_json().unwrap()).unwrap();
+    assert_eq!(gbb_sbom::kept_layer(&dir, image()).unwrap(), Some(made));
+}
+
+#[test]
 fn snapshots() {
     let fixture = Fixture::new();
     let sbom = sbom(&fixture);
