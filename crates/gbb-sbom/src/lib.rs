@@ -18,6 +18,32 @@
 //!
 //! Nothing here reads the clock, the environment or the network, and nothing prints: output
 //! is a function of the layers and [`DocumentOptions`].
+//!
+//! How a build uses it, for an image whose phase 1 outputs are in `out` and whose ancestors'
+//! are in `ancestor_dirs` (nearest first):
+//!
+//! ```no_run
+//! # fn main() -> Result<(), gbb_sbom::SbomError> {
+//! use gbb_sbom::{DocumentOptions, Format, ImageRef, ImageSbom, Layer};
+//! # let out = std::path::Path::new(".gbb/build/ns/app");
+//! # let ancestor_dirs: Vec<(ImageRef, std::path::PathBuf)> = Vec::new();
+//! let image = ImageRef { id: "ns/app".to_owned(), tag: "2026.11".to_owned() };
+//! let own = Layer::from_outputs(image, &out.join("pkgdb.tar"), &out.join("rootfs.tar"))?;
+//! std::fs::write(out.join(gbb_sbom::LAYER_FILE), own.to_json()?).unwrap();
+//! let mut ancestors = Vec::new();
+//! for (image, dir) in ancestor_dirs {
+//!     ancestors.extend(gbb_sbom::kept_layer(&dir, image)?);
+//! }
+//! let sbom = ImageSbom { own, ancestors };
+//! let created = sbom.newest_build_time().unwrap_or(jiff::Timestamp::UNIX_EPOCH);
+//! let options = DocumentOptions::new(created, env!("CARGO_PKG_VERSION"));
+//! let spdx = sbom.render(Format::Spdx, &options)?;
+//! let cyclonedx = sbom.render(Format::CycloneDx, &options)?;
+//! let packages_md = sbom.packages_md(17_000_000, &["/usr/include".to_owned()]);
+//! # let _ = (spdx, cyclonedx, packages_md);
+//! # Ok(())
+//! # }
+//! ```
 
 mod contents;
 mod cyclonedx;
