@@ -312,7 +312,11 @@ fn distfiles(words: &[&str], manifest: &ManifestDist) -> Vec<Distfile> {
     let mut order = Vec::new();
     let mut i = 0;
     while i < words.len() {
-        let word = words[i];
+        // EAPI 8's `fetch+` and `mirror+` prefixes say how Portage may fetch; the URI follows.
+        let word = ["fetch+", "mirror+"]
+            .iter()
+            .find_map(|prefix| words[i].strip_prefix(prefix))
+            .unwrap_or(words[i]);
         let (name, uri) = if words.get(i + 1) == Some(&"->") && i + 2 < words.len() {
             i += 3;
             (words[i - 1].to_owned(), Some(word))
@@ -453,9 +457,12 @@ mod tests {
             "b.tar.gz",
             "mirror://gnu/c.tar.xz",
             "local.bin",
+            "fetch+https://e.org/d.zip",
         ];
         let files = distfiles(&words, &manifest);
-        assert_eq!(files.len(), 3);
+        assert_eq!(files.len(), 4);
+        assert_eq!(files[3].name, "d.zip");
+        assert_eq!(files[3].uris, ["https://e.org/d.zip"]);
         assert_eq!(files[0].name, "b.tar.gz");
         assert_eq!(files[0].uris, ["https://e.org/a.tgz"]);
         assert_eq!(files[0].size, Some(12));
