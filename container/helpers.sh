@@ -446,6 +446,41 @@ gbb_record_packages() {
     GBB_STEP=between-steps
 }
 
+# What the image's SBOM is made from, packed before the cleanup purges var/db/pkg:
+# /gbb-out/pkgdb.tar with pkg/<category>/<PF>/ holding the files of the package's var/db/pkg
+# entry that gbb reads, plus SRC_URI and the Manifest (the distfiles' digests) from the
+# package's ebuild in its repository (see `gbb_portage sources`), and extra-installed.tsv
+# (log_as_installed's records). gbb parses it on the host, as untrusted input.
+gbb_record_pkgdb() {
+    GBB_STEP=record-pkgdb
+    local db=${EMERGE_ROOT}/var/db/pkg stage=${GBB_OUT}/pkgdb.tmp
+    local dir cpv field
+    local -a sources=()
+    rm -rf "$stage"
+    mkdir -p "$stage/pkg"
+    for dir in "$db"/*/*/; do
+        [[ -d $dir ]] || continue
+        cpv=${dir#"$db"/}
+        cpv=${cpv%/}
+        mkdir -p "$stage/pkg/$cpv"
+        for field in CONTENTS SLOT repository USE IUSE LICENSE HOMEPAGE DESCRIPTION BUILD_TIME; do
+            if [[ -f $dir/$field ]]; then cp "$dir/$field" "$stage/pkg/$cpv/"; fi
+        done
+        sources+=("${cpv}::$(cat "$dir/repository" 2>/dev/null || true)")
+    done
+    if (( ${#sources[@]} )); then
+        gbb_portage sources "$stage" "${sources[@]}"
+    fi
+    if [[ -f ${GBB_OUT}/extra-installed.tsv ]]; then
+        cp "${GBB_OUT}/extra-installed.tsv" "$stage/"
+    fi
+    tar -C "$stage" --numeric-owner --owner=0 --group=0 --sort=name --mtime=@0 \
+        -cf "${GBB_OUT}/pkgdb.tar.tmp" .
+    mv "${GBB_OUT}/pkgdb.tar.tmp" "${GBB_OUT}/pkgdb.tar"
+    rm -rf "$stage"
+    GBB_STEP=between-steps
+}
+
 # Removes what an image does not need at run time, as kubler does, unless build.sh keeps it
 # (_keep_headers, _keep_static_libs, or the seed's KEEP_HEADERS, KEEP_STATIC_LIBS; gbb's own
 # _keep_docs, _keep_pkg_db), and lists what went. Object files (*.o, *.c, *.prl) in the
@@ -557,6 +592,10 @@ gbb_find_portage_python() {
 #                           install); a warning on stderr for an atom with none
 #   unprovide FILE ATOM...  drops the lines of FILE that are the CPV or match the atom
 #   installed ATOM          the best installed version in the builder
+#   sources DIR CPV::REPO...  for gbb_record_pkgdb: each package's SRC_URI as its ebuild in
+#                           REPO has it (var/db/pkg keeps none) into DIR/pkg/CPV/SRC_URI, and
+#                           the Manifest of the ebuild's folder into DIR/pkg/CPV/Manifest;
+#                           nothing for a package no longer in its repository
 gbb_portage() {
     gbb_find_portage_python || return 1
     gbb_portage_with "${GBB_PORTAGE_PYTHON}" "$@"
@@ -643,6 +682,24 @@ elif command == "unprovide":
     import os
 
     os.replace(path + ".gbb-tmp", path)
+elif command == "sources":
+    import os
+    import shutil
+
+    stage, tree = args[0], portage.db[portage.root]["porttree"].dbapi
+    for arg in args[1:]:
+        cpv, _, repo = arg.partition("::")
+        try:
+            ebuild = tree.findname(cpv, myrepo=repo or None)
+            (src_uri,) = tree.aux_get(cpv, ["SRC_URI"], myrepo=repo or None)
+        except (KeyError, portage.exception.PortageException):
+            continue
+        out = os.path.join(stage, "pkg", cpv)
+        with open(os.path.join(out, "SRC_URI"), "w", encoding="utf-8") as file:
+            file.write(src_uri + "\n")
+        manifest = os.path.join(os.path.dirname(ebuild), "Manifest") if ebuild else ""
+        if os.path.isfile(manifest):
+            shutil.copyfile(manifest, os.path.join(out, "Manifest"))
 elif command == "installed":
     matches = portage.db[portage.root]["vartree"].dbapi.match(args[0])
     if not matches:
@@ -913,6 +970,8 @@ gbb_copy_libs() {
             return 1
         fi
         cp -L "$path" "${EMERGE_ROOT}/${_LIB}/${lib}"
+        # Installed without Portage: listed in PACKAGES.md and the SBOM, with its place.
+        log_as_installed "$helper" "$lib" "/${_LIB}/${lib}"
     done
 }
 

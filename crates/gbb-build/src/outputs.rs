@@ -36,12 +36,14 @@ use crate::{BuildError, Paths};
 pub(crate) const TEXT_LIMIT: u64 = 4 * 1024 * 1024;
 
 /// What phase 1 leaves that gbb keeps in `.gbb/build/<ns>/<name>/`: the root file system for
-/// phase 2 (and `-f`), and what `PACKAGES.md` is made from (for this image and its children).
-pub(crate) const KEPT_OUTPUTS: [&str; 4] = [
+/// phase 2 (and `-f`), and what `PACKAGES.md` and the SBOMs are made from (for this image and
+/// its children; `pkgdb.tar`: see the gbb-sbom crate).
+pub(crate) const KEPT_OUTPUTS: [&str; 5] = [
     "rootfs.tar",
     "packages.tsv",
     "purged.txt",
     "package.installed",
+    "pkgdb.tar",
 ];
 
 /// The mode of every file gbb hands to the user: data, never executable or set-id (a
