@@ -143,7 +143,8 @@ fn links_planted_in_gbb_out_reach_no_host_file() {
                 "key",
                 "packages.tsv",
                 "purged.txt",
-                "package.installed"
+                "package.installed",
+                "pkgdb.tar"
             ]
             .contains(&name.to_str().unwrap()),
             "`{name:?}` is in .gbb/build: only the outputs gbb keeps are"
