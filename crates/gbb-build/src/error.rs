@@ -181,7 +181,7 @@ pub enum BuildError {
 
     /// `gbb sbom` for an image that has no kept SBOM.
     #[error(
-        "`{id}` has no SBOM: `{}` is missing, so it is not built, or its build (or a parent's) was made by a gbb without SBOMs; run `gbb build {id}` (with `-F` to rebuild an image built before)",
+        "`{id}` has no SBOM: `{}` is missing; build it with `gbb build {id}` (`-F` for an image built by a gbb without SBOMs, and for its parents)",
         path.display()
     )]
     NoSbom { id: String, path: PathBuf },
