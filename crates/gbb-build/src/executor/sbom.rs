@@ -224,3 +224,123 @@ pub fn kept_sbom(paths: &Paths, id: &str, format: Format) -> Result<Vec<u8>, Bui
         .map_err(io(&path))?;
     Ok(bytes)
 }
+
+#[cfg(test)]
+mod tests {
+    use std::os::unix::fs::symlink;
+
+    use super::*;
+
+    fn image() -> ImageRef {
+        ImageRef {
+            id: "ns/app".to_owned(),
+            tag: "1".to_owned(),
+        }
+    }
+
+    /// A canary a link points at, which must never be read or written.
+    fn canary(dir: &Path) -> PathBuf {
+        let path = dir.join("canary");
+        std::fs::write(&path, "secret").unwrap();
+        path
+    }
+
+    #[test]
+    fn a_planted_link_is_refused_not_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let canary = canary(dir.path());
+        let run = dir.path().join("run");
+        std::fs::create_dir(&run).unwrap();
+        symlink(&canary, run.join("pkgdb.tar")).unwrap();
+        std::fs::write(run.join("rootfs.tar"), "").unwrap();
+        let error = fresh_layer(&run, image()).unwrap_err();
+        assert!(
+            matches!(&error, BuildError::NotARegularFile { path, .. } if path.ends_with("pkgdb.tar")),
+            "{error}"
+        );
+        // The same for the root file system the files' digests come from.
+        std::fs::remove_file(run.join("pkgdb.tar")).unwrap();
+        std::fs::write(run.join("pkgdb.tar"), "").unwrap();
+        std::fs::remove_file(run.join("rootfs.tar")).unwrap();
+        symlink(&canary, run.join("rootfs.tar")).unwrap();
+        let error = fresh_layer(&run, image()).unwrap_err();
+        assert!(
+            matches!(&error, BuildError::NotARegularFile { path, .. } if path.ends_with("rootfs.tar")),
+            "{error}"
+        );
+        assert_eq!(std::fs::read_to_string(&canary).unwrap(), "secret");
+    }
+
+    #[test]
+    fn outputs_without_pkgdb_have_no_layer_and_a_bad_one_fails_the_step() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("rootfs.tar"), "").unwrap();
+        assert!(fresh_layer(dir.path(), image()).unwrap().is_none());
+        std::fs::write(dir.path().join("pkgdb.tar"), "not a tar at all").unwrap();
+        let error = fresh_layer(dir.path(), image()).unwrap_err();
+        assert!(
+            error
+                .to_string()
+                .starts_with("ns/app: cannot make the SBOM: "),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn keep_writes_what_there_is_and_removes_stale_documents() {
+        let dir = tempfile::tempdir().unwrap();
+        for name in [LAYER_FILE, SPDX_FILE, CYCLONEDX_FILE] {
+            std::fs::write(dir.path().join(name), "from an earlier build").unwrap();
+        }
+        let kept = KeptSbom {
+            layer: Some("{\"format\": 1}\n".to_owned()),
+            documents: None,
+        };
+        kept.keep(dir.path()).unwrap();
+        assert_eq!(
+            std::fs::read_to_string(dir.path().join(LAYER_FILE)).unwrap(),
+            "{\"format\": 1}\n"
+        );
+        assert!(!dir.path().join(SPDX_FILE).exists());
+        assert!(!dir.path().join(CYCLONEDX_FILE).exists());
+        assert_eq!(kept.packages_md(0, &[]), None);
+    }
+
+    #[test]
+    fn kept_sbom_reads_complete_outputs_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let paths = Paths::new(dir.path(), &dir.path().join("cache"));
+        let out = paths.output("ns/app");
+        std::fs::create_dir_all(&out).unwrap();
+        let error = kept_sbom(&paths, "ns/app", Format::Spdx).unwrap_err();
+        assert!(matches!(error, BuildError::NoSbom { .. }), "{error}");
+        std::fs::write(out.join(SPDX_FILE), "{}\n").unwrap();
+        // No key: a build stopped while replacing the outputs.
+        let error = kept_sbom(&paths, "ns/app", Format::Spdx).unwrap_err();
+        assert!(matches!(error, BuildError::NoSbom { .. }), "{error}");
+        std::fs::write(out.join("key"), "k").unwrap();
+        assert_eq!(kept_sbom(&paths, "ns/app", Format::Spdx).unwrap(), b"{}\n");
+        let error = kept_sbom(&paths, "ns/app", Format::CycloneDx).unwrap_err();
+        assert!(
+            error.to_string().contains("sbom.cdx.json` is missing"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn created_is_source_date_epoch_else_the_newest_build() {
+        let sbom = ImageSbom {
+            own: Layer {
+                format: gbb_sbom::LAYER_FORMAT,
+                image: image(),
+                packages: Vec::new(),
+                hand_installed: Vec::new(),
+                files_digested: true,
+            },
+            ancestors: Vec::new(),
+        };
+        assert_eq!(created(&sbom, 1_795_737_600).as_second(), 1_795_737_600);
+        // Unset (0) and no package with a build time: the epoch, never the clock.
+        assert_eq!(created(&sbom, 0), jiff::Timestamp::UNIX_EPOCH);
+    }
+}

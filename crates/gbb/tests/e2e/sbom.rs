@@ -351,4 +351,49 @@ fn every_image_keeps_valid_sboms_that_say_what_is_in_it() {
         )),
         "{packages_md}"
     );
+
+    // Phase 2 again (-f): the documents are made again from the kept layers, byte for byte.
+    let spdx = std::fs::read(out.join("sbom.spdx.json")).unwrap();
+    let cyclonedx = std::fs::read(out.join("sbom.cdx.json")).unwrap();
+    std::fs::remove_file(out.join("sbom.spdx.json")).unwrap();
+    let run = stack.gbb(&["build", "-f", &greet_id]);
+    run.success();
+    assert_eq!(run.result_of(&greet_id), "built", "{}", run.stderr);
+    assert_eq!(std::fs::read(out.join("sbom.spdx.json")).unwrap(), spdx);
+    assert_eq!(std::fs::read(out.join("sbom.cdx.json")).unwrap(), cyclonedx);
+
+    // A parent whose outputs come from a gbb that collected no pkgdb.tar: the child still
+    // builds, without SBOM (stale documents go), and its PACKAGES.md comes from packages.tsv.
+    let parent = stack.output_dir("greetlib");
+    std::fs::remove_file(parent.join("pkgdb.tar")).unwrap();
+    std::fs::remove_file(parent.join("sbom-layer.json")).unwrap();
+    let run = stack.gbb(&["build", "-F", &greet_id]);
+    run.success();
+    assert_eq!(run.result_of(&greet_id), "built", "{}", run.stderr);
+    assert!(
+        out.join("sbom-layer.json").is_file(),
+        "its own layer, for children"
+    );
+    assert!(!out.join("sbom.spdx.json").exists());
+    assert!(!out.join("sbom.cdx.json").exists());
+    let packages_md =
+        std::fs::read_to_string(stack.image_dir("greet").join("PACKAGES.md")).unwrap();
+    assert!(
+        packages_md.contains(&format!(
+            "### from {ns}/greetlib\n\n- dev-libs/libgreet-1.0"
+        )),
+        "{packages_md}"
+    );
+    // packages.tsv's USE column: the raw USE, with the profile's implicit flags.
+    assert!(
+        packages_md.contains("| app-misc/greet-1.0 | "),
+        "{packages_md}"
+    );
+    assert!(
+        !packages_md.contains("| app-misc/greet-1.0 | nls | MIT |"),
+        "{packages_md}"
+    );
+    let run = stack.gbb(&["sbom", &greet_id, "--format", "cyclonedx"]);
+    assert_eq!(run.code, Some(2), "{run:?}");
+    assert!(run.stderr.contains("has no SBOM"), "{}", run.stderr);
 }
