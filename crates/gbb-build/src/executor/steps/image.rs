@@ -126,9 +126,10 @@ impl Build<'_> {
 
     /// Phase 2 and the end of an image step: builds the image as `candidate` from the root
     /// file system of this run's phase 1 (`phase1`: its folder and candidate state) or of an
-    /// earlier one, runs `build-test.sh` and the health check on it, and only then writes
-    /// `PACKAGES.md`, moves phase 1's outputs into `.gbb/build/<ns>/<name>/` with the key, and
-    /// moves the state's and the image's tags. The caller removes the candidates on failure.
+    /// earlier one, runs `build-test.sh` and the health check on it, and only then makes the
+    /// SBOM (`executor/sbom.rs`), writes `PACKAGES.md` from it, moves phase 1's outputs into
+    /// `.gbb/build/<ns>/<name>/` with the SBOM files and the key, and moves the state's and
+    /// the image's tags. The caller removes the candidates on failure.
     fn image_phase2(
         &self,
         step: &ImageStep,
