@@ -170,6 +170,22 @@ pub enum BuildError {
         limit: u64,
     },
 
+    /// The SBOM of an image could not be made: `pkgdb.tar` (from the build container) or
+    /// `rootfs.tar` was refused or unreadable, or a kept layer was damaged.
+    #[error("{id}: cannot make the SBOM: {source}")]
+    Sbom {
+        id: String,
+        #[source]
+        source: gbb_sbom::SbomError,
+    },
+
+    /// `gbb sbom` for an image that has no kept SBOM.
+    #[error(
+        "`{id}` has no SBOM: `{}` is missing; build it with `gbb build {id}` (`-F` for an image built by a gbb without SBOMs, and for its parents)",
+        path.display()
+    )]
+    NoSbom { id: String, path: PathBuf },
+
     #[error("cannot access `{}`: {source}", path.display())]
     Io {
         path: PathBuf,
@@ -185,6 +201,7 @@ impl BuildError {
     pub fn is_environment(&self) -> bool {
         match self {
             Self::Io { .. } | Self::NoSpace { .. } => true,
+            Self::Sbom { source, .. } => matches!(source, gbb_sbom::SbomError::Io { .. }),
             Self::StepFailed { tail, .. } => tail.iter().any(|l| l.contains(NO_SPACE_IN_LOG)),
             Self::CleanupFailed { error, .. } => error.is_environment(),
             _ => false,

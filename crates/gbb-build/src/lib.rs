@@ -44,8 +44,10 @@ pub use engines::{EngineSplit, ListedStep, Refusal, RefusedStep, split_by_engine
 pub use error::BuildError;
 pub use executor::{
     Build, BuildOptions, BuildSummary, Force, GentooInputs, LogEvent, Outcome, Reporter,
-    StepReport, StepStatus, shell_spec,
+    StepReport, StepStatus, kept_sbom, shell_spec,
 };
+/// The SBOM formats, as `gbb sbom --format` names them.
+pub use gbb_sbom::Format as SbomFormat;
 pub use key::{ContentKey, KEY_INPUTS_LABEL, KEY_LABEL, KeyInputs};
 pub use labels::{ID_LABEL, STACK_LABEL, stack_identity};
 pub use lock::StackLock;

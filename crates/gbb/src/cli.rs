@@ -118,6 +118,16 @@ the image's build.sh loaded. It is removed when the shell exits.")]
         id: String,
     },
 
+    /// Print the SBOM of a built image: SPDX 2.3 or CycloneDX 1.5 JSON, as its build kept it.
+    #[command(after_help = "Examples:
+  gbb sbom example/greet                       SPDX 2.3 JSON
+  gbb sbom example/greet --format cyclonedx    CycloneDX 1.5 JSON
+
+The documents are made from Portage's database of what the image and its ancestors installed,
+when the image is built, and kept in .gbb/build/<ns>/<name>/ (sbom.spdx.json, sbom.cdx.json);
+this prints the kept file. An image that is not built has none (exit 2).")]
+    Sbom(SbomArgs),
+
     /// Add a namespace, an image or a builder, with commented starter files.
     #[command(visible_alias = "new", subcommand)]
     Add(AddCommand),
@@ -261,6 +271,24 @@ pub(crate) struct GraphArgs {
     /// Output format.
     #[arg(long, short = 'f', value_enum, default_value_t = GraphFormatArg::Text)]
     pub(crate) format: GraphFormatArg,
+}
+
+#[derive(Debug, ClapArgs)]
+pub(crate) struct SbomArgs {
+    /// The image id (`ns/name`).
+    pub(crate) id: String,
+
+    /// The document's format.
+    #[arg(long, short = 'f', value_enum, default_value_t = SbomFormatArg::Spdx)]
+    pub(crate) format: SbomFormatArg,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub(crate) enum SbomFormatArg {
+    /// SPDX 2.3, JSON.
+    Spdx,
+    /// CycloneDX 1.5, JSON.
+    Cyclonedx,
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]

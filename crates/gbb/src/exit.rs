@@ -98,6 +98,7 @@ pub(crate) fn code_for(error: &anyhow::Error) -> ExitCode {
             | BuildError::BadSetting { .. }
             | BuildError::UnsafeTemplateValue { .. }
             | BuildError::NotBuilt { .. }
+            | BuildError::NoSbom { .. }
             | BuildError::Locked { .. }
             | BuildError::NoKeyring => REFUSED,
             BuildError::Interrupted => INTERRUPTED,

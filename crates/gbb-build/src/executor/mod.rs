@@ -21,6 +21,7 @@ mod lifecycle;
 mod log;
 mod options;
 mod report;
+mod sbom;
 mod schedule;
 mod shell;
 mod status;
@@ -38,6 +39,7 @@ use crate::{BuildError, ContainerRegistry, ContentKey, KEY_LABEL, outputs, templ
 pub use log::LogEvent;
 pub use options::{BuildOptions, Force, GentooInputs};
 pub use report::{BuildSummary, Outcome, Reporter, StepReport};
+pub use sbom::kept_sbom;
 pub use shell::shell_spec;
 pub use status::StepStatus;
 

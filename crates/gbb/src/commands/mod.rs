@@ -8,6 +8,7 @@ mod clean;
 mod graph;
 mod plan;
 mod push;
+mod sbom;
 mod shell;
 mod update;
 
@@ -71,6 +72,7 @@ pub(crate) fn run(args: Args, printer: &Printer) -> anyhow::Result<ExitCode> {
         Command::Graph(args) => graph::run(&context, &args, printer),
         Command::Add(args) => add::run(&context, args, printer),
         Command::Shell { id } => shell::run(&context, &id, printer),
+        Command::Sbom(args) => sbom::run(&context, &args, printer),
         Command::Completions { shell } => {
             let mut out = Vec::new();
             clap_complete::generate(shell, &mut Args::command(), "gbb", &mut out);

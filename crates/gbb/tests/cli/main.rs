@@ -9,5 +9,6 @@ mod graph;
 mod layouts;
 mod plan;
 mod refusals;
+mod sbom;
 mod settings;
 mod update;

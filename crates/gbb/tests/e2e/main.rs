@@ -20,6 +20,7 @@ mod outputs;
 mod parallel;
 mod readonly;
 mod registry;
+mod sbom;
 mod shell;
 mod signals;
 mod stage3_tools;

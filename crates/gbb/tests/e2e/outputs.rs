@@ -63,6 +63,8 @@ struct Kept {
     rootfs: Option<(usize, u64)>,
     key: Option<String>,
     packages: Option<String>,
+    /// The kept SBOM documents.
+    sboms: [Option<String>; 2],
 }
 
 fn kept(stack: &E2eStack, name: &str) -> Kept {
@@ -78,6 +80,8 @@ fn kept(stack: &E2eStack, name: &str) -> Kept {
         }),
         key: std::fs::read_to_string(out.join("key")).ok(),
         packages: std::fs::read_to_string(out.join("packages.tsv")).ok(),
+        sboms: ["sbom.spdx.json", "sbom.cdx.json"]
+            .map(|name| std::fs::read_to_string(out.join(name)).ok()),
     }
 }
 
@@ -107,7 +111,7 @@ fn links_planted_in_gbb_out_reach_no_host_file() {
     let hello = stack.id("hello");
     let canary = Canary::new();
     // Every name gbb wrote into the output folder before (the context, the key and its
-    // temporary name), as links to the canary. The
+    // temporary name), and the names of the SBOM files gbb keeps, as links to the canary. The
     // temporary name had gbb's pid in it: the test hands the pid to the hook through the
     // image folder once gbb runs.
     let pid_file = stack.image_dir("hello").join("gbb.pid");
@@ -115,7 +119,8 @@ fn links_planted_in_gbb_out_reach_no_host_file() {
         &stack,
         &format!(
             "    until [[ -f /config/gbb.pid ]]; do sleep 0.2; done\n\
-             \x20   for name in context.tar key \"key.gbb-tmp-$(cat /config/gbb.pid)\"; do\n\
+             \x20   for name in context.tar key \"key.gbb-tmp-$(cat /config/gbb.pid)\" \\\n\
+             \x20       sbom-layer.json sbom.spdx.json sbom.cdx.json; do\n\
              \x20       ln -sf {canary} \"/gbb-out/$name\"\n\
              \x20   done",
             canary = canary.path.display()
@@ -129,7 +134,14 @@ fn links_planted_in_gbb_out_reach_no_host_file() {
     canary.assert_untouched();
     // What gbb kept is its own regular files.
     let out = stack.output_dir("hello");
-    for name in ["rootfs.tar", "key", "packages.tsv"] {
+    for name in [
+        "rootfs.tar",
+        "key",
+        "packages.tsv",
+        "sbom-layer.json",
+        "sbom.spdx.json",
+        "sbom.cdx.json",
+    ] {
         assert!(
             std::fs::symlink_metadata(out.join(name)).unwrap().is_file(),
             "{name}"
@@ -144,7 +156,10 @@ fn links_planted_in_gbb_out_reach_no_host_file() {
                 "packages.tsv",
                 "purged.txt",
                 "package.installed",
-                "pkgdb.tar"
+                "pkgdb.tar",
+                "sbom-layer.json",
+                "sbom.spdx.json",
+                "sbom.cdx.json",
             ]
             .contains(&name.to_str().unwrap()),
             "`{name:?}` is in .gbb/build: only the outputs gbb keeps are"
@@ -204,6 +219,7 @@ fn failures_after_phase_1_leave_the_previous_state_tags_and_outputs() {
     stack.gbb(&["build", &busybox]).success();
     let before = kept(&stack, "busybox");
     assert!(before.state.is_some() && before.image.is_some() && before.rootfs.is_some());
+    assert!(before.sboms.iter().all(Option::is_some), "{before:?}");
     let original =
         |file: &str| std::fs::read_to_string(stack.image_dir("busybox").join(file)).unwrap();
     let (template, build_sh, build_conf, build_test) = (

@@ -10,6 +10,9 @@ S="${WORKDIR}"
 LICENSE="MIT"
 SLOT="0"
 KEYWORDS="amd64"
+# Declared so that PACKAGES.md and the SBOM have a USE flag to show; the program has no
+# translations.
+IUSE="+nls"
 
 DEPEND="dev-libs/libgreet"
 RDEPEND="${DEPEND}"

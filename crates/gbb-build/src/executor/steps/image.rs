@@ -9,6 +9,7 @@ use gbb_stack::Definition;
 
 use super::super::container::Mode;
 use super::super::options::Force;
+use super::super::sbom::KeptSbom;
 use super::super::schedule::{Done, StepResult};
 use super::super::{Build, step_container};
 use crate::error::io;
@@ -125,9 +126,10 @@ impl Build<'_> {
 
     /// Phase 2 and the end of an image step: builds the image as `candidate` from the root
     /// file system of this run's phase 1 (`phase1`: its folder and candidate state) or of an
-    /// earlier one, runs `build-test.sh` and the health check on it, and only then writes
-    /// `PACKAGES.md`, moves phase 1's outputs into `.gbb/build/<ns>/<name>/` with the key, and
-    /// moves the state's and the image's tags. The caller removes the candidates on failure.
+    /// earlier one, runs `build-test.sh` and the health check on it, and only then makes the
+    /// SBOM (`executor/sbom.rs`), writes `PACKAGES.md` from it, moves phase 1's outputs into
+    /// `.gbb/build/<ns>/<name>/` with the SBOM files and the key, and moves the state's and
+    /// the image's tags. The caller removes the candidates on failure.
     fn image_phase2(
         &self,
         step: &ImageStep,
@@ -169,7 +171,8 @@ impl Build<'_> {
         // All passed: what the user sees changes now, the files first (a full disk stops
         // the step before any tag moved).
         let size = self.size_of(candidate)?;
-        self.write_packages_md(step, definition, size.unwrap_or(0), &outputs_dir)?;
+        let sbom = self.image_sbom(step, definition, &outputs_dir, phase1.is_some())?;
+        self.write_packages_md(step, definition, size.unwrap_or(0), &outputs_dir, &sbom)?;
         if let Some((run, state_candidate)) = phase1 {
             let key_file = output.join("key");
             // No key while the outputs change: a half-done move is never taken as current.
@@ -181,23 +184,37 @@ impl Build<'_> {
             run.take_into(&KEPT_OUTPUTS, &output, Owner::of_this_process())?;
             // BOB_KEEP_BUILD_LOG: Portage's build logs, next to the outputs.
             run.take_folder_into("portage-logs", &output, Owner::of_this_process())?;
+            sbom.keep(&output)?;
             outputs::write_file(&key_file, key.as_str().as_bytes())?;
             self.promote(&id, state_candidate, &[names::state(&step.state)])?;
+        } else {
+            sbom.keep(&output)?;
         }
         self.promote(&id, candidate, &names::final_tags(definition))?;
         Ok(size)
     }
 
-    /// Writes the image folder's `PACKAGES.md`: what the image installed (from `own`,
-    /// its phase 1 outputs) and what its ancestors did (from their kept outputs). Every file is
-    /// read as untrusted text (see `outputs.rs`).
+    /// Writes the image folder's `PACKAGES.md`: from the image's SBOM, so the two cannot
+    /// disagree; without one (outputs of a gbb that collected no `pkgdb.tar`, see
+    /// `executor/sbom.rs`), from `packages.tsv` of the image (`own`, its phase 1 outputs) and
+    /// of its ancestors (their kept outputs). Every file is read as untrusted text (see
+    /// `outputs.rs`).
     fn write_packages_md(
         &self,
         step: &ImageStep,
         definition: &Definition,
         size: u64,
         own: &std::path::Path,
+        sbom: &KeptSbom,
     ) -> Result<(), BuildError> {
+        let purged: Vec<String> = outputs::read_text(&own.join("purged.txt"), TEXT_LIMIT)?
+            .unwrap_or_default()
+            .lines()
+            .map(str::to_owned)
+            .collect();
+        if let Some(text) = sbom.packages_md(size, &purged) {
+            return outputs::write_file(&definition.dir.join("PACKAGES.md"), text.as_bytes());
+        }
         let paths = &self.options.paths;
         let installed = packages_md::read_packages(&own.join("packages.tsv"))?;
         let mut ancestors: Vec<(String, Vec<Installed>)> = Vec::new();
@@ -206,11 +223,6 @@ impl Build<'_> {
                 packages_md::read_packages(&paths.output(ancestor.as_str()).join("packages.tsv"))?;
             ancestors.push((ancestor.to_string(), packages));
         }
-        let purged: Vec<String> = outputs::read_text(&own.join("purged.txt"), TEXT_LIMIT)?
-            .unwrap_or_default()
-            .lines()
-            .map(str::to_owned)
-            .collect();
         let text = packages_md::render(
             definition.id.as_str(),
             &definition.tag,
