@@ -206,3 +206,180 @@ fn other_built_images(
         })
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use std::os::unix::fs::symlink;
+    use std::path::PathBuf;
+
+    use super::*;
+    use crate::StepReport;
+
+    struct Silent;
+
+    impl Reporter for Silent {
+        fn started(&self, _: &str, _: &str) {}
+        fn finished(&self, _: &StepReport) {}
+        fn log(&self, _: &str, _: &str, _: LogEvent<'_>) {}
+    }
+
+    /// A tar of host files: (path in the image, path on the host, links followed).
+    fn tar_of(path: &Path, files: &[(&str, &str)]) {
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        let mut tar = tar::Builder::new(std::fs::File::create(path).unwrap());
+        for (name, host) in files {
+            tar.append_path_with_name(host, name.trim_start_matches('/'))
+                .unwrap();
+        }
+        tar.finish().unwrap();
+    }
+
+    /// The host's C library and loader, as the example's glibc image has them.
+    const GLIBC: [(&str, &str); 2] = [
+        (
+            "/lib/x86_64-linux-gnu/libc.so.6",
+            "/lib/x86_64-linux-gnu/libc.so.6",
+        ),
+        ("/lib64/ld-linux-x86-64.so.2", "/lib64/ld-linux-x86-64.so.2"),
+    ];
+
+    /// A stack with `ns/glibc` and `ns/app` on it, and its paths.
+    fn stack(dir: &Path, app_build_sh: &str) -> (Stack, Paths) {
+        let write = |path: &str, text: &str| {
+            let path = dir.join(path);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, text).unwrap();
+        };
+        write("build.conf", "");
+        write("dock/ns/build.conf", "");
+        write("dock/ns/images/glibc/build.conf", "");
+        write("dock/ns/images/app/build.conf", "IMAGE_PARENT=ns/glibc\n");
+        write("dock/ns/images/app/build.sh", app_build_sh);
+        let stack = Stack::discover(
+            dir,
+            &gbb_stack::LoadOptions {
+                env: gbb_config::Environment::empty(),
+                user_config: None,
+            },
+        )
+        .unwrap();
+        (stack, Paths::new(dir, &dir.join("cache")))
+    }
+
+    fn app(stack: &Stack) -> &Definition {
+        stack
+            .definitions()
+            .iter()
+            .find(|d| d.id.as_str() == "ns/app")
+            .unwrap()
+    }
+
+    fn glibc() -> Vec<ImageId> {
+        vec!["ns/glibc".parse().unwrap()]
+    }
+
+    /// A run of `ns/app` whose root holds the host's `/bin/true` as `/usr/bin/true`.
+    fn run_with_true(paths: &Paths) -> RunDir {
+        let run = RunDir::new(paths, "ns/app").unwrap();
+        tar_of(
+            &run.path().join("rootfs.tar"),
+            &[("/usr/bin/true", "/bin/true")],
+        );
+        run
+    }
+
+    #[test]
+    fn a_parent_built_before_indexes_is_read_from_its_tar_and_a_planted_index_is_replaced() {
+        let dir = tempfile::tempdir().unwrap();
+        let (stack, paths) = stack(dir.path(), "");
+        // Built by a gbb that kept no index: only its rootfs.tar.
+        tar_of(&paths.output("ns/glibc").join("rootfs.tar"), &GLIBC);
+        let run = run_with_true(&paths);
+        let canary: PathBuf = dir.path().join("canary");
+        std::fs::write(&canary, "untouched").unwrap();
+        symlink(&canary, run.path().join(FILE_INDEX)).unwrap();
+
+        check_phase1(&stack, &paths, &Silent, app(&stack), &glibc(), &run).unwrap();
+
+        assert_eq!(std::fs::read_to_string(&canary).unwrap(), "untouched");
+        let saved = run.path().join(FILE_INDEX);
+        assert!(std::fs::symlink_metadata(&saved).unwrap().is_file());
+        let index = FileIndex::load(&saved).unwrap();
+        let elf: Vec<&str> = index.elf_files().map(|(path, _)| path).collect();
+        assert_eq!(elf, ["/usr/bin/true"]);
+    }
+
+    #[test]
+    fn findings_name_the_program_and_the_image_that_provides_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let (stack, paths) = stack(dir.path(), "");
+        let glibc_out = paths.output("ns/glibc");
+        tar_of(&glibc_out.join("rootfs.tar"), &GLIBC);
+        let glibc_index =
+            FileIndex::from_tar_file(&std::fs::File::open(glibc_out.join("rootfs.tar")).unwrap())
+                .unwrap();
+        glibc_index.save(&glibc_out.join(FILE_INDEX)).unwrap();
+        let run = run_with_true(&paths);
+
+        // As if the image were on scratch: no ancestors.
+        let error = check_phase1(&stack, &paths, &Silent, app(&stack), &[], &run).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "ns/app: a file of the image cannot be loaded, so the image was not tagged:\n  \
+             `/usr/bin/true`: loader `/lib64/ld-linux-x86-64.so.2` and `libc.so.6` not found (`IMAGE_PARENT=ns/glibc` provides them)\n  \
+             hint: a file whose libraries are mounted at run time can be named in `_allow_missing_libs` (build.sh) or `ALLOW_MISSING_LIBS` (build.conf)"
+        );
+        assert!(
+            !run.path().join(FILE_INDEX).exists(),
+            "no index for an image that failed"
+        );
+
+        // Built: `gbb check` says the same from the kept files, and nothing for an image
+        // never built.
+        std::fs::create_dir_all(paths.output("ns/app")).unwrap();
+        std::fs::rename(
+            run.path().join("rootfs.tar"),
+            paths.output("ns/app").join("rootfs.tar"),
+        )
+        .unwrap();
+        let found = check_built(&stack, &paths, app(&stack), &[])
+            .unwrap()
+            .unwrap();
+        assert_eq!(found.len(), 1);
+        assert!(
+            check_built(&stack, &paths, app(&stack), &glibc())
+                .unwrap()
+                .unwrap()
+                .is_empty()
+        );
+        std::fs::remove_dir_all(paths.output("ns/app")).unwrap();
+        assert!(
+            check_built(&stack, &paths, app(&stack), &[])
+                .unwrap()
+                .is_none()
+        );
+    }
+
+    #[test]
+    fn waived_files_pass() {
+        let dir = tempfile::tempdir().unwrap();
+        let (stack, paths) = stack(dir.path(), "_allow_missing_libs=\"/usr/bin/*\"\n");
+        let run = run_with_true(&paths);
+        check_phase1(&stack, &paths, &Silent, app(&stack), &[], &run).unwrap();
+    }
+
+    #[test]
+    fn an_ancestor_without_files_is_named_with_the_fix() {
+        let dir = tempfile::tempdir().unwrap();
+        let (stack, paths) = stack(dir.path(), "");
+        let run = run_with_true(&paths);
+        let error = check_phase1(&stack, &paths, &Silent, app(&stack), &glibc(), &run).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            format!(
+                "ns/app: cannot check that its programs can be loaded: its ancestor `ns/glibc` has neither a file index nor a `rootfs.tar` in `{}`; build it again with `gbb build -F ns/glibc`",
+                paths.output("ns/glibc").display()
+            )
+        );
+    }
+}
