@@ -1,5 +1,6 @@
 //! An image step: phase 1 in a build container (its builder, or its parent's kept state),
-//! kept as this image's state; phase 2 builds the image from the root file system phase 1
+//! its programs checked for their loader and libraries (`loader_check.rs`), kept as this
+//! image's state; phase 2 builds the image from the root file system phase 1
 //! left; `build-test.sh` and the health check run on it; only then do `PACKAGES.md`, the kept
 //! outputs and the tags change.
 
