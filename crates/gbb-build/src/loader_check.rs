@@ -37,7 +37,7 @@ pub const FILE_INDEX: &str = "files.json";
 /// The check after phase 1 of `definition` (whose ancestors, nearest first, are `ancestors`):
 /// indexes the run's `rootfs.tar`, checks it over the ancestors' indexes, and on success
 /// writes the index into the run's folder as [`FILE_INDEX`], to be kept with the other
-/// outputs, and says in the step's log (`log_path`) how long it took. Call it once the
+/// outputs, and says in the step's log how long it took. Call it once the
 /// container has ended. Findings are a [`BuildError::LoaderCheckFailed`].
 pub(crate) fn check_phase1(
     stack: &Stack,
@@ -81,9 +81,9 @@ pub(crate) fn check_phase1(
 /// The line a passed check adds to the step's log.
 fn passed_line(elf_files: usize, ancestors: usize, duration: Duration) -> String {
     format!(
-        "gbb: every program of the image can be loaded ({elf_files} ELF files checked over {ancestors} ancestor image{} in {} ms)",
+        "gbb: every program of the image can be loaded ({elf_files} ELF files checked over {ancestors} ancestor image{} in {:.1} ms)",
         if ancestors == 1 { "" } else { "s" },
-        duration.as_millis()
+        duration.as_secs_f64() * 1000.0
     )
 }
 

@@ -107,7 +107,7 @@ fn links_planted_in_gbb_out_reach_no_host_file() {
     let hello = stack.id("hello");
     let canary = Canary::new();
     // Every name gbb wrote into the output folder before (the context, the key and its
-    // temporary name), as links to the canary. The
+    // temporary name) and the file index gbb writes there itself, as links to the canary. The
     // temporary name had gbb's pid in it: the test hands the pid to the hook through the
     // image folder once gbb runs.
     let pid_file = stack.image_dir("hello").join("gbb.pid");
@@ -115,7 +115,7 @@ fn links_planted_in_gbb_out_reach_no_host_file() {
         &stack,
         &format!(
             "    until [[ -f /config/gbb.pid ]]; do sleep 0.2; done\n\
-             \x20   for name in context.tar key \"key.gbb-tmp-$(cat /config/gbb.pid)\"; do\n\
+             \x20   for name in context.tar key \"key.gbb-tmp-$(cat /config/gbb.pid)\" files.json; do\n\
              \x20       ln -sf {canary} \"/gbb-out/$name\"\n\
              \x20   done",
             canary = canary.path.display()
@@ -129,7 +129,7 @@ fn links_planted_in_gbb_out_reach_no_host_file() {
     canary.assert_untouched();
     // What gbb kept is its own regular files.
     let out = stack.output_dir("hello");
-    for name in ["rootfs.tar", "key", "packages.tsv"] {
+    for name in ["rootfs.tar", "key", "packages.tsv", "files.json"] {
         assert!(
             std::fs::symlink_metadata(out.join(name)).unwrap().is_file(),
             "{name}"
@@ -143,7 +143,8 @@ fn links_planted_in_gbb_out_reach_no_host_file() {
                 "key",
                 "packages.tsv",
                 "purged.txt",
-                "package.installed"
+                "package.installed",
+                "files.json"
             ]
             .contains(&name.to_str().unwrap()),
             "`{name:?}` is in .gbb/build: only the outputs gbb keeps are"
