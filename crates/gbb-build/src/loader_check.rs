@@ -81,7 +81,8 @@ pub(crate) fn check_phase1(
 /// The line a passed check adds to the step's log.
 fn passed_line(elf_files: usize, ancestors: usize, duration: Duration) -> String {
     format!(
-        "gbb: every program of the image can be loaded ({elf_files} ELF files checked over {ancestors} ancestor image{} in {:.1} ms)",
+        "gbb: every program of the image can be loaded ({elf_files} ELF file{} checked over {ancestors} ancestor image{} in {:.1} ms)",
+        if elf_files == 1 { "" } else { "s" },
         if ancestors == 1 { "" } else { "s" },
         duration.as_secs_f64() * 1000.0
     )

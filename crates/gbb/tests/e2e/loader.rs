@@ -148,10 +148,7 @@ fn grandparents_origin_run_paths_and_waivers() {
         "Hello, grandparent!"
     );
     let log = stack.log("greet");
-    assert!(
-        log.contains("ELF files checked over 2 ancestor images in"),
-        "{log}"
-    );
+    assert!(log.contains("checked over 2 ancestor images in"), "{log}");
 
     // $ORIGIN: the library is in /opt/hello-origin/lib, which no default path names.
     let origin = stack.id("origin");
