@@ -36,6 +36,39 @@ pub enum BuildError {
         log: PathBuf,
     },
 
+    /// Files of the image whose loader or libraries would not be found, in the image or its
+    /// ancestors (`gbb-elf`): one line per file, found after phase 1, before anything is
+    /// tagged.
+    #[error(
+        "{id}: {} of the image cannot be loaded, so the image was not tagged:\n{}\n  hint: a file whose libraries are mounted at run time can be named in `_allow_missing_libs` (build.sh) or `ALLOW_MISSING_LIBS` (build.conf)",
+        if findings.len() == 1 { "a file" } else { "files" },
+        findings.iter().map(|f| format!("  {f}")).collect::<Vec<_>>().join("\n")
+    )]
+    LoaderCheckFailed {
+        id: String,
+        findings: Vec<gbb_elf::Finding>,
+    },
+
+    /// An ancestor's files are not known: neither its file index nor its `rootfs.tar` is kept.
+    #[error(
+        "{id}: cannot check that its programs can be loaded: its ancestor `{ancestor}` has neither a file index nor a `rootfs.tar` in `{}`; build it again with `gbb build -F {ancestor}`",
+        dir.display()
+    )]
+    NoFileIndex {
+        id: String,
+        ancestor: String,
+        dir: PathBuf,
+    },
+
+    /// A file index could not be made or read (`rootfs.tar` is not a tar, `files.json` is of
+    /// another version).
+    #[error("{id}: {source}")]
+    FileIndex {
+        id: String,
+        #[source]
+        source: gbb_elf::IndexError,
+    },
+
     #[error("{id}: the health check failed: {reason}")]
     HealthCheckFailed { id: String, reason: String },
 

@@ -22,6 +22,7 @@ mod error;
 mod executor;
 mod key;
 mod labels;
+mod loader_check;
 mod local_inputs;
 mod lock;
 mod mount_points;
@@ -50,6 +51,7 @@ pub use executor::{
 pub use gbb_sbom::Format as SbomFormat;
 pub use key::{ContentKey, KEY_INPUTS_LABEL, KEY_LABEL, KeyInputs};
 pub use labels::{ID_LABEL, STACK_LABEL, stack_identity};
+pub use loader_check::{FILE_INDEX, check_built, waivers};
 pub use lock::StackLock;
 pub use outputs::write_file;
 pub use owner::{CONTAINER_LABEL, Liveness, Orphans, Owner, remove_orphans};

@@ -36,14 +36,17 @@ use crate::{BuildError, Paths};
 pub(crate) const TEXT_LIMIT: u64 = 4 * 1024 * 1024;
 
 /// What phase 1 leaves that gbb keeps in `.gbb/build/<ns>/<name>/`: the root file system for
-/// phase 2 (and `-f`), and what `PACKAGES.md` and the SBOMs are made from (for this image and
-/// its children; `pkgdb.tar`: see the gbb-sbom crate).
-pub(crate) const KEPT_OUTPUTS: [&str; 5] = [
+/// phase 2 (and `-f`), what `PACKAGES.md` and the SBOMs are made from (for this image and
+/// its children; `pkgdb.tar`: see the gbb-sbom crate), and the file index children's loader
+/// checks read (`files.json`, which gbb itself writes into the run's folder after the
+/// container ended, over anything a hook left there: see `loader_check.rs`).
+pub(crate) const KEPT_OUTPUTS: [&str; 6] = [
     "rootfs.tar",
     "packages.tsv",
     "purged.txt",
     "package.installed",
     "pkgdb.tar",
+    crate::loader_check::FILE_INDEX,
 ];
 
 /// The mode of every file gbb hands to the user: data, never executable or set-id (a

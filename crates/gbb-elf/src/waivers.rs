@@ -22,7 +22,7 @@ const WAIVER_RULES: MatchOptions = MatchOptions {
 };
 
 /// Paths and patterns whose unmet needs pass.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Waivers {
     patterns: Vec<Pattern>,
 }
@@ -73,6 +73,12 @@ impl Waivers {
     pub fn is_empty(&self) -> bool {
         self.patterns.is_empty()
     }
+
+    /// Adds `other`'s paths and patterns (an image's waivers come from `build.conf` and from
+    /// `build.sh`; a file either names passes).
+    pub fn extend(&mut self, other: &Waivers) {
+        self.patterns.extend(other.patterns.iter().cloned());
+    }
 }
 
 #[cfg(test)]
@@ -95,6 +101,10 @@ mod tests {
         assert!(waivers.covers("/usr/lib64/libfoo.so.1"));
         assert!(!waivers.covers("/usr/bin/nvidia-smi2"));
         assert!(!Waivers::none().covers("/usr/bin/x"));
+
+        let mut both = Waivers::parse("/usr/bin/a").unwrap();
+        both.extend(&Waivers::parse("/usr/bin/b").unwrap());
+        assert!(both.covers("/usr/bin/a") && both.covers("/usr/bin/b"));
     }
 
     #[test]

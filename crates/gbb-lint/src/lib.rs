@@ -13,11 +13,14 @@
 //! - kubler and gentoo-bb features gbb does not support, or treats differently, are named
 //!   (`kubler.rs`);
 //! - an image's `Dockerfile.template` must exist and add `rootfs.tar`, and its `${VAR}`s
-//!   should be ones gbb fills in (`template.rs`).
+//!   should be ones gbb fills in (`template.rs`);
+//! - an image already built must be able to load its programs, as its build checked after
+//!   phase 1 (`built.rs`, from the file indexes gbb kept).
 //!
 //! Like every library crate here, it prints nothing: findings are values, which the command
 //! line prints.
 
+mod built;
 mod kubler;
 mod names;
 mod script;
@@ -26,6 +29,8 @@ mod template;
 use std::path::{Path, PathBuf};
 
 use gbb_stack::Definition;
+
+pub use built::check_built_images;
 
 /// How serious a finding is: an error makes `gbb check` fail, a warning does not.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]

@@ -1,14 +1,20 @@
 //! What gbb learns from an image's `build.sh` without running it.
 //!
 //! `build.sh` is real bash, sourced inside the build container, so the host never parses it
-//! whole. For plans and reports gbb only needs two facts, which kubler and the seed both write in
+//! whole. For plans and reports gbb only needs a few facts, which kubler and the seed write in
 //! a fixed shape: which hooks the file defines (`name() {` at the start of a line) and the
 //! top-level package list (`_packages="..."`, old name `PACKAGES`, at the start of a line, read
-//! with the config grammar and evaluated against the image's config).
+//! with the config grammar and evaluated against the image's config). gbb's own
+//! `_allow_missing_libs="path ..."` is read the same way: files whose loader or libraries may
+//! be missing from the image (see `gbb-elf`), refused at its line when a word is not a valid
+//! pattern.
 
 use std::path::Path;
 
-use gbb_config::{Config, Environment, Script, parser::parse_leading_assignment};
+use gbb_config::{Config, Environment, Origin, Position, Script, parser::parse_leading_assignment};
+use gbb_elf::Waivers;
+
+use crate::{SetBy, Setting, StackError};
 
 /// A hook function a `build.sh` may define, with both its old and new names.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -51,22 +57,56 @@ pub struct BuildScript {
     /// The package atoms of `_packages`/`PACKAGES`, when that assignment could be read. `None`
     /// when there is none or it is computed in a way only bash can follow.
     pub packages: Option<Vec<String>>,
+    /// `_allow_missing_libs`: files whose unmet loader needs pass (as `ALLOW_MISSING_LIBS` in
+    /// `build.conf`, see [`crate::BuildSettings`]). `None` when there is none, or it is
+    /// computed in a way only bash can follow.
+    pub allow_missing_libs: Option<Setting<Waivers>>,
 }
 
 impl BuildScript {
-    /// Scans `text`, evaluating the package assignment against `config`.
-    pub fn scan(path: &Path, text: &str, config: &Config, env: &Environment) -> Self {
+    /// Scans `text`, evaluating the package assignment against `config`. Refuses an
+    /// `_allow_missing_libs` word that is not a valid path pattern, with its line.
+    pub fn scan(
+        path: &Path,
+        text: &str,
+        config: &Config,
+        env: &Environment,
+    ) -> Result<Self, StackError> {
         let mut script = Self {
             exists: true,
             ..Self::default()
         };
         let mut offset = 0;
-        for line in text.split_inclusive('\n') {
+        for (number, line) in text.split_inclusive('\n').enumerate() {
             let start = offset;
             offset += line.len();
             if line.starts_with("_packages=") || line.starts_with("PACKAGES=") {
                 if script.packages.is_none() {
-                    script.packages = read_packages(path, &text[start..], config, env);
+                    script.packages = read_words(path, &text[start..], config, env);
+                }
+                continue;
+            }
+            if line.starts_with("_allow_missing_libs=") {
+                if script.allow_missing_libs.is_none()
+                    && let Some(words) = read_words(path, &text[start..], config, env)
+                {
+                    let set_by = SetBy {
+                        variable: "_allow_missing_libs",
+                        origin: Origin {
+                            path: path.into(),
+                            position: Position {
+                                line: u32::try_from(number + 1).unwrap_or(u32::MAX),
+                                column: 1,
+                            },
+                            order: (0, 0),
+                            environment: None,
+                        },
+                    };
+                    let words: Vec<&str> = words.iter().map(String::as_str).collect();
+                    script.allow_missing_libs = Some(Setting {
+                        value: crate::settings::waivers(&words, &set_by)?,
+                        set_by,
+                    });
                 }
                 continue;
             }
@@ -89,24 +129,21 @@ impl BuildScript {
                 script.hooks.push(hook);
             }
         }
-        script
+        Ok(script)
     }
 }
 
-fn read_packages(
-    path: &Path,
-    text: &str,
-    config: &Config,
-    env: &Environment,
-) -> Option<Vec<String>> {
+/// The words of the assignment at the start of `text` (`_packages`, `PACKAGES` or
+/// `_allow_missing_libs`), evaluated against `config`.
+fn read_words(path: &Path, text: &str, config: &Config, env: &Environment) -> Option<Vec<String>> {
     let assignment = parse_leading_assignment(text)?;
     let script = Script {
         assignments: vec![assignment],
     };
     let evaluated = config.eval(path, text, &script, env).ok()?;
-    let value = evaluated
-        .get("_packages")
-        .or_else(|| evaluated.get("PACKAGES"))?;
+    let value = ["_packages", "PACKAGES", "_allow_missing_libs"]
+        .into_iter()
+        .find_map(|name| evaluated.get(name))?;
     Some(
         value
             .value
@@ -124,7 +161,7 @@ mod tests {
 
     fn scan(text: &str) -> BuildScript {
         let config = Config::new().with_preset("BOB_X", "dev-libs/x", Path::new("preset"));
-        BuildScript::scan(Path::new("build.sh"), text, &config, &Environment::empty())
+        BuildScript::scan(Path::new("build.sh"), text, &config, &Environment::empty()).unwrap()
     }
 
     #[test]
@@ -153,6 +190,33 @@ mod tests {
         let script = scan("PACKAGES=( a/b c/d )\nconfigure_builder () { :; }\n");
         assert_eq!(script.packages.unwrap(), ["a/b", "c/d"]);
         assert_eq!(script.hooks, [Hook::ConfigureBuilder]);
+    }
+
+    #[test]
+    fn allowed_missing_libs_are_globs_with_their_line() {
+        let script =
+            scan("_packages=\"a/b\"\n_allow_missing_libs=\"/usr/bin/gpu-*\n  opt/x/**\"\n");
+        assert_eq!(script.packages.unwrap(), ["a/b"]);
+        let allowed = script.allow_missing_libs.unwrap();
+        assert!(allowed.value.covers("/usr/bin/gpu-smi"));
+        assert!(allowed.value.covers("/opt/x/lib/liby.so"));
+        assert!(!allowed.value.covers("/usr/bin/other"));
+        assert_eq!(
+            allowed.set_by.to_string(),
+            "_allow_missing_libs at build.sh:2:1"
+        );
+        let config = Config::new();
+        let error = BuildScript::scan(
+            Path::new("build.sh"),
+            "#\n\n_allow_missing_libs=\"/usr/bin/[x\"\n",
+            &config,
+            &Environment::empty(),
+        )
+        .unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "_allow_missing_libs at build.sh:3:1: `/usr/bin/[x` is not a valid path pattern (invalid range pattern); write absolute paths in the image, with `*`, `?`, `[...]` or a `**` folder"
+        );
     }
 
     #[test]

@@ -3,7 +3,9 @@
 //! `BUILDER_DOCKER_ARGS` and kubler's `BUILDER_DOCKER_ARGS_GLOBAL`, `BUILDER_SECCOMP`,
 //! `BUILDER_ALLOW_HOST_MOUNTS`, `BUILDER_CAPS_SYS_PTRACE`), the health check after phase 2
 //! (`POST_BUILD_HC`, `POST_BUILD_HC_MAX_DURATION`), the template's `AUTHOR` and the `IMAGE_TAG`
-//! line, and the `BOB_*` variables that reach build containers and templates.
+//! line, the `BOB_*` variables that reach build containers and templates, and
+//! `ALLOW_MISSING_LIBS` (files of the image whose loader or libraries may be missing, see
+//! `gbb-elf`).
 //!
 //! **Why at load time.** These values used to be read out of the config as strings at several
 //! places during a build, each with its own idea of a bad value: a `POST_BUILD_HC_MAX_DURATION`
@@ -39,6 +41,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use gbb_config::{Config, Origin, Var};
+use gbb_elf::Waivers;
 
 use crate::StackError;
 
@@ -194,6 +197,10 @@ pub struct BuildSettings {
     pub tag_origin: Option<Origin>,
     /// Every `BOB_*` variable, in name order.
     pub bob_vars: Vec<BobVar>,
+    /// `ALLOW_MISSING_LIBS`: paths and globs of the image's files whose unmet loader needs
+    /// do not fail the build (`build.sh` may say the same with `_allow_missing_libs`, see
+    /// [`crate::BuildScript`]); checked as patterns here.
+    pub allow_missing_libs: Option<Setting<Waivers>>,
 }
 
 impl BuildSettings {
@@ -250,6 +257,13 @@ impl BuildSettings {
             let set_by = lines.set_by("BUILDER_SECCOMP", var);
             settings.seccomp = Some(Setting {
                 value: seccomp(var.value.as_str(), &set_by)?,
+                set_by,
+            });
+        }
+        if let Some(var) = config.non_empty("ALLOW_MISSING_LIBS") {
+            let set_by = lines.set_by("ALLOW_MISSING_LIBS", var);
+            settings.allow_missing_libs = Some(Setting {
+                value: waivers(&var.value.items(), &set_by)?,
                 set_by,
             });
         }
@@ -345,6 +359,17 @@ impl<'c> Lines<'c> {
                 max_duration_set_by,
             }))
     }
+}
+
+/// The words of an `ALLOW_MISSING_LIBS` or `_allow_missing_libs` value (a string of words, or
+/// an array of them) as waivers; a word that is not a valid glob is refused at its line.
+pub(crate) fn waivers(items: &[&str], set_by: &SetBy) -> Result<Waivers, StackError> {
+    Waivers::new(items.iter().flat_map(|item| item.split_whitespace())).map_err(|error| {
+        set_by.refuse(format!(
+            "`{}` is not a valid path pattern ({}); write absolute paths in the image, with `*`, `?`, `[...]` or a `**` folder",
+            error.pattern, error.message
+        ))
+    })
 }
 
 /// A whole number of seconds, at least one, as kubler's `[[ $MAX -gt $elapsed ]]` takes it
@@ -722,6 +747,30 @@ mod tests {
         assert!(
             refusal("BUILDER_DOCKER_ARGS=( --security-opt seccomp= )\n")
                 .contains("no seccomp profile is named")
+        );
+    }
+
+    #[test]
+    fn allow_missing_libs_are_checked_globs() {
+        let settings =
+            read("ALLOW_MISSING_LIBS=( /usr/bin/nvidia-smi \"/opt/cuda/** usr/lib/libx.so.*\" )\n")
+                .unwrap();
+        let allowed = settings.allow_missing_libs.unwrap();
+        assert!(allowed.value.covers("/usr/bin/nvidia-smi"));
+        assert!(allowed.value.covers("/opt/cuda/lib64/libcuda.so.1"));
+        assert!(allowed.value.covers("/usr/lib/libx.so.2"));
+        assert!(!allowed.value.covers("/usr/bin/other"));
+        assert_eq!(
+            allowed.set_by.to_string(),
+            "ALLOW_MISSING_LIBS at dock/ns/build.conf:1:1"
+        );
+        assert_eq!(
+            read("ALLOW_MISSING_LIBS=\n").unwrap().allow_missing_libs,
+            None
+        );
+        assert_eq!(
+            refusal("X=1\nALLOW_MISSING_LIBS=\"/usr/bin/ok /usr/lib/[libx\"\n"),
+            "ALLOW_MISSING_LIBS at dock/ns/build.conf:2:1: `/usr/lib/[libx` is not a valid path pattern (invalid range pattern); write absolute paths in the image, with `*`, `?`, `[...]` or a `**` folder"
         );
     }
 

@@ -373,7 +373,7 @@ fn load_definition(
 
     let script_path = dir.join("build.sh");
     let build_script = match std::fs::read_to_string(&script_path) {
-        Ok(text) => BuildScript::scan(&script_path, &text, &config, env),
+        Ok(text) => BuildScript::scan(&script_path, &text, &config, env)?,
         Err(e) if e.kind() == io::ErrorKind::NotFound => BuildScript::default(),
         Err(e) => return Err(io_error(&script_path)(e)),
     };

@@ -49,14 +49,24 @@ pub(crate) fn run(
 ) -> anyhow::Result<ExitCode> {
     let stack = context.load(printer)?;
     let definitions = select(&stack, &args.ids)?;
-    let findings = Linter::new().check_all(definitions.iter().copied());
+    let mut findings = Linter::new().check_all(definitions.iter().copied());
     // The references too: a build would refuse an unknown parent or builder, or a cycle.
     let request = Request {
         ids: args.ids.clone(),
         only_given: false,
         exclude: Vec::new(),
     };
-    let plan_error = BuildPlan::new(&stack, &request).err();
+    let plan = BuildPlan::new(&stack, &request);
+    // Images built here: can their programs be loaded (what the build checks after phase 1)?
+    if let Ok(plan) = &plan {
+        findings.extend(gbb_lint::check_built_images(
+            &stack,
+            plan,
+            &context.paths(&stack),
+            definitions.iter().copied(),
+        ));
+    }
+    let plan_error = plan.err();
 
     let mut out = String::new();
     for finding in &findings {

@@ -30,6 +30,12 @@ fn builds_runs_and_rebuilds_only_what_changed() {
         "hello",
     ] {
         assert_eq!(run.result_of(&stack.id(name)), "built", "{}", run.stderr);
+        // Each image's programs were checked for their loader and libraries (issue 15).
+        let log = stack.log(name);
+        assert!(
+            log.contains("gbb: every program of the image can be loaded ("),
+            "{name}: {log}"
+        );
     }
     assert_eq!(
         docker(&["run", "--rm", &stack.id("hello")]).trim(),

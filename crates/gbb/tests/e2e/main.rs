@@ -14,6 +14,7 @@ mod engines;
 mod faults;
 mod interactive;
 mod kubler;
+mod loader;
 mod mirror;
 mod mounts;
 mod outputs;

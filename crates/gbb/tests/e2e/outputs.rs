@@ -111,16 +111,16 @@ fn links_planted_in_gbb_out_reach_no_host_file() {
     let hello = stack.id("hello");
     let canary = Canary::new();
     // Every name gbb wrote into the output folder before (the context, the key and its
-    // temporary name), and the names of the SBOM files gbb keeps, as links to the canary. The
-    // temporary name had gbb's pid in it: the test hands the pid to the hook through the
-    // image folder once gbb runs.
+    // temporary name), and the file index and SBOM files gbb writes there itself, as links to
+    // the canary. The temporary name had gbb's pid in it: the test hands the pid to the hook
+    // through the image folder once gbb runs.
     let pid_file = stack.image_dir("hello").join("gbb.pid");
     hello_with_hook(
         &stack,
         &format!(
             "    until [[ -f /config/gbb.pid ]]; do sleep 0.2; done\n\
              \x20   for name in context.tar key \"key.gbb-tmp-$(cat /config/gbb.pid)\" \\\n\
-             \x20       sbom-layer.json sbom.spdx.json sbom.cdx.json; do\n\
+             \x20       sbom-layer.json sbom.spdx.json sbom.cdx.json files.json; do\n\
              \x20       ln -sf {canary} \"/gbb-out/$name\"\n\
              \x20   done",
             canary = canary.path.display()
@@ -141,6 +141,7 @@ fn links_planted_in_gbb_out_reach_no_host_file() {
         "sbom-layer.json",
         "sbom.spdx.json",
         "sbom.cdx.json",
+        "files.json",
     ] {
         assert!(
             std::fs::symlink_metadata(out.join(name)).unwrap().is_file(),
@@ -160,6 +161,7 @@ fn links_planted_in_gbb_out_reach_no_host_file() {
                 "sbom-layer.json",
                 "sbom.spdx.json",
                 "sbom.cdx.json",
+                "files.json",
             ]
             .contains(&name.to_str().unwrap()),
             "`{name:?}` is in .gbb/build: only the outputs gbb keeps are"

@@ -1,5 +1,6 @@
 //! An image step: phase 1 in a build container (its builder, or its parent's kept state),
-//! kept as this image's state; phase 2 builds the image from the root file system phase 1
+//! its programs checked for their loader and libraries (`loader_check.rs`), kept as this
+//! image's state; phase 2 builds the image from the root file system phase 1
 //! left; `build-test.sh` and the health check run on it; only then do `PACKAGES.md`, the kept
 //! outputs and the tags change.
 
@@ -15,7 +16,7 @@ use super::super::{Build, step_container};
 use crate::error::io;
 use crate::outputs::{self, KEPT_OUTPUTS, Owner, RunDir, TEXT_LIMIT};
 use crate::packages_md::{self, Installed};
-use crate::{BuildError, ContentKey, Why, context, names, template};
+use crate::{BuildError, ContentKey, Why, context, loader_check, names, template};
 
 /// What an image step's template sees as `IMAGE_PARENT`.
 pub(crate) fn parent_image(step: &ImageStep) -> String {
@@ -101,6 +102,18 @@ impl Build<'_> {
                     return Err(self.discard(&container, error));
                 }
                 Err(error) => return Err(self.discard(&container, error)),
+            }
+            // Can every program be loaded? Asked before the container is kept, so a failure
+            // leaves no candidate state and moves no tag.
+            if let Err(error) = loader_check::check_phase1(
+                self.stack,
+                &self.options.paths,
+                self.reporter,
+                definition,
+                &step.ancestors,
+                &run,
+            ) {
+                return Err(self.discard(&container, error));
             }
             let state_candidate = names::candidate(&step.state);
             self.keep(&step.id, &container, &state_candidate, &spec.mounts)?;

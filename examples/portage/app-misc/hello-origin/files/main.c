@@ -1,0 +1,6 @@
+int hello_origin(void);
+
+int main(void)
+{
+	return hello_origin();
+}
