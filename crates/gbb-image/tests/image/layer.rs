@@ -1,0 +1,269 @@
+//! Layers read back byte by byte: what is kept, what is made canonical, and that the same
+//! input always gives the same digests.
+
+use std::collections::BTreeMap;
+use std::io::Read;
+
+use gbb_image::{BlobStore, Compression, LayerOptions, write_layer};
+use sha2::{Digest, Sha256};
+use tar::EntryType;
+
+use crate::fixture::{self, Order};
+use crate::{EPOCH, epoch, image_of_root};
+
+/// Every file of a store, by relative path, with its bytes.
+fn store_files(store: &BlobStore) -> BTreeMap<String, Vec<u8>> {
+    let blobs = store.root().join("blobs/sha256");
+    std::fs::read_dir(&blobs)
+        .unwrap()
+        .map(|e| {
+            let e = e.unwrap();
+            (
+                e.file_name().into_string().unwrap(),
+                std::fs::read(e.path()).unwrap(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn layer_keeps_owners_modes_links_devices_and_xattrs_and_clamps_times() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = fixture::write_root(dir.path(), Order::Reversed, None);
+    let store = BlobStore::open(dir.path().join("store")).unwrap();
+    let options = LayerOptions {
+        epoch: epoch(EPOCH),
+        compression: Compression::Gzip,
+    };
+    let layer = write_layer(&store, &root, &options).unwrap();
+
+    let digest = layer.descriptor.digest().digest().to_owned();
+    let blob = std::fs::read(store.root().join("blobs/sha256").join(&digest)).unwrap();
+    assert_eq!(hex::encode(Sha256::digest(&blob)), digest);
+    assert_eq!(layer.descriptor.size(), blob.len() as u64);
+    let mut tar_bytes = Vec::new();
+    flate2::read::GzDecoder::new(blob.as_slice())
+        .read_to_end(&mut tar_bytes)
+        .unwrap();
+    assert_eq!(
+        hex::encode(Sha256::digest(&tar_bytes)),
+        layer.diff_id.digest()
+    );
+    assert_eq!(layer.uncompressed_size, tar_bytes.len() as u64);
+    // No file name and no time in the gzip header.
+    assert_eq!(&blob[3..8], &[0, 0, 0, 0, 0], "FLG and MTIME are zero");
+
+    let mut archive = tar::Archive::new(tar_bytes.as_slice());
+    let mut paths = Vec::new();
+    for entry in archive.entries().unwrap() {
+        let mut entry = entry.unwrap();
+        let path = String::from_utf8(entry.path_bytes().into_owned()).unwrap();
+        let path = path.trim_end_matches('/').to_owned();
+        let header = entry.header().clone();
+        assert!(header.mtime().unwrap() <= EPOCH, "{path}: time not clamped");
+        assert!(
+            header.username_bytes().is_none_or(<[u8]>::is_empty),
+            "{path}: user name kept"
+        );
+        let mode = header.mode().unwrap();
+        match path.as_str() {
+            fixture::SETUID => assert_eq!(mode, 0o4755),
+            "tmp" => assert_eq!(mode, 0o1777),
+            fixture::USER_FILE => {
+                assert_eq!((header.uid().unwrap(), header.gid().unwrap()), (1234, 1234));
+                assert_eq!(mode, 0o640);
+            }
+            fixture::LINK_FIRST => {
+                assert_eq!(
+                    header.entry_type(),
+                    EntryType::Regular,
+                    "first name has the data"
+                );
+                let mut data = String::new();
+                entry.read_to_string(&mut data).unwrap();
+                assert_eq!(data, "one inode, two names\n");
+            }
+            fixture::LINK_DATA => {
+                assert_eq!(header.entry_type(), EntryType::Link);
+                let target = entry.link_name_bytes().unwrap().into_owned();
+                assert_eq!(target, fixture::LINK_FIRST.as_bytes());
+            }
+            fixture::SYMLINK => {
+                assert_eq!(header.entry_type(), EntryType::Symlink);
+                assert_eq!(entry.link_name_bytes().unwrap().as_ref(), b"hard-b");
+            }
+            fixture::DEVICE => {
+                assert_eq!(header.entry_type(), EntryType::Char);
+                assert_eq!(header.device_major().unwrap(), Some(1));
+                assert_eq!(header.device_minor().unwrap(), Some(3));
+            }
+            fixture::FIFO => assert_eq!(header.entry_type(), EntryType::Fifo),
+            fixture::XATTR_FILE => {
+                let extensions = entry.pax_extensions().unwrap().unwrap();
+                let xattrs: Vec<_> = extensions
+                    .map(|e| {
+                        let e = e.unwrap();
+                        (e.key().unwrap().to_owned(), e.value_bytes().to_vec())
+                    })
+                    .collect();
+                assert_eq!(
+                    xattrs,
+                    [(
+                        format!("SCHILY.xattr.{}", fixture::XATTR_NAME),
+                        fixture::XATTR_VALUE.to_vec()
+                    )]
+                );
+            }
+            _ => {}
+        }
+        paths.push(path);
+    }
+    assert!(
+        !paths.iter().any(|p| p.is_empty() || p == "."),
+        "no root entry"
+    );
+    let mut sorted = paths.clone();
+    sorted.sort();
+    assert_eq!(paths, sorted, "entries are sorted by path");
+    assert_eq!(layer.entries, paths.len());
+    assert!(
+        paths.iter().any(|p| p.len() > 100),
+        "the long path is there"
+    );
+}
+
+#[test]
+fn same_files_in_any_order_give_byte_identical_blobs_and_manifest() {
+    let dir = tempfile::tempdir().unwrap();
+    let listed_dir = dir.path().join("listed");
+    let reversed_dir = dir.path().join("reversed");
+    std::fs::create_dir_all(&listed_dir).unwrap();
+    std::fs::create_dir_all(&reversed_dir).unwrap();
+    let listed = fixture::write_root(&listed_dir, Order::AsListed, None);
+    let reversed = fixture::write_root(&reversed_dir, Order::Reversed, None);
+    assert_ne!(
+        std::fs::read(&listed).unwrap(),
+        std::fs::read(&reversed).unwrap()
+    );
+
+    let mut results = Vec::new();
+    for (name, root) in [("a", &listed), ("b", &reversed), ("c", &listed)] {
+        let store = BlobStore::open(dir.path().join(name)).unwrap();
+        let image = image_of_root(&store, root, epoch(EPOCH), Compression::Gzip, None);
+        results.push((image.digest().clone(), store_files(&store)));
+    }
+    // `assert!`, not `assert_eq!`: the blobs are too long to print.
+    assert!(results[0] == results[1], "input order changed the image");
+    assert!(results[0] == results[2], "a second run changed the image");
+    assert_eq!(results[0].1.len(), 3, "one layer, a config and a manifest");
+}
+
+#[test]
+fn another_epoch_gives_another_digest() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = fixture::write_root(dir.path(), Order::AsListed, None);
+    let store = BlobStore::open(dir.path().join("store")).unwrap();
+    let first = image_of_root(&store, &root, epoch(EPOCH), Compression::Gzip, None);
+    let second = image_of_root(&store, &root, epoch(EPOCH + 1), Compression::Gzip, None);
+    assert_ne!(first.digest(), second.digest());
+    assert_ne!(
+        first.manifest.layers()[0].digest(),
+        second.manifest.layers()[0].digest(),
+        "the clamped file times changed"
+    );
+    assert_eq!(
+        first.config.created().as_deref(),
+        Some("2026-01-01T00:00:00Z")
+    );
+    assert_eq!(
+        second.config.created().as_deref(),
+        Some("2026-01-01T00:00:01Z")
+    );
+}
+
+#[test]
+fn zstd_and_uncompressed_layers_have_the_gzip_layers_diff_id() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = fixture::write_root(dir.path(), Order::AsListed, None);
+    let store = BlobStore::open(dir.path().join("store")).unwrap();
+    let layer = |compression| {
+        let options = LayerOptions {
+            epoch: epoch(EPOCH),
+            compression,
+        };
+        write_layer(&store, &root, &options).unwrap()
+    };
+    let gzip = layer(Compression::Gzip);
+    let zstd = layer(Compression::Zstd);
+    let plain = layer(Compression::None);
+    assert_eq!(gzip.diff_id, zstd.diff_id);
+    assert_eq!(gzip.diff_id, plain.diff_id);
+    assert_eq!(plain.descriptor.digest().digest(), plain.diff_id.digest());
+    let blob = store
+        .root()
+        .join("blobs/sha256")
+        .join(zstd.descriptor.digest().digest());
+    let tar_bytes = zstd::decode_all(std::fs::File::open(blob).unwrap()).unwrap();
+    assert_eq!(
+        hex::encode(Sha256::digest(&tar_bytes)),
+        zstd.diff_id.digest()
+    );
+    assert_eq!(
+        zstd.descriptor.media_type().to_string(),
+        "application/vnd.oci.image.layer.v1.tar+zstd"
+    );
+}
+
+#[test]
+fn bad_root_tars_are_refused_with_the_entry() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = BlobStore::open(dir.path().join("store")).unwrap();
+    let options = LayerOptions::default();
+
+    let escaping = dir.path().join("escaping.tar");
+    let mut builder = tar::Builder::new(std::fs::File::create(&escaping).unwrap());
+    let mut header = plain_header(EntryType::Regular);
+    // `append_data` refuses `..`, so the name is written into the header directly.
+    header.as_old_mut().name[..9].copy_from_slice(b"../escape");
+    header.set_cksum();
+    builder.append(&header, std::io::empty()).unwrap();
+    builder.into_inner().unwrap();
+    let error = write_layer(&store, &escaping, &options).unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        format!(
+            "`{}`: entry `../escape` leaves the root (a `..` component)",
+            escaping.display()
+        )
+    );
+
+    let dangling = dir.path().join("dangling.tar");
+    let mut builder = tar::Builder::new(std::fs::File::create(&dangling).unwrap());
+    let mut header = plain_header(EntryType::Link);
+    builder.append_link(&mut header, "a", "missing").unwrap();
+    builder.into_inner().unwrap();
+    let error = write_layer(&store, &dangling, &options).unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        format!(
+            "`{}`: entry `a` is a hard link to `missing`, which the archive does not hold",
+            dangling.display()
+        )
+    );
+
+    let names: Vec<_> = std::fs::read_dir(store.root().join("blobs/sha256"))
+        .unwrap()
+        .collect();
+    assert!(names.is_empty(), "nothing half-written: {names:?}");
+}
+
+fn plain_header(kind: EntryType) -> tar::Header {
+    let mut header = tar::Header::new_gnu();
+    header.set_entry_type(kind);
+    header.set_mode(0o644);
+    header.set_uid(0);
+    header.set_gid(0);
+    header.set_mtime(0);
+    header.set_size(0);
+    header
+}
