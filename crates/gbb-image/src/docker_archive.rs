@@ -15,7 +15,7 @@ use serde::Serialize;
 use tar::{EntryType, Header};
 
 use crate::canonical::to_canonical_json;
-use crate::store::{BlobStore, sha256_of};
+use crate::store::{BlobStore, readable_by_all, sha256_of};
 use crate::{Error, Result, SourceDateEpoch, StoredImage};
 
 /// One image of a docker archive and the tags `docker load` gives it.
@@ -124,7 +124,9 @@ pub fn write_docker_archive(
     let temp = buffered
         .into_inner()
         .map_err(|e| write_error(e.into_error()))?;
-    temp.as_file().sync_data().map_err(write_error)?;
+    readable_by_all(temp.as_file())
+        .and_then(|()| temp.as_file().sync_data())
+        .map_err(write_error)?;
     temp.persist(path)
         .map_err(|e| Error::io("rename a file to", path, e.error))?;
     Ok(())

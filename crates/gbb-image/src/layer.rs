@@ -155,6 +155,24 @@ pub fn write_layer(store: &BlobStore, root_tar: &Path, options: &LayerOptions) -
     write_members(store, &file, root_tar, &members, options)
 }
 
+/// Writes the layer of a tar that arrives as a stream (an engine's export of a container or
+/// of a committed image's layer), by first copying it to a temporary file in the store's
+/// folder: sorting needs to read the entries' data in another order than they come in, and a
+/// file allows that without holding hundreds of MB in memory. The temporary file is removed
+/// when done, whatever happens.
+pub fn write_layer_from_reader(
+    store: &BlobStore,
+    mut tar: impl Read,
+    options: &LayerOptions,
+) -> Result<Layer> {
+    let mut spool = tempfile::Builder::new()
+        .prefix(".gbb-spool")
+        .tempfile_in(store.root())
+        .map_err(|e| Error::io("create a temporary file in", store.root(), e))?;
+    io::copy(&mut tar, spool.as_file_mut()).map_err(|e| Error::io("write", spool.path(), e))?;
+    write_layer(store, spool.path(), options)
+}
+
 fn entry_error(archive: &Path, path: &[u8], problem: EntryProblem) -> Error {
     Error::Entry {
         archive: archive.to_path_buf(),
@@ -464,7 +482,8 @@ fn write_members(
         header.set_gid(member.gid);
         header.set_mtime(member.mtime.min(epoch));
         header.set_size(0);
-        if !member.xattrs.is_empty() {
+        // A hard link's xattrs are its first name's (one inode): written once, there.
+        if !member.xattrs.is_empty() && !matches!(member.kind, Kind::HardLink(_)) {
             let records: Vec<(String, &[u8])> = member
                 .xattrs
                 .iter()

@@ -9,7 +9,7 @@ use std::path::Path;
 use oci_spec::image::{ANNOTATION_REF_NAME, Descriptor, ImageIndex, ImageIndexBuilder, MediaType};
 
 use crate::canonical::to_canonical_json;
-use crate::store::{BlobStore, sha256_of};
+use crate::store::{BlobStore, readable_by_all, sha256_of};
 use crate::{Error, Result, StoredImage};
 
 /// One image of a layout and the name it is found by (`skopeo inspect oci:DIR:NAME`).
@@ -134,6 +134,7 @@ pub(crate) fn write_atomically(dir: &Path, name: &str, bytes: &[u8]) -> Result<(
         .tempfile_in(dir)
         .map_err(|e| Error::io("create a temporary file in", dir, e))?;
     temp.write_all(bytes)
+        .and_then(|()| readable_by_all(temp.as_file()))
         .and_then(|()| temp.as_file().sync_data())
         .map_err(|e| Error::io("write", temp.path(), e))?;
     temp.persist(&target)

@@ -186,8 +186,8 @@ impl BlobWriter {
         let temp = buffered
             .into_inner()
             .map_err(|e| Error::io("write", blobs.join(".gbb-tmp"), e.into_error()))?;
-        temp.as_file()
-            .sync_data()
+        readable_by_all(temp.as_file())
+            .and_then(|()| temp.as_file().sync_data())
             .map_err(|e| Error::io("write", temp.path(), e))?;
         let digest = Sha256Digest::from_str(&hex).map_err(|_| Error::Digest(hex.clone()))?;
         let target = blobs.join(&hex);
@@ -207,6 +207,13 @@ impl Write for BlobWriter {
     fn flush(&mut self) -> io::Result<()> {
         self.inner.flush()
     }
+}
+
+/// Mode 0644 for a file made by `tempfile` (which creates 0600): blobs, layouts and archives
+/// are read by other users' tools (a registry, an engine, a colleague's skopeo).
+pub(crate) fn readable_by_all(file: &File) -> io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    file.set_permissions(fs::Permissions::from_mode(0o644))
 }
 
 /// Parses `sha256:<hex>` into the digest of a blob.

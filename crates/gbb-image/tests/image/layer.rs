@@ -159,6 +159,26 @@ fn same_files_in_any_order_give_byte_identical_blobs_and_manifest() {
 }
 
 #[test]
+fn a_streamed_tar_gives_the_same_layer_as_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = fixture::write_root(dir.path(), Order::AsListed, None);
+    let store = BlobStore::open(dir.path().join("store")).unwrap();
+    let options = LayerOptions {
+        epoch: epoch(EPOCH),
+        compression: Compression::Gzip,
+    };
+    let from_file = write_layer(&store, &root, &options).unwrap();
+    let stream = std::fs::File::open(&root).unwrap();
+    let from_stream = gbb_image::write_layer_from_reader(&store, stream, &options).unwrap();
+    assert_eq!(from_file, from_stream);
+    let leftovers: Vec<_> = std::fs::read_dir(store.root())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(leftovers, ["blobs"], "the spooled copy is removed");
+}
+
+#[test]
 fn another_epoch_gives_another_digest() {
     let dir = tempfile::tempdir().unwrap();
     let root = fixture::write_root(dir.path(), Order::AsListed, None);

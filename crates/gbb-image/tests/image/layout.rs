@@ -161,6 +161,14 @@ fn oci_layout_keeps_other_images_and_refuses_a_foreign_folder() {
         first.contains(r#""org.opencontainers.image.ref.name":"parent""#),
         "{first}"
     );
+    let mode = |path: &Path| std::fs::metadata(path).unwrap().mode() & 0o777;
+    assert_eq!(mode(&layout.join("index.json")), 0o644);
+    let manifest_blob = layout.join("blobs/sha256").join(child.digest().digest());
+    assert_eq!(
+        mode(&manifest_blob),
+        0o644,
+        "others' tools can read the blobs"
+    );
     // The same images again give the same index, byte for byte.
     write_oci_layout(&store, &layout, &one("child", &child)).unwrap();
     assert_eq!(std::fs::read(layout.join("index.json")).unwrap(), index);
