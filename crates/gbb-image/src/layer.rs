@@ -52,6 +52,7 @@ use oci_spec::image::{Descriptor, MediaType, Sha256Digest};
 use tar::{EntryType, Header};
 
 use crate::digest_writer::DigestWriter;
+use crate::pipeline::PipeWriter;
 use crate::store::{BlobStore, BlobWriter};
 use crate::{EntryProblem, Error, Result, SourceDateEpoch};
 
@@ -473,7 +474,7 @@ fn write_members(
     let temp: PathBuf = store.root().join("blobs/sha256/.gbb-tmp");
     let write_error = |e| Error::io("write a layer in", &temp, e);
     let encoder = Encoder::new(blob, options.compression).map_err(write_error)?;
-    let mut builder = tar::Builder::new(DigestWriter::new(encoder));
+    let mut builder = tar::Builder::new(DigestWriter::new(PipeWriter::new(encoder)));
     let epoch = options.epoch.seconds();
     for member in members {
         let mut header = Header::new_gnu();
@@ -550,7 +551,8 @@ fn write_members(
         })?;
     }
     let hashed = builder.into_inner().map_err(write_error)?;
-    let (encoder, diff_hex, uncompressed_size) = hashed.finish();
+    let (pipe, diff_hex, uncompressed_size) = hashed.finish();
+    let encoder = pipe.finish().map_err(write_error)?;
     let blob = encoder.finish().map_err(write_error)?.finish()?;
     let diff_id = Sha256Digest::from_str(&diff_hex).map_err(|_| Error::Digest(diff_hex.clone()))?;
     Ok(Layer {

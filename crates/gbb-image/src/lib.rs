@@ -33,6 +33,7 @@ mod image;
 mod instructions;
 mod layer;
 mod layout;
+mod pipeline;
 mod store;
 
 pub use config::DockerExtensions;
