@@ -2,6 +2,12 @@
 //! writes tar headers and hashes the uncompressed stream, the other compresses, hashes the
 //! blob and writes it. `tar | gzip` gets the same overlap from two processes; without it
 //! the layer writer would be the slower of the two by the cost of reading and hashing.
+//!
+//! The compressor always gets whole chunks of [`CHUNK`] bytes (the last one shorter),
+//! whatever sizes the tar writer wrote in: deflate's output through flate2 depends on how its
+//! input was cut, so fixed cuts make a blob's digest depend only on the uncompressed bytes
+//! (and the compression libraries' versions, pinned by `Cargo.lock`), not on how the `tar`
+//! crate happens to buffer.
 
 use std::io::{self, Write};
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
@@ -81,11 +87,13 @@ where
     W: Write + Send + 'static,
 {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.buffer.extend_from_slice(buf);
-        if self.buffer.len() >= CHUNK {
+        let room = CHUNK - self.buffer.len();
+        let taken = room.min(buf.len());
+        self.buffer.extend_from_slice(&buf[..taken]);
+        if self.buffer.len() == CHUNK {
             self.send()?;
         }
-        Ok(buf.len())
+        Ok(taken)
     }
 
     fn flush(&mut self) -> io::Result<()> {
@@ -108,6 +116,36 @@ impl<W> Drop for PipeWriter<W> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Records the length of every write it gets.
+    struct Cuts(Vec<usize>);
+
+    impl Write for Cuts {
+        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+            self.0.push(buf.len());
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn the_inner_writer_gets_whole_chunks_whatever_the_writes() {
+        let total = 3 * CHUNK + 123;
+        let data = vec![7u8; total];
+        let mut cuts_seen = Vec::new();
+        for piece in [1, 511, 8192, CHUNK + 1, total] {
+            let mut pipe = PipeWriter::new(Cuts(Vec::new()));
+            for part in data.chunks(piece) {
+                pipe.write_all(part).unwrap();
+            }
+            cuts_seen.push(pipe.finish().unwrap().0);
+        }
+        for cuts in &cuts_seen {
+            assert_eq!(cuts, &[CHUNK, CHUNK, CHUNK, 123]);
+        }
+    }
 
     #[test]
     fn bytes_arrive_in_order() {

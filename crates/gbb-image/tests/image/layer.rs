@@ -287,3 +287,32 @@ fn plain_header(kind: EntryType) -> tar::Header {
     header.set_size(0);
     header
 }
+
+#[test]
+fn a_path_written_twice_keeps_the_later_entry_as_extracting_would() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("twice.tar");
+    let mut builder = tar::Builder::new(std::fs::File::create(&root).unwrap());
+    for (data, mode) in [(&b"first\n"[..], 0o600), (&b"second\n"[..], 0o644)] {
+        let mut header = plain_header(EntryType::Regular);
+        header.set_mode(mode);
+        header.set_size(data.len() as u64);
+        builder.append_data(&mut header, "etc/motd", data).unwrap();
+    }
+    builder.into_inner().unwrap();
+    let store = BlobStore::open(dir.path().join("store")).unwrap();
+    let layer = write_layer(&store, &root, &LayerOptions::default()).unwrap();
+    assert_eq!(layer.entries, 1);
+    let blob = store
+        .root()
+        .join("blobs/sha256")
+        .join(layer.descriptor.digest().digest());
+    let mut archive = tar::Archive::new(flate2::read::GzDecoder::new(
+        std::fs::File::open(blob).unwrap(),
+    ));
+    let mut entry = archive.entries().unwrap().next().unwrap().unwrap();
+    assert_eq!(entry.header().mode().unwrap(), 0o644);
+    let mut data = String::new();
+    entry.read_to_string(&mut data).unwrap();
+    assert_eq!(data, "second\n");
+}
