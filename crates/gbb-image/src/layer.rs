@@ -210,9 +210,15 @@ fn read_members(file: &File, archive_path: &Path) -> Result<Vec<Member>> {
         let mut gid = number(header.gid())?;
         let mtime = number(header.mtime())?;
         let device = |header: &Header| -> Result<(u32, u32)> {
-            let major = header.device_major().ok().flatten().unwrap_or(0);
-            let minor = header.device_minor().ok().flatten().unwrap_or(0);
-            Ok((major, minor))
+            let number = |value: io::Result<Option<u32>>| {
+                value
+                    .map(Option::unwrap_or_default)
+                    .map_err(|e| bad(EntryProblem::BadHeader(e.to_string())))
+            };
+            Ok((
+                number(header.device_major())?,
+                number(header.device_minor())?,
+            ))
         };
         let link = entry.link_name_bytes().map(|l| l.into_owned());
         let kind = match entry_type {
@@ -265,8 +271,15 @@ fn read_members(file: &File, archive_path: &Path) -> Result<Vec<Member>> {
                 }
             }
         }
-        xattrs.sort();
-        xattrs.dedup_by(|later, earlier| later.0 == earlier.0);
+        // By name, stable, and of two records for one name the later wins (as in PAX).
+        xattrs.sort_by(|a, b| a.0.cmp(&b.0));
+        xattrs.dedup_by(|later, earlier| {
+            let same = later.0 == earlier.0;
+            if same {
+                std::mem::swap(later, earlier);
+            }
+            same
+        });
         if path.is_empty() {
             // The root folder's own entry (`./`); see the module documentation.
             continue;

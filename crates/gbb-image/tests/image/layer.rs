@@ -316,3 +316,114 @@ fn a_path_written_twice_keeps_the_later_entry_as_extracting_would() {
     entry.read_to_string(&mut data).unwrap();
     assert_eq!(data, "second\n");
 }
+
+#[test]
+fn gnu_tar_in_pax_and_gnu_formats_gives_one_layer() {
+    // A root made on disk and packed by the host's GNU tar with phase 1's options
+    // (`gbb_write_rootfs` in container/helpers.sh), and again in GNU format in another order:
+    // two different archives of the same files.
+    use std::os::unix::fs::{PermissionsExt, symlink};
+    let tar_program = crate::tools::require("tar", "tar");
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("root");
+    std::fs::create_dir_all(root.join("usr/bin")).unwrap();
+    std::fs::write(root.join("usr/bin/tool"), "tool\n").unwrap();
+    std::fs::set_permissions(root.join("usr/bin/tool"), PermissionsExt::from_mode(0o4755)).unwrap();
+    std::fs::hard_link(root.join("usr/bin/tool"), root.join("usr/bin/alias")).unwrap();
+    symlink("tool", root.join("usr/bin/link")).unwrap();
+    std::fs::write(root.join("capable"), "x\n").unwrap();
+    xattr::set(root.join("capable"), "user.gbb", b"v").unwrap();
+    std::os::unix::fs::chown(root.join("capable"), Some(1234), Some(1234)).unwrap();
+
+    let pax = dir.path().join("pax.tar");
+    crate::tools::run(
+        std::process::Command::new(&tar_program)
+            .arg("-C")
+            .arg(&root)
+            .args([
+                "--numeric-owner",
+                "--sort=name",
+                "--mtime=@1767225600",
+                "--clamp-mtime",
+            ])
+            .arg("--pax-option=exthdr.name=%d/PaxHeaders/%f,delete=atime,delete=ctime")
+            .args(["--xattrs", "--xattrs-include=user.*", "-cf"])
+            .arg(&pax)
+            .arg("."),
+    );
+    let gnu = dir.path().join("gnu.tar");
+    crate::tools::run(
+        std::process::Command::new(&tar_program)
+            .arg("-C")
+            .arg(&root)
+            .args(["--format=gnu", "--sort=inode", "-cf"])
+            .arg(&gnu)
+            .args(["usr", "capable"]),
+    );
+    let store = BlobStore::open(dir.path().join("store")).unwrap();
+    let options = LayerOptions {
+        epoch: epoch(EPOCH),
+        compression: Compression::Gzip,
+    };
+    let from_pax = write_layer(&store, &pax, &options).unwrap();
+    let from_gnu = write_layer(&store, &gnu, &options).unwrap();
+    // GNU format carries no xattrs, so the layers differ in that one record: every other
+    // field is compared entry by entry.
+    assert_eq!(from_pax.entries, from_gnu.entries);
+    let entries = |layer: &gbb_image::Layer| {
+        let blob = store
+            .root()
+            .join("blobs/sha256")
+            .join(layer.descriptor.digest().digest());
+        let mut archive = tar::Archive::new(flate2::read::GzDecoder::new(
+            std::fs::File::open(blob).unwrap(),
+        ));
+        archive
+            .entries()
+            .unwrap()
+            .map(|e| {
+                let mut e = e.unwrap();
+                let h = e.header().clone();
+                let xattrs = e.pax_extensions().unwrap().map(|x| x.count()).unwrap_or(0);
+                (
+                    String::from_utf8(e.path_bytes().into_owned()).unwrap(),
+                    h.entry_type(),
+                    h.mode().unwrap(),
+                    h.uid().unwrap(),
+                    h.mtime().unwrap(),
+                    e.link_name_bytes().map(|l| l.into_owned()),
+                    xattrs,
+                )
+            })
+            .collect::<Vec<_>>()
+    };
+    let pax_entries = entries(&from_pax);
+    let gnu_entries = entries(&from_gnu);
+    for (p, g) in pax_entries.iter().zip(&gnu_entries) {
+        assert_eq!(
+            (&p.0, p.1, p.2, p.3, p.4, &p.5),
+            (&g.0, g.1, g.2, g.3, g.4, &g.5)
+        );
+    }
+    let capable = pax_entries.iter().find(|e| e.0 == "capable").unwrap();
+    assert_eq!((capable.3, capable.6), (1234, 1), "owner and xattr kept");
+    let names: Vec<_> = pax_entries.iter().map(|e| e.0.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "capable",
+            "usr/",
+            "usr/bin/",
+            "usr/bin/alias",
+            "usr/bin/link",
+            "usr/bin/tool"
+        ]
+    );
+    let alias = &pax_entries[3];
+    assert_eq!(
+        (alias.1, alias.2),
+        (EntryType::Regular, 0o4755),
+        "first name has the data"
+    );
+    assert_eq!(pax_entries[5].5.as_deref(), Some(&b"usr/bin/alias"[..]));
+}
