@@ -151,9 +151,26 @@ struct Member {
 /// for what is kept and what is made canonical.
 pub fn write_layer(store: &BlobStore, root_tar: &Path, options: &LayerOptions) -> Result<Layer> {
     let file = File::open(root_tar).map_err(|e| Error::io("open", root_tar, e))?;
-    let members = read_members(&file, root_tar)?;
+    let length = file
+        .metadata()
+        .map_err(|e| Error::io("read the size of", root_tar, e))?
+        .len();
+    write_layer_at(store, &file, root_tar, 0, length, options)
+}
+
+/// Writes the layer of the tar that fills `length` bytes from `start` of `file` (a whole file,
+/// or a layer inside a `docker save` archive).
+fn write_layer_at(
+    store: &BlobStore,
+    file: &File,
+    root_tar: &Path,
+    start: u64,
+    length: u64,
+    options: &LayerOptions,
+) -> Result<Layer> {
+    let members = read_members(file, root_tar, start, length)?;
     let members = resolve_hard_links(sort_and_dedup(members), root_tar)?;
-    write_members(store, &file, root_tar, &members, options)
+    write_members(store, file, root_tar, &members, options)
 }
 
 /// Writes the layer of a tar that arrives as a stream (an engine's export of a container or
@@ -174,6 +191,68 @@ pub fn write_layer_from_reader(
     write_layer(store, spool.path(), options)
 }
 
+/// Writes the layer of the *last* layer of the first image in a `docker save` archive (what
+/// the engine's image export API returns), read in place: the layer a `RUN` step made, once
+/// its container is committed. The engine's tar of the layer is made canonical like any root
+/// tar; whiteouts (`.wh.<name>`, `.wh..wh..opq`), which mark what the step deleted, are
+/// ordinary empty files in it and are kept as such.
+///
+/// Works with the layouts of Docker before 25 (`<id>/layer.tar`) and after
+/// (`blobs/sha256/<hex>`), which both list the layers in `manifest.json`; the layer must be
+/// stored uncompressed, as `docker save` stores it.
+pub fn write_top_layer_of_docker_save(
+    store: &BlobStore,
+    archive_path: &Path,
+    options: &LayerOptions,
+) -> Result<Layer> {
+    #[derive(serde::Deserialize)]
+    struct SavedImage {
+        #[serde(rename = "Layers")]
+        layers: Vec<String>,
+    }
+    let file = File::open(archive_path).map_err(|e| Error::io("open", archive_path, e))?;
+    let tar_error = |source| Error::Tar {
+        path: archive_path.to_path_buf(),
+        source,
+    };
+    let mut members: HashMap<Vec<u8>, (u64, u64)> = HashMap::new();
+    let mut manifest = None;
+    let mut archive = tar::Archive::new(BufReader::with_capacity(256 * 1024, &file));
+    for entry in archive.entries().map_err(tar_error)? {
+        let mut entry = entry.map_err(tar_error)?;
+        let Some(path) = normalize(&entry.path_bytes()) else {
+            continue;
+        };
+        if path == b"manifest.json" {
+            let mut bytes = Vec::new();
+            entry.read_to_end(&mut bytes).map_err(tar_error)?;
+            manifest = Some(bytes);
+        } else if entry.header().entry_type().is_file() {
+            members.insert(path, (entry.raw_file_position(), entry.size()));
+        }
+    }
+    let not_a_save = |problem: &str| Error::Entry {
+        archive: archive_path.to_path_buf(),
+        entry: "manifest.json".to_owned(),
+        problem: EntryProblem::BadHeader(problem.to_owned()),
+    };
+    let manifest = manifest.ok_or_else(|| not_a_save("is missing"))?;
+    let images: Vec<SavedImage> =
+        serde_json::from_slice(&manifest).map_err(|source| Error::Json {
+            what: "docker archive manifest",
+            digest: archive_path.display().to_string(),
+            source,
+        })?;
+    let layer = images
+        .first()
+        .and_then(|image| image.layers.last())
+        .ok_or_else(|| not_a_save("lists no layer"))?;
+    let &(start, length) = normalize(layer.as_bytes())
+        .and_then(|path| members.get(&path))
+        .ok_or_else(|| not_a_save(&format!("names `{layer}`, which the archive does not hold")))?;
+    write_layer_at(store, &file, archive_path, start, length, options)
+}
+
 fn entry_error(archive: &Path, path: &[u8], problem: EntryProblem) -> Error {
     Error::Entry {
         archive: archive.to_path_buf(),
@@ -183,12 +262,17 @@ fn entry_error(archive: &Path, path: &[u8], problem: EntryProblem) -> Error {
 }
 
 /// The first pass: every entry's metadata and the position of its data.
-fn read_members(file: &File, archive_path: &Path) -> Result<Vec<Member>> {
+fn read_members(file: &File, archive_path: &Path, start: u64, length: u64) -> Result<Vec<Member>> {
     let tar_error = |source| Error::Tar {
         path: archive_path.to_path_buf(),
         source,
     };
-    let mut archive = tar::Archive::new(BufReader::with_capacity(256 * 1024, file));
+    let section = Section {
+        file,
+        offset: start,
+        remaining: length,
+    };
+    let mut archive = tar::Archive::new(BufReader::with_capacity(256 * 1024, section));
     let mut members = Vec::new();
     for entry in archive.entries().map_err(tar_error)? {
         let mut entry = entry.map_err(tar_error)?;
@@ -223,7 +307,7 @@ fn read_members(file: &File, archive_path: &Path) -> Result<Vec<Member>> {
         let link = entry.link_name_bytes().map(|l| l.into_owned());
         let kind = match entry_type {
             EntryType::Regular | EntryType::Continuous => Kind::File {
-                offset: entry.raw_file_position(),
+                offset: start + entry.raw_file_position(),
                 size: entry.size(),
             },
             EntryType::Directory => Kind::Directory,

@@ -42,7 +42,10 @@ pub use epoch::SourceDateEpoch;
 pub use error::{EntryProblem, Error};
 pub use image::{ImageRequest, NewLayer, Platform, StoredImage, write_image};
 pub use instructions::{Healthcheck, ImageInstructions};
-pub use layer::{Compression, Layer, LayerOptions, write_layer, write_layer_from_reader};
+pub use layer::{
+    Compression, Layer, LayerOptions, write_layer, write_layer_from_reader,
+    write_top_layer_of_docker_save,
+};
 pub use layout::{OciLayoutImage, write_oci_layout};
 pub use store::{Blob, BlobStore, BlobWriter};
 

@@ -72,6 +72,25 @@ fn docker_archive_loads_and_runs_on_the_engine() {
         "hello from gbb-image\n"
     );
 
+    // The engine's own tar of the layer (`docker save`: files as the graph driver holds
+    // them, Docker's order and headers) is made into the very same layer again: what a `RUN`
+    // step's layer goes through.
+    let saved = dir.path().join("saved.tar");
+    run(Command::new(&docker)
+        .args(["save", "-o"])
+        .arg(&saved)
+        .arg(&tag));
+    let options = gbb_image::LayerOptions {
+        epoch: epoch(EPOCH),
+        compression: Compression::Gzip,
+    };
+    let again = gbb_image::write_top_layer_of_docker_save(&store, &saved, &options).unwrap();
+    assert_eq!(
+        gbb_image::oci_spec::image::Digest::from(again.diff_id).to_string(),
+        image.config.rootfs().diff_ids()[0],
+        "the layer round-tripped through the engine changed"
+    );
+
     // The same image written again is the same archive, byte for byte.
     let again = dir.path().join("again.tar");
     write_docker_archive(&store, &again, &images, epoch(EPOCH)).unwrap();
