@@ -96,6 +96,14 @@ pub enum Error {
     /// write into it.
     #[error("`{0}` already holds files and is not an OCI image layout")]
     NotALayout(PathBuf),
+    /// An archive read as the output of `docker save` does not have that shape.
+    #[error("`{path}` is not a `docker save` archive: {problem}")]
+    NotADockerSave {
+        /// The archive.
+        path: PathBuf,
+        /// What is missing, e.g. "`manifest.json` lists no layer".
+        problem: String,
+    },
     /// An image of a `docker-archive` output has no tag to load it under.
     #[error("image `{0}` of a docker archive has no tag")]
     NoRepoTag(String),

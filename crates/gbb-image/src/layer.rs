@@ -231,12 +231,11 @@ pub fn write_top_layer_of_docker_save(
             members.insert(path, (entry.raw_file_position(), entry.size()));
         }
     }
-    let not_a_save = |problem: &str| Error::Entry {
-        archive: archive_path.to_path_buf(),
-        entry: "manifest.json".to_owned(),
-        problem: EntryProblem::BadHeader(problem.to_owned()),
+    let not_a_save = |problem: String| Error::NotADockerSave {
+        path: archive_path.to_path_buf(),
+        problem,
     };
-    let manifest = manifest.ok_or_else(|| not_a_save("is missing"))?;
+    let manifest = manifest.ok_or_else(|| not_a_save("it has no `manifest.json`".to_owned()))?;
     let images: Vec<SavedImage> =
         serde_json::from_slice(&manifest).map_err(|source| Error::Json {
             what: "docker archive manifest",
@@ -246,10 +245,14 @@ pub fn write_top_layer_of_docker_save(
     let layer = images
         .first()
         .and_then(|image| image.layers.last())
-        .ok_or_else(|| not_a_save("lists no layer"))?;
+        .ok_or_else(|| not_a_save("its `manifest.json` lists no layer".to_owned()))?;
     let &(start, length) = normalize(layer.as_bytes())
         .and_then(|path| members.get(&path))
-        .ok_or_else(|| not_a_save(&format!("names `{layer}`, which the archive does not hold")))?;
+        .ok_or_else(|| {
+            not_a_save(format!(
+                "its `manifest.json` names `{layer}`, which the archive does not hold"
+            ))
+        })?;
     write_layer_at(store, &file, archive_path, start, length, options)
 }
 

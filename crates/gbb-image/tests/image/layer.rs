@@ -271,6 +271,16 @@ fn bad_root_tars_are_refused_with_the_entry() {
         )
     );
 
+    // A root tar is not a `docker save` archive.
+    let error = gbb_image::write_top_layer_of_docker_save(&store, &dangling, &options).unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        format!(
+            "`{}` is not a `docker save` archive: it has no `manifest.json`",
+            dangling.display()
+        )
+    );
+
     let names: Vec<_> = std::fs::read_dir(store.root().join("blobs/sha256"))
         .unwrap()
         .collect();
