@@ -57,6 +57,18 @@ fn docker_archive_loads_and_runs_on_the_engine() {
     }];
     write_docker_archive(&store, &archive, &images, epoch(EPOCH)).unwrap();
 
+    // skopeo reads it as Docker's format too.
+    let skopeo = require("skopeo", "skopeo");
+    let inspected = run(Command::new(skopeo)
+        .arg("inspect")
+        .arg(format!("docker-archive:{}", archive.display())));
+    let inspected: serde_json::Value = serde_json::from_slice(&inspected.stdout).unwrap();
+    assert_eq!(
+        inspected["Layers"].as_array().map(Vec::len),
+        Some(1),
+        "{inspected}"
+    );
+
     run(Command::new(&docker).arg("load").arg("-i").arg(&archive));
     let _loaded = LoadedImage(tag.clone());
     let id = run(Command::new(&docker).args(["image", "inspect", "--format", "{{.Id}}", &tag]));
