@@ -457,6 +457,7 @@ impl<'s> Resolver<'s> {
         Ok(Node {
             step: Step::Builder(BuilderStep {
                 id: me,
+                builder: definition.id.clone(),
                 definition: ix,
                 builds_in,
                 core: self.chain_core(definition),

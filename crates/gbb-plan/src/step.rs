@@ -122,6 +122,8 @@ pub enum BuilderBuildsIn {
 #[derive(Clone, Debug)]
 pub struct BuilderStep {
     pub id: StepId,
+    /// The builder's id (what `id` names).
+    pub builder: ImageId,
     /// Index into [`gbb_stack::Stack::definitions`].
     pub definition: usize,
     pub builds_in: BuilderBuildsIn,
@@ -130,15 +132,6 @@ pub struct BuilderStep {
     pub core: Option<CoreRef>,
     pub reason: Reason,
     pub needs: Vec<usize>,
-}
-
-impl BuilderStep {
-    pub fn builder(&self) -> &ImageId {
-        match &self.id {
-            StepId::Definition(id) => id,
-            StepId::Core(_) => unreachable!("builder steps are named by their definition"),
-        }
-    }
 }
 
 /// Where an image's phase 1 runs.

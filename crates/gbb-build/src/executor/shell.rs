@@ -64,7 +64,7 @@ pub fn shell_spec(
                 builder.definition,
                 builder.core.as_ref(),
                 image,
-                Some(builder.builder()),
+                Some(&builder.builder),
             )
         }
         Step::Image(image_step) => {

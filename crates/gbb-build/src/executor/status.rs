@@ -87,7 +87,7 @@ impl Build<'_> {
     }
 
     pub(super) fn builder_status(&self, step: &BuilderStep) -> Result<Why, BuildError> {
-        let reference = names::latest(step.builder());
+        let reference = names::latest(&step.builder);
         Ok(self.why(&step.id, self.existing(&reference)?.as_ref()))
     }
 

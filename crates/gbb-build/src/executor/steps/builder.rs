@@ -40,7 +40,7 @@ impl Build<'_> {
         // The container writes into a folder of its own, removed when this returns.
         let run = RunDir::new(&self.options.paths, &id)?;
         let packages = self
-            .package_cache(step.builder())?
+            .package_cache(&step.builder)?
             .open_run(&self.options.paths.package_runs())?;
         let spec = step_container(
             &self.prepared,
