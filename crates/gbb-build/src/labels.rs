@@ -4,7 +4,7 @@
 //! identity, so that `gbb clean` removes only what this stack made: two stacks may well use
 //! the same namespace name (`gentoobb/bob` in both), and their images must not be mistaken for
 //! each other. A shared core carries the label of the stack that first made it; `gbb clean`
-//! removes cores by name, and never the shared ones (see [`crate::core_names`]).
+//! removes cores by name, and never the shared ones (see [`crate::names`]).
 
 use std::collections::BTreeMap;
 use std::path::Path;

@@ -1,6 +1,7 @@
 //! Building a plan: cores, builders and images on an engine.
 //!
-//! [`Build::run`] executes a [`gbb_plan::BuildPlan`] step by step, parents first:
+//! [`Build::prepare`] checks a [`gbb_plan::BuildPlan`] and computes its keys, and [`Build::run`]
+//! executes it step by step, parents first (see `executor/` for the stages):
 //!
 //! - a **core** imports the stage3 (`gbb-stage3/<label>`) and adds gbb's in-container scripts
 //!   (`container/` in this repository) on top (`gbb-core/<label>:<key>`);
