@@ -33,6 +33,7 @@ use gbb_engine::{Engine, ImageRef};
 use gbb_plan::{BuildPlan, Step};
 use gbb_stack::{Definition, PortageTree, Stack, Stage3};
 
+use crate::key::{KEY_INPUTS_LABEL, KeyInputs};
 use crate::mounts::EngineSettings;
 use crate::{BuildError, ContainerRegistry, ContentKey, KEY_LABEL, outputs, template};
 
@@ -189,15 +190,38 @@ fn preflight(
     Ok(settings)
 }
 
+/// A result as the engine has it: its key and what the key was made of.
+pub(crate) struct Existing {
+    key: Option<ContentKey>,
+    record: Option<KeyInputs>,
+}
+
+/// The result named `reference`, if the engine has it, with the labels gbb reads.
+pub(crate) fn existing(
+    engine: &dyn Engine,
+    reference: &ImageRef,
+) -> Result<Option<Existing>, BuildError> {
+    let info = engine
+        .inspect_image(&reference.to_string())
+        .map_err(BuildError::engine(format!("looking up `{reference}`")))?;
+    Ok(info.map(|info| Existing {
+        key: info
+            .labels
+            .get(KEY_LABEL)
+            .map(|k| ContentKey::from_label(k)),
+        record: info
+            .labels
+            .get(KEY_INPUTS_LABEL)
+            .and_then(|r| KeyInputs::from_label(r)),
+    }))
+}
+
 /// The content key an existing image carries, if it exists.
 pub(crate) fn existing_key(
     engine: &dyn Engine,
     reference: &ImageRef,
 ) -> Result<Option<ContentKey>, BuildError> {
-    let info = engine
-        .inspect_image(&reference.to_string())
-        .map_err(BuildError::engine(format!("looking up `{reference}`")))?;
-    Ok(info.and_then(|i| i.labels.get(KEY_LABEL).map(|k| ContentKey::from_label(k))))
+    Ok(existing(engine, reference)?.and_then(|e| e.key))
 }
 
 /// The container of a builder's or image's step (or of `gbb shell` for it): its host folders

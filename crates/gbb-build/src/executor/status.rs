@@ -4,15 +4,8 @@
 use gbb_engine::ImageRef;
 use gbb_plan::{BuilderStep, CoreStep, ImageStep, Step, StepId};
 
-use super::Build;
-use crate::key::{KEY_INPUTS_LABEL, KeyInputs};
-use crate::{BuildError, ContentKey, KEY_LABEL, Why, names};
-
-/// A result as the engine has it: its key and what the key was made of.
-pub(super) struct Existing {
-    key: Option<ContentKey>,
-    record: Option<KeyInputs>,
-}
+use super::{Build, Existing};
+use crate::{BuildError, Why, names};
 
 /// An image step's results: the image and its kept state.
 pub(super) struct ImageStatus {
@@ -51,20 +44,7 @@ impl Build<'_> {
 
     /// The result named `reference`, if the engine has it.
     pub(super) fn existing(&self, reference: &ImageRef) -> Result<Option<Existing>, BuildError> {
-        let info = self
-            .engine
-            .inspect_image(&reference.to_string())
-            .map_err(BuildError::engine(format!("looking up `{reference}`")))?;
-        Ok(info.map(|info| Existing {
-            key: info
-                .labels
-                .get(KEY_LABEL)
-                .map(|k| ContentKey::from_label(k)),
-            record: info
-                .labels
-                .get(KEY_INPUTS_LABEL)
-                .and_then(|r| KeyInputs::from_label(r)),
-        }))
+        super::existing(self.engine, reference)
     }
 
     /// Why `step` would be built, given its result `existing`.

@@ -34,6 +34,23 @@ fn container_exists(id: &str) -> bool {
         .success()
 }
 
+/// gbb's stderr, line by line as it comes (to wait for a message), and whole once gbb ended.
+fn stream_stderr(child: &mut Child) -> (mpsc::Receiver<String>, std::thread::JoinHandle<String>) {
+    let stderr = child.stderr.take().unwrap();
+    let (lines, received) = mpsc::channel();
+    let reader = std::thread::spawn(move || {
+        let mut all = String::new();
+        for line in BufReader::new(stderr).lines() {
+            let line = line.unwrap();
+            let _ = lines.send(line.clone());
+            all.push_str(&line);
+            all.push('\n');
+        }
+        all
+    });
+    (received, reader)
+}
+
 #[test]
 fn sigkill_during_phase_1_leaves_nothing_after_the_next_build() {
     let stack = E2eStack::new();
@@ -143,18 +160,7 @@ fn ctrl_c_in_phase_2_stops_the_image_build_at_once() {
         ),
     );
     let mut child = stack.spawn(&["build", &busybox]);
-    let stderr = child.stderr.take().unwrap();
-    let (lines, received) = mpsc::channel();
-    let reader = std::thread::spawn(move || {
-        let mut all = String::new();
-        for line in BufReader::new(stderr).lines() {
-            let line = line.unwrap();
-            let _ = lines.send(line.clone());
-            all.push_str(&line);
-            all.push('\n');
-        }
-        all
-    });
+    let (received, reader) = stream_stderr(&mut child);
     // Phase 2 starts; then the RUN's container of the classic builder runs.
     let started = Instant::now();
     while !received
@@ -311,18 +317,7 @@ fn a_second_ctrl_c_exits_at_once_while_the_first_still_removes() {
         .expect("gbb starts");
     let _guard = KillOnPanic(child.id());
     let container = stack.wait_for_container(&mut child, &hello);
-    let stderr = child.stderr.take().unwrap();
-    let (lines, received) = mpsc::channel();
-    let reader = std::thread::spawn(move || {
-        let mut all = String::new();
-        for line in BufReader::new(stderr).lines() {
-            let line = line.unwrap();
-            let _ = lines.send(line.clone());
-            all.push_str(&line);
-            all.push('\n');
-        }
-        all
-    });
+    let (received, reader) = stream_stderr(&mut child);
 
     armed.store(true, Ordering::SeqCst);
     kill(&child, "INT");
