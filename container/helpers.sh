@@ -105,14 +105,13 @@ gbb_kubler_env() {
 }
 
 # ---- binary packages -------------------------------------------------------------------
-# The cache of this builder chain is mounted read-only at GBB_BINPKG_CACHE; PKGDIR is a fresh,
+# The cache of this builder chain is mounted read-only at GBB_PACKAGE_CACHE; PKGDIR is a fresh,
 # empty folder of this run. Before anything emerges, PKGDIR gets a symlink to every cached
 # package and a Packages index of them (binpkg-index.py), and Portage is told to trust that
 # index (it skips the symlinks when it scans). Portage reads cached packages through the links
 # and writes each package it builds as a new file (binpkg-multi-instance gives it a build id
 # of its own), so no cached file can be changed from here; after the run gbb moves the new
 # regular files with valid names into the cache, never over a file already there.
-GBB_BINPKG_CACHE=${GBB_PACKAGE_CACHE}
 GBB_BINPKG_EXCLUDED=()
 
 gbb_binpkg_setup() {
@@ -121,25 +120,27 @@ gbb_binpkg_setup() {
     # `gbb shell` sets up twice (gbb-build, then its start-up file): link once.
     [[ -z ${GBB_BINPKG_LINKED:-} ]] || return 0
     export GBB_BINPKG_LINKED=1
-    [[ -d ${GBB_BINPKG_CACHE} ]] || return 0
+    [[ -d ${GBB_PACKAGE_CACHE} ]] || return 0
     mkdir -p "${PKGDIR}"
-    cp -rs "${GBB_BINPKG_CACHE}/." "${PKGDIR}/"
+    cp -rs "${GBB_PACKAGE_CACHE}/." "${PKGDIR}/"
     # The cache's record of _no_cache_<tag> rebuilds is read where it is (gbb_drop_no_cache);
     # this run's new records go into a file of its own.
     rm -f "${PKGDIR}/.gbb-no-cache-done"
-    gbb_binpkg_index
 }
 
 gbb_binpkg_index() {
     # An empty cache (a chain's first build) needs no index: Portage starts one itself.
-    [[ -n $(find "${GBB_BINPKG_CACHE}" -type f -print -quit 2>/dev/null) ]] || return 0
+    [[ -n $(find "${GBB_PACKAGE_CACHE}" -type f -print -quit 2>/dev/null) ]] || return 0
     # The interpreter gbb_kubler_env found with Portage, as every other Portage question.
     "${GBB_PORTAGE_PYTHON:-python3}" "${GBB_LIB:-/usr/local/lib/gbb}/binpkg-index.py" \
-        "${GBB_BINPKG_CACHE}" "${PKGDIR}" "${GBB_BINPKG_EXCLUDED[@]}"
+        "${GBB_PACKAGE_CACHE}" "${PKGDIR}" "${GBB_BINPKG_EXCLUDED[@]}"
 }
 
+# gbb_binpkg_index makes PKGDIR's index once per run, after build.sh is read (gbb_image,
+# gbb_builder, shellrc), so that _no_cache's packages are left out of it from the start.
 # gbb_binpkg_exclude ATOM...: build these packages again instead of taking them from the
-# cache (kubler's `_no_cache`); the new packages go into the cache next to the old ones.
+# cache (kubler's `_no_cache`; for a hook: the index is made again); the new packages go into
+# the cache next to the old ones.
 gbb_binpkg_exclude() {
     GBB_BINPKG_EXCLUDED+=("$@")
     gbb_binpkg_index
@@ -285,12 +286,12 @@ gbb_emerge_packages() {
 # the tag), so that a user can force one rebuild of a package by adding
 # `_no_cache_20260101=cat/pkg`. Entries are packages (`cat/pkg`) or, as in kubler, files below
 # PKGDIR (`cat/pkg/pkg-1.0-1.xpak`: its package is built again). The cache is read-only here:
-# the packages are left out of this run's index (gbb_binpkg_exclude), and the new packages go
+# the packages are left out of this run's index (GBB_BINPKG_EXCLUDED), and the new packages go
 # into the cache next to the old ones. Which tags were done is recorded in this run's PKGDIR,
 # from where gbb adds the records to the cache's (read here from the cache).
 gbb_drop_no_cache() {
     local var tag entry atom
-    local done_file=${GBB_BINPKG_CACHE}/.gbb-no-cache-done new_file=${PKGDIR:-${GBB_PACKAGE_RUN}}/.gbb-no-cache-done
+    local done_file=${GBB_PACKAGE_CACHE}/.gbb-no-cache-done new_file=${PKGDIR:-${GBB_PACKAGE_RUN}}/.gbb-no-cache-done
     local -a atoms=()
     for var in $(compgen -v _no_cache); do
         [[ $var == _no_cache || $var == _no_cache_?* ]] || continue
@@ -310,9 +311,8 @@ gbb_drop_no_cache() {
             fi
         done
     done
-    if (( ${#atoms[@]} )); then
-        gbb_binpkg_exclude "${atoms[@]}"
-    fi
+    # Left out of the index gbb_image makes next.
+    GBB_BINPKG_EXCLUDED+=("${atoms[@]}")
 }
 
 # Keeps this image's headers and static libraries in the builder state, where children find
@@ -333,8 +333,12 @@ gbb_keep_build_resources() {
     for kind in headers static_libs iconv; do
         local -a dirs=() files=()
         local dir
-        for dir in ${patterns[$kind]}; do
-            [[ -d /${rel}/${dir} && ! -L /${rel}/${dir} ]] && dirs+=("${rel}/${dir#"/${rel}/"}")
+        local pattern path
+        for pattern in ${patterns[$kind]}; do
+            # The pattern is matched inside the root, wherever a hook left the shell's folder.
+            for path in /"${rel}"/${pattern}; do
+                [[ -d $path && ! -L $path ]] && dirs+=("${path#/}")
+            done
         done
         (( ${#dirs[@]} )) || continue
         local -a only=()

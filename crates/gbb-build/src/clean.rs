@@ -19,7 +19,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 
-use gbb_engine::{Engine, ListedImage};
+use gbb_engine::{Engine, ImageRef, ListedImage};
 use gbb_plan::{BuildPlan, BuilderBuildsIn, Step};
 use gbb_stack::{Kind, Stack};
 
@@ -93,14 +93,6 @@ pub struct ImagesToClean {
     pub foreign: Vec<String>,
 }
 
-/// Splits `name:tag` (a registry port is not a tag).
-fn repository(reference: &str) -> &str {
-    match reference.rsplit_once(':') {
-        Some((repo, tag)) if !tag.contains('/') => repo,
-        _ => reference,
-    }
-}
-
 /// The images `gbb clean --images` removes for `plan`'s ids (see the module's doc).
 pub fn images_to_clean(
     engine: &dyn Engine,
@@ -128,7 +120,7 @@ pub fn images_to_clean(
         .flat_map(|image| image.tags.iter())
         .filter_map(|tag| {
             repositories
-                .get(repository(tag))
+                .get(ImageRef::parse(tag).repository())
                 .map(|&position| ((position + 1, 2), tag.clone()))
         })
         .collect();
@@ -241,9 +233,10 @@ pub fn dangling_images(
             continue;
         }
         for tag in tags {
-            let (repo, version) = tag.rsplit_once(':').unwrap_or((&tag, "latest"));
+            let name = ImageRef::parse(&tag);
+            let version = name.tag();
             let old_builder_tag = builder_tags
-                .get(repo)
+                .get(name.repository())
                 .is_some_and(|current| version != "latest" && version != *current);
             if version == names::CANDIDATE_TAG || old_builder_tag {
                 dangling.push(entry(tag.clone()));

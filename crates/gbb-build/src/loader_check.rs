@@ -160,8 +160,8 @@ fn kept_index(paths: &Paths, id: &str) -> Result<Option<FileIndex>, BuildError> 
     let saved = output.join(FILE_INDEX);
     // `.gbb/build` is gbb's own (no container mounts it), but it is read the careful way all
     // the same: a regular file, not followed through a link.
-    if outputs::open_regular(&saved)?.is_some() {
-        return FileIndex::load(&saved)
+    if let Some((file, _)) = outputs::open_regular(&saved)? {
+        return FileIndex::read(&saved, file)
             .map(Some)
             .map_err(|source| BuildError::FileIndex {
                 id: id.to_owned(),
@@ -201,8 +201,8 @@ fn other_built_images(
         })
         .filter_map(|other| {
             let saved = paths.output(other.id.as_str()).join(FILE_INDEX);
-            outputs::open_regular(&saved).ok().flatten()?;
-            let index = FileIndex::load(&saved).ok()?;
+            let (file, _) = outputs::open_regular(&saved).ok().flatten()?;
+            let index = FileIndex::read(&saved, file).ok()?;
             Some((other.id.to_string(), index))
         })
         .collect()

@@ -302,6 +302,8 @@ impl Evaluator<'_> {
         position: Position,
     ) -> EResult<()> {
         self.current = (name.to_owned(), position);
+        // What an earlier line read is not this line's.
+        self.environment_read.borrow_mut().take();
         let existing = self.lookup(name);
         if !append {
             // The old value is kept only by `+=`; reading it is no use of the environment.

@@ -149,6 +149,13 @@ fn origins_name_the_environment_variable_read() {
     // Read from an earlier assignment, not from the environment.
     assert_eq!(environment("Y"), None);
     assert_eq!(environment("Z"), None);
+
+    // `+=` after a line that read the environment: the earlier read is not this line's.
+    let env = Environment::empty().with("HOME", "/root");
+    let config = eval_with("A=\"${HOME}\"\nB+=x", &env).unwrap();
+    let environment = |name: &str| config.get(name).unwrap().origin.environment.clone();
+    assert_eq!(environment("A").as_deref(), Some("HOME"));
+    assert_eq!(environment("B"), None);
 }
 
 #[test]

@@ -160,12 +160,22 @@ impl FileIndex {
 
     /// Reads an index written by [`FileIndex::save`].
     pub fn load(path: &Path) -> Result<FileIndex, IndexError> {
+        let file = File::open(path).map_err(|source| IndexError::Read {
+            path: path.to_owned(),
+            source,
+        })?;
+        Self::read(path, file)
+    }
+
+    /// Reads an index from `reader`, a file the caller opened (without following links, for
+    /// one a container could reach); `path` names it in errors.
+    pub fn read(path: &Path, reader: impl Read) -> Result<FileIndex, IndexError> {
         let read_error = |source| IndexError::Read {
             path: path.to_owned(),
             source,
         };
         let mut bytes = Vec::new();
-        BufReader::new(File::open(path).map_err(read_error)?)
+        BufReader::new(reader)
             .read_to_end(&mut bytes)
             .map_err(read_error)?;
         let format_error = |source| IndexError::Format {

@@ -19,6 +19,15 @@ impl ImageRef {
         }
     }
 
+    /// A name as the engine lists it (`repo_tags`): `repository:tag`, the tag `latest` when
+    /// there is none; a registry's port is not a tag (`localhost:5000/ns/app`).
+    pub fn parse(name: &str) -> Self {
+        match name.rsplit_once(':') {
+            Some((repository, tag)) if !tag.contains('/') => Self::new(repository, tag),
+            _ => Self::new(name, "latest"),
+        }
+    }
+
     pub fn repository(&self) -> &str {
         &self.repository
     }
@@ -31,5 +40,23 @@ impl ImageRef {
 impl fmt::Display for ImageRef {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}:{}", self.repository, self.tag)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ImageRef;
+
+    #[test]
+    fn names_the_engine_lists() {
+        assert_eq!(
+            ImageRef::parse("ns/app:1.0"),
+            ImageRef::new("ns/app", "1.0")
+        );
+        assert_eq!(ImageRef::parse("ns/app"), ImageRef::new("ns/app", "latest"));
+        assert_eq!(
+            ImageRef::parse("localhost:5000/ns/app"),
+            ImageRef::new("localhost:5000/ns/app", "latest")
+        );
     }
 }

@@ -19,13 +19,20 @@ pub fn check_built_images<'d>(
     definitions: impl IntoIterator<Item = &'d Definition>,
 ) -> Vec<Finding> {
     let mut findings = Vec::new();
-    for definition in definitions {
-        let Some(step) = plan.steps.iter().find_map(|step| match step {
-            Step::Image(image) if stack.definitions()[image.definition].id == definition.id => {
-                Some(image)
-            }
+    // The plan's image steps by definition, looked up once each (a stack may have thousands).
+    let steps: std::collections::HashMap<usize, &gbb_plan::ImageStep> = plan
+        .steps
+        .iter()
+        .filter_map(|step| match step {
+            Step::Image(image) => Some((image.definition, image)),
             _ => None,
-        }) else {
+        })
+        .collect();
+    for definition in definitions {
+        let Some(step) = stack
+            .position(&definition.id)
+            .and_then(|index| steps.get(&index))
+        else {
             continue;
         };
         match gbb_build::check_built(stack, paths, definition, &step.ancestors) {

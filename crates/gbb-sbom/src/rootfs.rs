@@ -8,6 +8,7 @@
 //! hard links. A path not in the tar is marked as not in the image; a file whose MD5 differs
 //! from `CONTENTS` is marked as modified.
 
+use crate::spdx::hex;
 use std::collections::HashMap;
 use std::io::Read;
 use std::path::Path;
@@ -181,14 +182,6 @@ fn normalise(path: &str) -> String {
         }
     }
     format!("/{}", parts.join("/"))
-}
-
-fn hex(bytes: &[u8]) -> String {
-    use std::fmt::Write;
-    bytes.iter().fold(String::new(), |mut out, b| {
-        let _ = write!(out, "{b:02x}");
-        out
-    })
 }
 
 #[cfg(test)]

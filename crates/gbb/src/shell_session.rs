@@ -38,21 +38,30 @@ impl Drop for RawMode {
     }
 }
 
+/// Which command opens the shell.
+pub(crate) struct Shell {
+    /// Its name, for the first line.
+    pub(crate) what: &'static str,
+    /// `-s` of `gbb build -i`: the shell's inputs are checked as the build's were.
+    pub(crate) skip_signatures: bool,
+}
+
 /// Opens bash in the container `step`'s phase 1 (or a builder's hook) runs in, with the same
 /// mounts and environment, and waits for it to exit; `gbb build -i` does the same after
-/// building what the step needs. `what` names the command in the first line.
+/// building what the step needs.
 pub(crate) fn open(
     context: &Context,
     stack: &gbb_stack::Stack,
     plan: &BuildPlan,
     step: &gbb_plan::Step,
     printer: &Printer,
-    what: &str,
+    shell: &Shell,
 ) -> anyhow::Result<ExitCode> {
+    let what = shell.what;
     let id = step.id().to_string();
     let engine = context.engine()?;
     // The same inputs as a build: a stage3 release is checked against the same keys.
-    let options = context.build_options(stack, plan, false, printer)?;
+    let options = context.build_options(stack, plan, shell.skip_signatures, printer)?;
     let (spec, image) = gbb_build::shell_spec(stack, plan, step, &engine, &options, &Quiet)?;
     printer.note(&format!("{what}: {id} in {image}; exit to leave"));
     let container = engine.create_container(&spec)?;

@@ -159,6 +159,7 @@ fn preflight(
     options: &BuildOptions,
 ) -> Result<HashMap<usize, EngineSettings>, BuildError> {
     let mut settings = HashMap::new();
+    let mut checked = std::collections::HashSet::new();
     for step in &plan.steps {
         if let Step::Image(image) = step {
             template::render_image(
@@ -166,7 +167,10 @@ fn preflight(
                 &steps::image::parent_image(image),
             )?;
         }
-        if let Some(core) = step.core() {
+        // A core's inputs are checked once, however many steps start from it.
+        if let Some(core) = step.core()
+            && checked.insert(&core.input)
+        {
             let input = &core.input;
             if let Stage3::File { path } = &input.stage3 {
                 crate::local_inputs::check_stage3_file(stack, path)?;

@@ -4,9 +4,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use comfy_table::{Table, presets};
-use gbb_build::{
-    Build, BuildOptions, ContainerRegistry, Force, Outcome, Paths, Reporter, StackLock,
-};
+use gbb_build::{Build, BuildOptions, ContainerRegistry, Force, Outcome, Reporter, StackLock};
 use gbb_engine::Engine;
 
 use super::plan_for;
@@ -16,10 +14,8 @@ use crate::printer::{HEADER, Printer};
 use crate::progress::{CliReporter, TerminalReporter, megabytes};
 
 /// `-i`: the one image or builder `selection` names, taken out of the steps to build (what it
-/// needs stays in, to be built first). Refused when the id names several steps or its engine
-/// builds nothing.
-/// The `-i` target's position in the plan to build; `split.build` keeps what it needs, and
-/// the whole plan (target included) is returned for the shell.
+/// needs stays in, to be built first): its position in the whole plan, which is returned for
+/// the shell. Refused when the id names several steps or its engine builds nothing.
 fn interactive_target(
     split: &mut gbb_build::EngineSplit,
     selection: &crate::cli::Selection,
@@ -51,6 +47,7 @@ fn open_interactive(
     context: &Context,
     stack: &gbb_stack::Stack,
     (plan, target): (gbb_plan::BuildPlan, usize),
+    skip_signatures: bool,
     printer: &Printer,
 ) -> anyhow::Result<ExitCode> {
     let step = &plan.steps[target];
@@ -67,7 +64,11 @@ fn open_interactive(
             "the builder's hook"
         }
     ));
-    crate::shell_session::open(context, stack, &plan, step, printer, "gbb build -i")
+    let shell = crate::shell_session::Shell {
+        what: "gbb build -i",
+        skip_signatures,
+    };
+    crate::shell_session::open(context, stack, &plan, step, printer, &shell)
 }
 
 /// Prints the dry run of the steps on the `dummy` engine (as data: it is what the command
@@ -154,13 +155,13 @@ pub(crate) fn run(
     if split.build.steps.is_empty() {
         return match shell_target {
             Some(target) if refused == ExitCode::SUCCESS => {
-                open_interactive(context, &stack, target, printer)
+                open_interactive(context, &stack, target, *skip_signatures, printer)
             }
             _ => Ok(refused),
         };
     }
     let plan = split.build;
-    let paths = Paths::new(&stack.root, &context.cache_dir());
+    let paths = context.paths(&stack);
     let _lock = StackLock::acquire(&paths.state, !no_wait, |holder| {
         printer.note(&format!(
             "waiting for another gbb build on this stack{} to finish...",
@@ -266,7 +267,7 @@ pub(crate) fn run(
         && summary.succeeded()
         && refused == ExitCode::SUCCESS
     {
-        return open_interactive(context, &stack, target, printer);
+        return open_interactive(context, &stack, target, *skip_signatures, printer);
     }
     Ok(if summary.succeeded() {
         refused

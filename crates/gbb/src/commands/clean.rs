@@ -1,8 +1,7 @@
 use std::process::ExitCode;
 
 use gbb_build::{
-    Paths, StackLock, dangling_images, files_to_clean, images_to_clean, remove_files,
-    stack_identity,
+    StackLock, dangling_images, files_to_clean, images_to_clean, remove_files, stack_identity,
 };
 use gbb_engine::{Engine, EngineError};
 use gbb_plan::{BuildPlan, Request};
@@ -34,7 +33,7 @@ pub(crate) fn run(
     };
     let plan = BuildPlan::new(&stack, &request)?;
     let named = (!ids.is_empty()).then_some(&plan);
-    let paths = Paths::new(&stack.root, &context.cache_dir());
+    let paths = context.paths(&stack);
     // Not while a build of this stack runs.
     let _lock = StackLock::acquire(&paths.state, true, |holder| {
         printer.note(&format!(
@@ -97,8 +96,8 @@ pub(crate) fn run(
             }
         }
         printer.note(&format!(
-            "removed {removed} old images ({:.1} MB){}",
-            bytes as f64 / 1_000_000.0,
+            "removed {removed} old images ({}){}",
+            crate::progress::megabytes(bytes),
             if in_use > 0 {
                 format!("; {in_use} still in use stay")
             } else {

@@ -19,5 +19,9 @@ pub(crate) fn run(context: &Context, id: &str, printer: &Printer) -> anyhow::Res
     if plan.steps.len() != 1 {
         anyhow::bail!("`{id}` names a namespace; give one image or builder id");
     }
-    crate::shell_session::open(context, &stack, &plan, step, printer, "gbb shell")
+    let shell = crate::shell_session::Shell {
+        what: "gbb shell",
+        skip_signatures: false,
+    };
+    crate::shell_session::open(context, &stack, &plan, step, printer, &shell)
 }
