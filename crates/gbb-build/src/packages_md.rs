@@ -1,6 +1,7 @@
-//! `PACKAGES.md`: what an image holds, written next to its `build.sh`.
+//! `packages.tsv`, phase 1's list of what an image installed: read for `PACKAGES.md` when an
+//! image's outputs (or an ancestor's) come from a gbb that kept no SBOM data. The layout
+//! itself is `gbb_sbom::render_packages_md`.
 
-use std::fmt::Write;
 use std::path::Path;
 
 use crate::BuildError;
@@ -29,55 +30,4 @@ pub(crate) fn read_packages(path: &Path) -> Result<Vec<Installed>, BuildError> {
             }
         })
         .collect())
-}
-
-/// The document. `ancestors` are the parent chain, nearest first, with what each installed.
-pub(crate) fn render(
-    id: &str,
-    tag: &str,
-    size: u64,
-    installed: &[Installed],
-    ancestors: &[(String, Vec<Installed>)],
-    purged: &[String],
-) -> String {
-    let mut out = format!("# {id}\n\nBuilt by gentoo-bb. Tag `{tag}`, ");
-    let _ = writeln!(
-        out,
-        "{:.1} MB with its parents.\n",
-        size as f64 / 1_000_000.0
-    );
-    out.push_str("## Installed\n\n");
-    if installed.is_empty() {
-        out.push_str("Nothing: this image adds no packages.\n");
-    } else {
-        out.push_str("| package | USE | licence |\n|---|---|---|\n");
-        for p in installed {
-            let _ = writeln!(
-                out,
-                "| {} | {} | {} |",
-                p.cpv,
-                p.use_flags.trim(),
-                p.license.trim()
-            );
-        }
-    }
-    if !ancestors.is_empty() {
-        out.push_str("\n## Inherited\n");
-        for (ancestor, packages) in ancestors {
-            let _ = writeln!(out, "\n### from {ancestor}\n");
-            if packages.is_empty() {
-                out.push_str("Nothing.\n");
-            }
-            for p in packages {
-                let _ = writeln!(out, "- {}", p.cpv);
-            }
-        }
-    }
-    if !purged.is_empty() {
-        out.push_str("\n## Purged\n\nRemoved from the root after the packages were installed:\n\n");
-        for path in purged {
-            let _ = writeln!(out, "- `{path}`");
-        }
-    }
-    out
 }

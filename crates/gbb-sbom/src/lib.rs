@@ -66,6 +66,7 @@ pub use model::{
     Digests, Distfile, FileKind, HandInstalled, ImageFile, ImageRef, InstalledFile, LAYER_FORMAT,
     Layer, Package,
 };
+pub use packages_md::render_packages_md;
 pub use pkgdb::{MAX_CONTENTS, MAX_ENTRIES, MAX_FILE, MAX_TOTAL, read_pkgdb};
 pub use purl::{GENTOO_REPOSITORY_URL, purl};
 pub use rootfs::MAX_ROOTFS_ENTRIES;

@@ -36,46 +36,69 @@ impl ImageSbom {
     /// parents; `purged`: what the cleanup removed (phase 1's `purged.txt`).
     pub fn packages_md(&self, size: u64, purged: &[String]) -> String {
         let image = self.image();
-        let mut out = format!(
-            "# {}\n\nBuilt by gentoo-bb. Tag `{}`, ",
-            image.id, image.tag
-        );
-        let _ = writeln!(
-            out,
-            "{:.1} MB with its parents.\n",
-            size as f64 / 1_000_000.0
-        );
-        out.push_str("## Installed\n\n");
-        let installed = rows(&self.own);
-        if installed.is_empty() {
-            out.push_str("Nothing: this image adds no packages.\n");
-        } else {
-            out.push_str("| package | USE | licence |\n|---|---|---|\n");
-            for (name, use_flags, licence) in &installed {
-                let _ = writeln!(out, "| {name} | {use_flags} | {licence} |");
-            }
-        }
-        if !self.ancestors.is_empty() {
-            out.push_str("\n## Inherited\n");
-            for layer in &self.ancestors {
-                let _ = writeln!(out, "\n### from {}\n", layer.image.id);
-                let rows = rows(layer);
-                if rows.is_empty() {
-                    out.push_str("Nothing.\n");
-                }
-                for (name, _, _) in rows {
-                    let _ = writeln!(out, "- {name}");
-                }
-            }
-        }
-        if !purged.is_empty() {
-            out.push_str(
-                "\n## Purged\n\nRemoved from the root after the packages were installed:\n\n",
-            );
-            for path in purged {
-                let _ = writeln!(out, "- `{path}`");
-            }
-        }
-        out
+        let inherited: Vec<(String, Vec<String>)> = self
+            .ancestors
+            .iter()
+            .map(|layer| {
+                let names = rows(layer).into_iter().map(|(name, _, _)| name).collect();
+                (layer.image.id.clone(), names)
+            })
+            .collect();
+        render_packages_md(
+            &image.id,
+            &image.tag,
+            size,
+            &rows(&self.own),
+            &inherited,
+            purged,
+        )
     }
+}
+
+/// The layout of `PACKAGES.md`, the one place it is written: the title with the tag and size,
+/// the installed table (name, USE column, licence column), what each ancestor installed
+/// (nearest first), and the purged paths. gbb-build also calls it for outputs of a gbb that
+/// kept no SBOM data (rows from `packages.tsv`).
+pub fn render_packages_md(
+    id: &str,
+    tag: &str,
+    size: u64,
+    installed: &[(String, String, String)],
+    inherited: &[(String, Vec<String>)],
+    purged: &[String],
+) -> String {
+    let mut out = format!("# {id}\n\nBuilt by gentoo-bb. Tag `{tag}`, ");
+    let _ = writeln!(
+        out,
+        "{:.1} MB with its parents.\n",
+        size as f64 / 1_000_000.0
+    );
+    out.push_str("## Installed\n\n");
+    if installed.is_empty() {
+        out.push_str("Nothing: this image adds no packages.\n");
+    } else {
+        out.push_str("| package | USE | licence |\n|---|---|---|\n");
+        for (name, use_flags, licence) in installed {
+            let _ = writeln!(out, "| {name} | {use_flags} | {licence} |");
+        }
+    }
+    if !inherited.is_empty() {
+        out.push_str("\n## Inherited\n");
+        for (ancestor, names) in inherited {
+            let _ = writeln!(out, "\n### from {ancestor}\n");
+            if names.is_empty() {
+                out.push_str("Nothing.\n");
+            }
+            for name in names {
+                let _ = writeln!(out, "- {name}");
+            }
+        }
+    }
+    if !purged.is_empty() {
+        out.push_str("\n## Purged\n\nRemoved from the root after the packages were installed:\n\n");
+        for path in purged {
+            let _ = writeln!(out, "- `{path}`");
+        }
+    }
+    out
 }

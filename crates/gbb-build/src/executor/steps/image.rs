@@ -229,14 +229,25 @@ impl Build<'_> {
             return outputs::write_file(&definition.dir.join("PACKAGES.md"), text.as_bytes());
         }
         let paths = &self.options.paths;
-        let installed = packages_md::read_packages(&own.join("packages.tsv"))?;
-        let mut ancestors: Vec<(String, Vec<Installed>)> = Vec::new();
+        let installed: Vec<(String, String, String)> =
+            packages_md::read_packages(&own.join("packages.tsv"))?
+                .into_iter()
+                .map(|p: Installed| {
+                    let (use_flags, license) =
+                        (p.use_flags.trim().to_owned(), p.license.trim().to_owned());
+                    (p.cpv, use_flags, license)
+                })
+                .collect();
+        let mut ancestors: Vec<(String, Vec<String>)> = Vec::new();
         for ancestor in &step.ancestors {
             let packages =
                 packages_md::read_packages(&paths.output(ancestor.as_str()).join("packages.tsv"))?;
-            ancestors.push((ancestor.to_string(), packages));
+            ancestors.push((
+                ancestor.to_string(),
+                packages.into_iter().map(|p| p.cpv).collect(),
+            ));
         }
-        let text = packages_md::render(
+        let text = gbb_sbom::render_packages_md(
             definition.id.as_str(),
             &definition.tag,
             size,
