@@ -18,7 +18,12 @@ use crate::ContentKey;
 /// - `<cache>/packages-runs/`: each build container's own `PKGDIR`, whose new packages gbb
 ///   moves into the cache when the container ended (on the cache's file system, so that is
 ///   a link, not a copy);
-/// - `<cache>/distfiles/`: source downloads, shared by everything.
+/// - `<cache>/distfiles/`: source downloads, shared by everything;
+/// - `<cache>/images/`: the OCI blobs of the images gbb wrote (a `gbb_image::BlobStore`),
+///   shared by every stack: a layer two stacks build alike is stored once;
+/// - `<stack>/.gbb/build/<ns>/<name>/manifest`: the manifest digest (`sha256:<hex>`) of the
+///   image's last successful build in that store; what `gbb push`, `--output` and
+///   `gbb verify` start from.
 #[derive(Clone, Debug)]
 pub struct Paths {
     pub state: PathBuf,
@@ -63,5 +68,15 @@ impl Paths {
 
     pub fn distfiles(&self) -> PathBuf {
         self.cache.join("distfiles")
+    }
+
+    /// The content store of the images gbb writes (blobs by digest).
+    pub fn image_store(&self) -> PathBuf {
+        self.cache.join("images")
+    }
+
+    /// The file holding the manifest digest of the image `id`'s last successful build.
+    pub fn image_manifest(&self, id: &str) -> PathBuf {
+        self.output(id).join("manifest")
     }
 }
