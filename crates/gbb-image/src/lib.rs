@@ -49,7 +49,7 @@ pub use layer::{
     write_top_layer_of_docker_save,
 };
 pub use layout::{OciLayoutImage, write_oci_layout};
-pub use store::{Blob, BlobStore, BlobWriter};
+pub use store::{Blob, BlobStore, BlobWriter, sha256_of};
 
 /// Re-exported so callers name the same types this crate returns.
 pub use oci_spec;

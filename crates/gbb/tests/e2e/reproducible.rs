@@ -294,3 +294,50 @@ fn bad_template_lines_are_refused_with_their_line_before_anything_runs() {
     );
     assert!(stack.containers().is_empty());
 }
+
+#[test]
+fn verify_says_same_for_an_unchanged_image_and_names_the_file_a_dated_hook_writes() {
+    let stack = E2eStack::new();
+    let (hello, busybox) = (stack.id("hello"), stack.id("busybox"));
+    // busybox's hook writes the time of the build into the root.
+    stack.write(
+        "busybox",
+        "build.sh",
+        r#"_packages="sys-apps/busybox-host"
+finish_rootfs_build()
+{
+    mkdir -p "${_EMERGE_ROOT}/etc"
+    date +%s%N > "${_EMERGE_ROOT}/etc/build-date"
+}
+"#,
+    );
+    stack.gbb(&["build", &hello, &busybox]).success();
+    let busybox_id = stack.image_id("busybox:latest");
+
+    let run = stack.gbb(&["verify", &hello, &busybox]);
+    assert_eq!(run.code, Some(1), "{}", run.stderr);
+    let hello_manifest =
+        std::fs::read_to_string(stack.output_dir("hello").join("manifest")).unwrap();
+    assert!(
+        run.stdout
+            .contains(&format!("{hello} same {}", hello_manifest.trim())),
+        "{}\n{}",
+        run.stdout,
+        run.stderr
+    );
+    assert!(
+        run.stdout.contains(&format!(
+            "{busybox} different: file `/etc/build-date` (layer 1): its content differs"
+        )),
+        "{}\n{}",
+        run.stdout,
+        run.stderr
+    );
+    // Nothing the user sees changed, and nothing is left running.
+    assert_eq!(stack.image_id("busybox:latest"), busybox_id);
+    assert!(stack.containers().is_empty(), "{:?}", stack.containers());
+
+    // The unchanged image alone: exit 0.
+    let run = stack.gbb(&["verify", &hello]);
+    assert_eq!(run.code, Some(0), "{}\n{}", run.stdout, run.stderr);
+}
