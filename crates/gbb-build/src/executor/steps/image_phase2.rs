@@ -464,10 +464,20 @@ struct TemporaryImages<'a> {
     images: Vec<String>,
 }
 
+/// How long a temporary image may stay in use: after Ctrl-C the signal handler's thread may
+/// still be removing the `RUN` container when the step gets here.
+const IN_USE_WAIT: std::time::Duration = std::time::Duration::from_secs(15);
+
 impl Drop for TemporaryImages<'_> {
     fn drop(&mut self) {
+        let deadline = std::time::Instant::now() + IN_USE_WAIT;
         for image in &self.images {
-            let _ = self.engine.remove_image(image);
+            while let Err(gbb_engine::EngineError::InUse { .. }) = self.engine.remove_image(image) {
+                if std::time::Instant::now() > deadline {
+                    break;
+                }
+                std::thread::sleep(std::time::Duration::from_millis(200));
+            }
         }
     }
 }
