@@ -18,6 +18,11 @@
 //! - the config instructions become the image config (`gbb_image::write_image`), with the
 //!   result's labels (content key, stack) that `docker build` used to add.
 //!
+//! Two things `docker build` did are not done: a parent's `ONBUILD` triggers are not run in
+//! the child (kubler's images set none), and `ARG` values reach later instructions' `$NAME`
+//! but not a `RUN` command's environment (gbb passes no build arguments, so an `ARG` is only
+//! its default, which the template can as well write into the command).
+//!
 //! The result is loaded into the engine under the candidate tag from a docker archive, so the
 //! rest of the step (tests, health check, tags) is as before, and its engine id is the config
 //! digest: the same inputs give the same id. An image whose parent was built by a gbb before
@@ -48,9 +53,10 @@ pub(crate) struct WrittenImage {
 }
 
 impl WrittenImage {
-    /// The text of the image's `manifest` file: its manifest digest and a line end.
+    /// The text of the image's `manifest` file: its manifest digest, `sha256:<hex>`, and
+    /// nothing else (the contract `Paths::image_manifest` names; readers may trim a line end).
     pub(crate) fn manifest_file(&self) -> String {
-        format!("{}\n", self.image.digest())
+        self.image.digest().to_string()
     }
 }
 
