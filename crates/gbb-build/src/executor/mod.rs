@@ -166,14 +166,14 @@ fn preflight(
         if let Step::Image(image) = step {
             let definition = &stack.definitions()[image.definition];
             let rendered = template::render_image(definition, &steps::image::parent_image(image))?;
-            // Every line gbb carries out in phase 2, checked before anything runs.
-            crate::dockerfile::parse(&rendered, &[]).map_err(|e| {
-                BuildError::TemplateInstruction {
+            // Every line gbb carries out in phase 2, and its FROM, checked before anything runs.
+            crate::dockerfile::parse(&rendered, &[])
+                .and_then(|parsed| steps::image_phase2::parent_of(image, &parsed).map(drop))
+                .map_err(|e| BuildError::TemplateInstruction {
                     template: definition.dir.join("Dockerfile.template"),
                     line: e.line,
                     problem: e.problem,
-                }
-            })?;
+                })?;
         }
         // A core's inputs are checked once, however many steps start from it.
         if let Some(core) = step.core()

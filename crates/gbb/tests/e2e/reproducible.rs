@@ -293,6 +293,23 @@ fn bad_template_lines_are_refused_with_their_line_before_anything_runs() {
         run.stderr
     );
     assert!(stack.containers().is_empty());
+
+    // A FROM other than the parent (or scratch): gbb has no such image to build on.
+    stack.write(
+        "hello",
+        "Dockerfile.template",
+        "FROM debian:12\nADD rootfs.tar /\n",
+    );
+    let run = stack.gbb(&["build", &stack.id("hello")]);
+    assert_eq!(run.code, Some(2), "{}", run.stderr);
+    assert!(
+        run.stderr.contains(
+            "Dockerfile.template` line 1: `FROM debian:12`: gbb builds on the image's parent"
+        ),
+        "{}",
+        run.stderr
+    );
+    assert!(stack.containers().is_empty());
 }
 
 #[test]

@@ -134,24 +134,10 @@ impl Build<'_> {
             }
         };
 
-        // FROM: only the image's own parent (what `${IMAGE_PARENT}` renders to) or scratch.
-        let parent_reference = super::image::parent_image(step);
-        let first_from = dockerfile::parse(rendered, &[])
-            .map_err(|e| at(e.line)(e.problem))?
-            .into_iter()
-            .find_map(|l| match l.instruction {
-                Instruction::From(image) => Some((l.line, image)),
-                _ => None,
-            });
-        let parent = match first_from {
-            Some((_, image)) if image == "scratch" => None,
-            Some((line, image)) => {
-                let Some(parent_id) = step.parent.as_ref().filter(|_| image == parent_reference)
-                else {
-                    return Err(at(line)(format!(
-                        "`FROM {image}`: gbb builds on the image's parent (`FROM ${{IMAGE_PARENT}}`, here `{parent_reference}`) or on `scratch`"
-                    )));
-                };
+        let parsed = dockerfile::parse(rendered, &[]).map_err(|e| at(e.line)(e.problem))?;
+        let parent = match parent_of(step, &parsed).map_err(|e| at(e.line)(e.problem))? {
+            None => None,
+            Some(parent_id) => {
                 let parent_id = parent_id.to_string();
                 let (parent_store, parent_paths) = target.parents;
                 let parent =
@@ -171,7 +157,6 @@ impl Build<'_> {
                 }
                 Some(parent)
             }
-            None => None,
         };
         let parent_config = parent.as_ref().and_then(|p| p.config.config().clone());
         let parent_env = parent_config
@@ -447,6 +432,33 @@ impl Build<'_> {
             .and_then(|mut w| std::io::Write::flush(&mut w))
             .map_err(crate::error::io(&tar_path))?;
         write_layer(store, &tar_path, options).map_err(|e| CopyError::Build(image_error(id)(e)))
+    }
+}
+
+/// The parent a template's `FROM` names: the image's own parent (what `${IMAGE_PARENT}`
+/// renders to), or `None` for `scratch`; anything else is refused with the line. Also checked
+/// in preflight, before any container runs.
+pub(crate) fn parent_of<'a>(
+    step: &'a ImageStep,
+    instructions: &[dockerfile::Located],
+) -> Result<Option<&'a gbb_stack::ImageId>, dockerfile::TemplateError> {
+    let parent_reference = super::image::parent_image(step);
+    let from = instructions.iter().find_map(|l| match &l.instruction {
+        Instruction::From(image) => Some((l.line, image)),
+        _ => None,
+    });
+    match from {
+        None => Ok(None),
+        Some((_, image)) if image == "scratch" => Ok(None),
+        Some((line, image)) => match step.parent.as_ref().filter(|_| *image == parent_reference) {
+            Some(parent) => Ok(Some(parent)),
+            None => Err(dockerfile::TemplateError {
+                line,
+                problem: format!(
+                    "`FROM {image}`: gbb builds on the image's parent (`FROM ${{IMAGE_PARENT}}`, here `{parent_reference}`) or on `scratch`"
+                ),
+            }),
+        },
     }
 }
 
