@@ -56,7 +56,7 @@ fn the_same_inputs_give_the_same_images_with_and_without_run() {
         "busybox",
         "Dockerfile.template",
         &format!(
-            "{template}COPY motd /etc/motd\n\
+            "{template}COPY --chown=1000:100 --chmod=0640 motd /etc/motd\n\
              RUN mkdir -p /srv/www && echo hi > /srv/www/index.html \\\n    \
              && ln -s /bin/busybox /srv/www/tool && chmod 0750 /srv/www\n"
         ),
@@ -94,6 +94,20 @@ fn the_same_inputs_give_the_same_images_with_and_without_run() {
             "/etc/motd"
         ]),
         "hi\nWelcome to a gbb image\n"
+    );
+    assert_eq!(
+        docker(&[
+            "run",
+            "--rm",
+            &busybox,
+            "/bin/busybox",
+            "stat",
+            "-c",
+            "%a %u:%g",
+            "/etc/motd"
+        ]),
+        "640 1000:100\n",
+        "COPY --chmod --chown"
     );
     // One layer per ADD, COPY and RUN; a child adds one to its parent's.
     assert_eq!(layer_count(&busybox), 3);
