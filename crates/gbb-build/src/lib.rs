@@ -21,6 +21,7 @@ mod context;
 mod engines;
 mod error;
 mod executor;
+pub mod image_output;
 mod key;
 mod labels;
 mod loader_check;
