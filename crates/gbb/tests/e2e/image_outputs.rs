@@ -1,0 +1,430 @@
+//! Images beside the engine (issue 11): `gbb push` straight to a registry from gbb's store
+//! (a real `docker-registry` on 127.0.0.1, with basic auth and with TLS), and
+//! `gbb build --output oci:DIR|docker-archive:FILE`, checked with skopeo, umoci and
+//! `docker load`.
+//!
+//! The push tests put the image into the store themselves (as a build leaves it: blobs in
+//! `<cache>/images`, the digest in `.gbb/build/<id>/manifest`) and point `DOCKER_HOST` at a
+//! socket that does not exist: a push from the store must not need the engine.
+
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use gbb_image::{
+    BlobStore, ImageInstructions, ImageRequest, LayerOptions, NewLayer, Platform, SourceDateEpoch,
+    StoredImage, write_image, write_layer,
+};
+use gbb_registry::local_registry::{LocalRegistry, LocalRegistryOptions};
+use gbb_registry::{Credentials, Login, RegistryClient};
+
+use crate::harness::{E2eStack, Run, docker};
+
+/// A cache of the test's own (gbb's store is in it) and the image of `name` written into it.
+struct StoredHello {
+    cache: tempfile::TempDir,
+    image: StoredImage,
+}
+
+/// Writes an image for `stack`'s `name` into a fresh cache, as a build leaves it.
+fn store_image(stack: &E2eStack, name: &str) -> StoredHello {
+    let cache = tempfile::tempdir().unwrap();
+    let image = store_image_in(stack, name, cache.path());
+    StoredHello { cache, image }
+}
+
+/// Writes an image for `stack`'s `name` into the store of the cache `cache`, as a build
+/// leaves it.
+fn store_image_in(stack: &E2eStack, name: &str, cache: &Path) -> StoredImage {
+    let store = BlobStore::open(cache.join("images")).unwrap();
+    let scratch = tempfile::tempdir().unwrap();
+    let root = scratch.path().join("rootfs.tar");
+    let mut builder = tar::Builder::new(std::fs::File::create(&root).unwrap());
+    for (path, content) in [
+        ("etc/hello", &b"hello from the store\n"[..]),
+        ("etc/big", &[7u8; 300_000][..]),
+    ] {
+        let mut header = tar::Header::new_gnu();
+        header.set_mode(0o644);
+        header.set_uid(0);
+        header.set_gid(0);
+        header.set_mtime(0);
+        header.set_size(content.len() as u64);
+        builder.append_data(&mut header, path, content).unwrap();
+    }
+    builder.into_inner().unwrap();
+    let layer = write_layer(&store, &root, &LayerOptions::default()).unwrap();
+    let image = write_image(
+        &store,
+        &ImageRequest {
+            parent: None,
+            platform: Platform::host(),
+            layers: vec![NewLayer {
+                layer,
+                created_by: "gbb: ADD rootfs.tar /".to_owned(),
+            }],
+            instructions: ImageInstructions::default(),
+            epoch: SourceDateEpoch::DEFAULT,
+        },
+    )
+    .unwrap();
+    let manifest = stack
+        .root()
+        .join(".gbb/build")
+        .join(stack.id(name))
+        .join("manifest");
+    std::fs::create_dir_all(manifest.parent().unwrap()).unwrap();
+    std::fs::write(&manifest, format!("{}\n", image.digest())).unwrap();
+    image
+}
+
+/// The shared cache the harness builds with: `GBB_CACHE_DIR`, else `~/.cache/gbb`.
+fn shared_cache() -> PathBuf {
+    std::env::var_os("GBB_CACHE_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            PathBuf::from(std::env::var("HOME").unwrap_or_default()).join(".cache/gbb")
+        })
+}
+
+/// `gbb ARGS` with gbb's cache at `cache`, no engine, `DOCKER_CONFIG` at `docker_config` and
+/// `stdin` on standard input.
+fn push(stack: &E2eStack, cache: &Path, docker_config: &Path, args: &[&str], stdin: &str) -> Run {
+    let mut child = stack
+        .command(args)
+        .env("GBB_CACHE_DIR", cache)
+        .env("DOCKER_HOST", "unix:///nonexistent/docker.sock")
+        .env("DOCKER_CONFIG", docker_config)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.as_bytes())
+        .unwrap();
+    let output = child.wait_with_output().unwrap();
+    Run {
+        code: output.status.code(),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    }
+}
+
+/// The digest the registry serves for `reference`.
+fn remote_digest(registry: &LocalRegistry, login: Login, reference: &str) -> String {
+    RegistryClient::new(&registry.connect_options(), login)
+        .unwrap()
+        .manifest_digest(reference)
+        .unwrap()
+}
+
+#[test]
+fn push_from_the_store_needs_no_engine_and_sends_no_blob_twice() {
+    let user = Credentials {
+        username: "pusher".to_owned(),
+        password: "correct horse".to_owned(),
+    };
+    let registry = LocalRegistry::start(&LocalRegistryOptions {
+        basic_auth: Some(user.clone()),
+        tls: false,
+    });
+    let stack = E2eStack::new();
+    let hello = stack.id("hello");
+    let stored = store_image(&stack, "hello");
+    let no_config = tempfile::tempdir().unwrap();
+    let address = registry.address();
+    let args = [
+        "push",
+        &hello,
+        "--registry",
+        &address,
+        "--insecure",
+        "--username",
+        "pusher",
+        "--password-stdin",
+    ];
+
+    // A wrong password: refused, the registry named, nothing pushed.
+    let run = push(
+        &stack,
+        stored.cache.path(),
+        no_config.path(),
+        &args,
+        "wrong\n",
+    );
+    assert_eq!(run.code, Some(2), "{}", run.stderr);
+    assert!(
+        run.stderr.contains(&format!(
+            "the registry `{address}` refused access to `{hello}` (wrong user name or password"
+        )),
+        "{}",
+        run.stderr
+    );
+
+    let run = push(
+        &stack,
+        stored.cache.path(),
+        no_config.path(),
+        &args,
+        "correct horse\n",
+    );
+    run.success();
+    let digest = stored.image.digest().to_string();
+    // The second tag is in the same repository: its blobs are there already.
+    for (tag, sent) in [("latest", 2), ("2026.11", 0)] {
+        let reference = format!("{address}/{hello}:{tag}");
+        assert!(
+            run.stderr.contains(&format!(
+                "pushed {reference} {digest} ({sent} of 2 blobs sent"
+            )),
+            "{}",
+            run.stderr
+        );
+        assert_eq!(
+            remote_digest(&registry, Login::Basic(user.clone()), &reference),
+            digest,
+            "the registry serves the manifest gbb built"
+        );
+    }
+
+    // Again, with the login from a docker config.json (as `docker login` writes it): no blob
+    // is sent, every one is reported skipped.
+    let config = tempfile::tempdir().unwrap();
+    std::fs::write(
+        config.path().join("config.json"),
+        format!(r#"{{"auths": {{"{address}": {{"auth": "cHVzaGVyOmNvcnJlY3QgaG9yc2U="}}}}}}"#),
+    )
+    .unwrap();
+    let run = push(
+        &stack,
+        stored.cache.path(),
+        config.path(),
+        &["-v", "push", &hello, "--registry", &address, "--insecure"],
+        "",
+    );
+    run.success();
+    assert!(
+        run.stderr.contains(&format!(
+            "pushed {address}/{hello}:2026.11 {digest} (0 of 2 blobs sent"
+        )),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(
+        run.stderr.matches("| skipped layer sha256:").count(),
+        2,
+        "{}",
+        run.stderr
+    );
+    assert!(!run.stderr.contains("| sent "), "{}", run.stderr);
+}
+
+#[test]
+fn push_over_tls_trusts_the_ca_given() {
+    let registry = LocalRegistry::start(&LocalRegistryOptions {
+        basic_auth: None,
+        tls: true,
+    });
+    let stack = E2eStack::new();
+    let hello = stack.id("hello");
+    let stored = store_image(&stack, "hello");
+    let no_config = tempfile::tempdir().unwrap();
+    let address = registry.address();
+
+    // Without the CA the certificate is refused.
+    let run = push(
+        &stack,
+        stored.cache.path(),
+        no_config.path(),
+        &["push", &hello, "--registry", &address],
+        "",
+    );
+    assert_ne!(run.code, Some(0));
+    assert!(
+        run.stderr
+            .contains(&format!("cannot reach the registry `{address}`")),
+        "{}",
+        run.stderr
+    );
+
+    let ca = registry.ca_cert().unwrap();
+    let run = push(
+        &stack,
+        stored.cache.path(),
+        no_config.path(),
+        &[
+            "push",
+            &hello,
+            "--registry",
+            &address,
+            "--ca-cert",
+            ca.to_str().unwrap(),
+        ],
+        "",
+    );
+    run.success();
+    assert_eq!(
+        remote_digest(
+            &registry,
+            Login::Anonymous,
+            &format!("{address}/{hello}:latest")
+        ),
+        stored.image.digest().to_string()
+    );
+}
+
+#[test]
+fn push_falls_back_to_the_engine_for_an_image_the_store_lacks() {
+    let registry = LocalRegistry::start(&LocalRegistryOptions::default());
+    let stack = E2eStack::new();
+    let hello = stack.id("hello");
+    let run = stack.gbb(&["push", &hello, "--registry", &registry.address()]);
+    assert_eq!(run.code, Some(2), "{}", run.stderr);
+    assert!(
+        run.stderr.contains(&format!(
+            "{hello}: it has no image in gbb's store (no `.gbb/build/{hello}/manifest`; build \
+             it with `gbb build`); pushing the engine's image instead"
+        )),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains(&format!(
+            "`{hello}:latest` is not built; run: gbb build {hello}"
+        )),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn bad_outputs_are_refused_before_anything_builds() {
+    let stack = E2eStack::new();
+    let hello = stack.id("hello");
+    let run = stack.gbb(&["build", &hello, "--output", "tar:out.tar"]);
+    assert_eq!(run.code, Some(2), "{}", run.stderr);
+    assert!(
+        run.stderr.contains(
+            "`tar:out.tar` is not an output: write `oci:DIR` (an OCI image layout) or \
+             `docker-archive:FILE` (for `docker load`)"
+        ),
+        "{}",
+        run.stderr
+    );
+    let run = stack.gbb(&["build", &hello, "--output", "oci:missing/layout"]);
+    assert_eq!(run.code, Some(2), "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("cannot write `oci:missing/layout`: the folder `missing` does not exist"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        !run.stderr.contains("Built"),
+        "nothing was built: {}",
+        run.stderr
+    );
+    assert!(stack.image_id("hello:latest").is_none());
+}
+
+/// Runs `program ARGS`, failing the test with its stderr when it fails; its stdout.
+fn tool(program: &str, args: &[&str]) -> String {
+    let output = Command::new(program)
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("{program} runs (scripts/setup-test-machine): {e}"));
+    assert!(
+        output.status.success(),
+        "{program} {args:?}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+#[test]
+fn build_output_writes_a_layout_and_an_archive_that_tools_and_docker_read() {
+    let stack = E2eStack::new();
+    let hello = stack.id("hello");
+    // Into the shared store the build uses (content-addressed: nothing of another test's
+    // changes).
+    let image = store_image_in(&stack, "hello", &shared_cache());
+    let out = tempfile::tempdir().unwrap();
+    let layout: PathBuf = out.path().join("layout");
+    let archive: PathBuf = out.path().join("hello.tar");
+    let run = stack.gbb(&[
+        "build",
+        &hello,
+        "--output",
+        &format!("oci:{}", layout.display()),
+        "--output",
+        &format!("docker-archive:{}", archive.display()),
+    ]);
+    run.success();
+    assert!(
+        run.stderr.contains(&format!(
+            "wrote oci:{}: {hello}:latest, {hello}:2026.11",
+            layout.display()
+        )),
+        "{}",
+        run.stderr
+    );
+    let digest = image.digest().to_string();
+
+    // skopeo reads the layout under the image's full name.
+    let inspect = tool(
+        "skopeo",
+        &[
+            "inspect",
+            &format!("oci:{}:{hello}:2026.11", layout.display()),
+        ],
+    );
+    let inspect: serde_json::Value = serde_json::from_str(&inspect).unwrap();
+    assert_eq!(inspect["Digest"], digest, "{inspect}");
+    // umoci unpacks it into a runtime bundle with the image's files.
+    let bundle = out.path().join("bundle");
+    tool(
+        "umoci",
+        &[
+            "unpack",
+            "--rootless",
+            "--image",
+            &format!("{}:{hello}:latest", layout.display()),
+            bundle.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(
+        std::fs::read_to_string(bundle.join("rootfs/etc/hello")).unwrap(),
+        "hello from the store\n"
+    );
+    // And the engine takes it back from the layout.
+    let copied = format!("{hello}:from-layout");
+    tool(
+        "skopeo",
+        &[
+            "copy",
+            &format!("oci:{}:{hello}:2026.11", layout.display()),
+            &format!("docker-daemon:{copied}"),
+        ],
+    );
+    let config = image.config_digest().to_string();
+    assert_eq!(
+        docker(&["image", "inspect", "--format", "{{.Id}}", &copied]).trim(),
+        config
+    );
+
+    // `docker load` takes the archive, under both tags (the stack's images are removed with
+    // the test's namespace when it ends).
+    let loaded = tool("docker", &["load", "-i", archive.to_str().unwrap()]);
+    assert!(loaded.contains(&format!("{hello}:2026.11")), "{loaded}");
+    for tag in ["latest", "2026.11"] {
+        assert_eq!(
+            stack.image_id(&format!("hello:{tag}")).as_deref(),
+            Some(config.as_str()),
+            "{tag}"
+        );
+    }
+}
