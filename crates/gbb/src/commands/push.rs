@@ -99,6 +99,12 @@ pub(crate) fn run(
     } else {
         Some(context.engine()?)
     };
+    if engine.is_some() && (username.is_some() || ca_cert.is_some() || *insecure) {
+        printer.note(
+            "--username, --ca-cert and --insecure apply to pushes from gbb's store; the engine \
+             pushes with its own login and TLS settings",
+        );
+    }
     if let Some(engine) = &engine {
         for definition in &engine_images {
             let source = gbb_build::names::latest(&definition.id).to_string();
