@@ -545,7 +545,7 @@ gbb_write_rootfs() {
     GBB_STEP=rootfs.tar
     gbb_mark "step rootfs.tar"
     local epoch=${SOURCE_DATE_EPOCH:-0}
-    tar -C "${EMERGE_ROOT}" --numeric-owner --sort=name \
+    tar -C "${EMERGE_ROOT}" --numeric-owner --sort=name --xattrs --xattrs-include='*' \
         --mtime="@${epoch}" --clamp-mtime \
         --pax-option=exthdr.name=%d/PaxHeaders/%f,delete=atime,delete=ctime \
         -cf "${GBB_OUT}/rootfs.tar.tmp" .

@@ -165,6 +165,34 @@ pub enum BuildError {
         problem: String,
     },
 
+    /// A template line gbb cannot carry out when it writes the image (phase 2).
+    #[error("`{}` line {line}: {problem}", template.display())]
+    TemplateInstruction {
+        template: PathBuf,
+        line: usize,
+        problem: String,
+    },
+
+    /// Writing an image into the store, or reading a parent from it, failed.
+    #[error("{id}: writing the image: {source}")]
+    Image {
+        id: String,
+        #[source]
+        source: gbb_image::Error,
+    },
+
+    /// The parent image is not in gbb's image store: a gbb that ran `docker build` for
+    /// phase 2 built it.
+    #[error(
+        "{id}: its parent `{parent}` is not in gbb's image store (`{}` is missing: an older gbb built it); rebuild it first: `gbb build -f {parent}`",
+        path.display()
+    )]
+    ParentNotStored {
+        id: String,
+        parent: String,
+        path: PathBuf,
+    },
+
     #[error("interrupted")]
     Interrupted,
 

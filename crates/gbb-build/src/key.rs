@@ -68,6 +68,11 @@ impl KeyInputs {
     }
 }
 
+/// The way phase 2 writes images, in every image's key: `gbb-image v1` is gbb writing the
+/// image itself (`executor/steps/image_phase2.rs`) where `docker build` did before, so every
+/// image built before is rebuilt once. Change it whenever the bytes phase 2 writes change.
+pub(crate) const PHASE2_FORMAT: &str = "gbb-image v1";
+
 /// A short digest of `bytes` for a [`KeyInputs`] record.
 fn digest(bytes: &[u8]) -> String {
     let digest = Sha256::digest(bytes);
@@ -320,6 +325,11 @@ pub(crate) fn definition_key(
     hasher.field(parent.map_or("", ContentKey::as_str).as_bytes());
     hasher.field(b"builder");
     hasher.field(builder.map_or("", ContentKey::as_str).as_bytes());
+    if definition.kind == gbb_stack::Kind::Image {
+        // How phase 2 makes the image: a new format rebuilds every image once.
+        hasher.field(b"phase 2");
+        hasher.field(PHASE2_FORMAT.as_bytes());
+    }
     record.parent = parent.map(|key| key.short().to_owned());
     record.builder = builder.map(|key| key.short().to_owned());
     Ok((hasher.finish(), record))

@@ -18,6 +18,7 @@
 mod binpkgs;
 mod clean;
 mod context;
+mod dockerfile;
 mod engines;
 mod error;
 mod executor;

@@ -673,4 +673,45 @@ impl Engine for Docker {
         self.cancel.cancel();
         running
     }
+
+    fn load_image(&self, archive: &Path) -> Result<(), EngineError> {
+        let operation = format!("loading `{}`", archive.display());
+        self.runtime.block_on(self.cancellable(&operation, async {
+            let body = bollard::body_try_stream(file_stream(archive).await?);
+            let options = bollard::query_parameters::ImportImageOptions {
+                quiet: true,
+                ..Default::default()
+            };
+            let mut stream = self.client.import_image(options, body, None);
+            while let Some(info) = stream.next().await {
+                let info = info.map_err(api(operation.clone()))?;
+                if let Some(detail) = info.error_detail {
+                    return Err(EngineError::Api {
+                        operation: operation.clone(),
+                        message: detail.message.unwrap_or_default(),
+                    });
+                }
+            }
+            Ok(())
+        }))
+    }
+
+    fn save_image(&self, reference: &str, to: &Path) -> Result<(), EngineError> {
+        use tokio::io::AsyncWriteExt;
+        let operation = format!("saving `{reference}`");
+        let io_error = |source| EngineError::Io {
+            path: to.to_owned(),
+            source,
+        };
+        self.runtime.block_on(self.cancellable(&operation, async {
+            let mut file = tokio::fs::File::create(to).await.map_err(io_error)?;
+            let mut stream = self.client.export_image(reference);
+            while let Some(chunk) = stream.next().await {
+                let chunk = chunk.map_err(api(operation.clone()))?;
+                file.write_all(&chunk).await.map_err(io_error)?;
+            }
+            file.flush().await.map_err(io_error)?;
+            Ok(())
+        }))
+    }
 }

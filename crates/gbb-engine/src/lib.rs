@@ -112,4 +112,13 @@ pub trait Engine: Send + Sync {
     fn cancel(&self) -> Vec<String> {
         Vec::new()
     }
+
+    /// Loads the images of a docker archive (`docker load`: a `manifest.json`, configs and
+    /// layers, the format `gbb_image::write_docker_archive` writes) under the tags the
+    /// archive names. Images gbb writes itself reach the engine this way.
+    fn load_image(&self, archive: &Path) -> Result<(), EngineError>;
+
+    /// Writes the image `reference` as a docker archive at `to` (`docker save`): how gbb
+    /// reads back the layer a `RUN` step's container made.
+    fn save_image(&self, reference: &str, to: &Path) -> Result<(), EngineError>;
 }

@@ -97,6 +97,8 @@ pub(crate) fn code_for(error: &anyhow::Error) -> ExitCode {
             | BuildError::BadLink { .. }
             | BuildError::BadSetting { .. }
             | BuildError::UnsafeTemplateValue { .. }
+            | BuildError::TemplateInstruction { .. }
+            | BuildError::ParentNotStored { .. }
             | BuildError::NotBuilt { .. }
             | BuildError::NoSbom { .. }
             | BuildError::Locked { .. }

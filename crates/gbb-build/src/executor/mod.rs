@@ -162,10 +162,16 @@ fn preflight(
     let mut checked = std::collections::HashSet::new();
     for step in &plan.steps {
         if let Step::Image(image) = step {
-            template::render_image(
-                &stack.definitions()[image.definition],
-                &steps::image::parent_image(image),
-            )?;
+            let definition = &stack.definitions()[image.definition];
+            let rendered = template::render_image(definition, &steps::image::parent_image(image))?;
+            // Every line gbb carries out in phase 2, checked before anything runs.
+            crate::dockerfile::parse(&rendered, &[]).map_err(|e| {
+                BuildError::TemplateInstruction {
+                    template: definition.dir.join("Dockerfile.template"),
+                    line: e.line,
+                    problem: e.problem,
+                }
+            })?;
         }
         // A core's inputs are checked once, however many steps start from it.
         if let Some(core) = step.core()

@@ -137,6 +137,7 @@ fn links_planted_in_gbb_out_reach_no_host_file() {
     for name in [
         "rootfs.tar",
         "key",
+        "manifest",
         "packages.tsv",
         "sbom-layer.json",
         "sbom.spdx.json",
@@ -162,6 +163,7 @@ fn links_planted_in_gbb_out_reach_no_host_file() {
                 "sbom.spdx.json",
                 "sbom.cdx.json",
                 "files.json",
+                "manifest",
             ]
             .contains(&name.to_str().unwrap()),
             "`{name:?}` is in .gbb/build: only the outputs gbb keeps are"
@@ -240,7 +242,7 @@ fn failures_after_phase_1_leave_the_previous_state_tags_and_outputs() {
     let run = stack.gbb(&["build", &busybox]);
     assert_eq!(run.code, Some(1), "{}", run.stderr);
     assert!(
-        run.stderr.contains("building the image failed"),
+        run.stderr.contains("RUN false failed with status 1"),
         "{}",
         run.stderr
     );
@@ -395,13 +397,13 @@ fn a_full_disk_is_named_cleaned_up_and_the_next_build_works() {
         disk.used()
     );
 
-    // On the host: room for rootfs.tar in the container, none for the build context gbb
-    // writes next.
+    // On the host: room for rootfs.tar in the container, none for the image archive gbb
+    // writes next (to load the image it wrote into the engine).
     hello_with_hook(
         &stack,
         &format!(
             "    dd if=/dev/zero of=/gbb-out/filler bs=64k 2>/dev/null || true\n    truncate -s -{} /gbb-out/filler",
-            rootfs_size + rootfs_size / 2 + 256 * 1024
+            rootfs_size + 64 * 1024
         ),
     );
     let run = stack.gbb(&["build", &hello]);
@@ -409,8 +411,8 @@ fn a_full_disk_is_named_cleaned_up_and_the_next_build_works() {
     assert!(
         run.stderr
             .contains("no space left on device: cannot write `")
-            && run.stderr.contains(".gbb/run/context-"),
-        "names the context it could not write: {}",
+            && run.stderr.contains(".gbb/run/"),
+        "names the image archive it could not write: {}",
         run.stderr
     );
     assert_eq!(kept(&stack, "hello"), before);

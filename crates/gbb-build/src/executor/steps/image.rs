@@ -16,7 +16,7 @@ use super::super::{Build, step_container};
 use crate::error::io;
 use crate::outputs::{self, KEPT_OUTPUTS, Owner, RunDir, TEXT_LIMIT};
 use crate::packages_md::{self, Installed};
-use crate::{BuildError, ContentKey, Why, context, loader_check, names, template};
+use crate::{BuildError, ContentKey, Why, loader_check, names, template};
 
 /// What an image step's template sees as `IMAGE_PARENT`.
 pub(crate) fn parent_image(step: &ImageStep) -> String {
@@ -157,22 +157,16 @@ impl Build<'_> {
         let outputs_dir = phase1.map_or(output.clone(), |(run, _)| run.path().to_owned());
         self.reporter.started(&id, "phase 2");
         let dockerfile = template::render_image(definition, &parent_image(step))?;
-        let context_path = context::write_context(
-            &self.options.paths.runs(),
-            Some(&definition.dir),
-            &[("rootfs.tar", &outputs_dir.join("rootfs.tar"))],
-            &[("Dockerfile", dockerfile.as_bytes(), 0o644)],
+        // Written by gbb (`image_phase2.rs`) and loaded under a candidate tag first: the
+        // image's own tags move only once it passed its tests, so a failure leaves the
+        // previous image tagged as it was.
+        let written = self.write_phase2_image(
+            step,
+            definition,
+            &dockerfile,
+            &outputs_dir.join("rootfs.tar"),
+            candidate,
         )?;
-        // Built under a candidate tag first: the image's own tags move only once it passed
-        // its tests, so a failure leaves the previous image tagged as it was.
-        let log_path = self.options.paths.log(&format!("{id}.phase2"));
-        self.image_build(
-            &step.id,
-            &context_path,
-            std::slice::from_ref(candidate),
-            &log_path,
-        )?;
-        drop(context_path);
         if definition.dir.join("build-test.sh").is_file() {
             self.reporter.started(&id, "build-test.sh");
             self.build_test(definition, candidate)?;
@@ -203,6 +197,10 @@ impl Build<'_> {
         } else {
             sbom.keep(&output)?;
         }
+        outputs::write_file(
+            &self.options.paths.image_manifest(&id),
+            written.manifest_file().as_bytes(),
+        )?;
         self.promote(&id, candidate, &names::final_tags(definition))?;
         Ok(size)
     }

@@ -3,3 +3,4 @@
 pub(crate) mod builder;
 pub(crate) mod core;
 pub(crate) mod image;
+pub(crate) mod image_phase2;
