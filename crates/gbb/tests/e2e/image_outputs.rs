@@ -3,96 +3,45 @@
 //! `gbb build --output oci:DIR|docker-archive:FILE`, checked with skopeo, umoci and
 //! `docker load`.
 //!
-//! The push tests put the image into the store themselves (as a build leaves it: blobs in
-//! `<cache>/images`, the digest in `.gbb/build/<id>/manifest`) and point `DOCKER_HOST` at a
-//! socket that does not exist: a push from the store must not need the engine.
+//! Each test builds the example stack's `hello` with `gbb build` (its image then is in gbb's
+//! store, its manifest digest in `.gbb/build/<id>/manifest`). The push tests point
+//! `DOCKER_HOST` at a socket that does not exist: a push from the store needs no engine.
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use gbb_image::{
-    BlobStore, ImageInstructions, ImageRequest, LayerOptions, NewLayer, Platform, SourceDateEpoch,
-    StoredImage, write_image, write_layer,
-};
 use gbb_registry::local_registry::{LocalRegistry, LocalRegistryOptions};
 use gbb_registry::{Credentials, Login, RegistryClient};
 
 use crate::harness::{E2eStack, Run, docker};
 
-/// A cache of the test's own (gbb's store is in it) and the image of `name` written into it.
-struct StoredHello {
-    cache: tempfile::TempDir,
-    image: StoredImage,
+/// Builds `name` and returns the manifest digest its build recorded.
+fn build(stack: &E2eStack, name: &str) -> String {
+    stack.gbb(&["build", &stack.id(name)]).success();
+    manifest_digest(stack, name)
 }
 
-/// Writes an image for `stack`'s `name` into a fresh cache, as a build leaves it.
-fn store_image(stack: &E2eStack, name: &str) -> StoredHello {
-    let cache = tempfile::tempdir().unwrap();
-    let image = store_image_in(stack, name, cache.path());
-    StoredHello { cache, image }
-}
-
-/// Writes an image for `stack`'s `name` into the store of the cache `cache`, as a build
-/// leaves it.
-fn store_image_in(stack: &E2eStack, name: &str, cache: &Path) -> StoredImage {
-    let store = BlobStore::open(cache.join("images")).unwrap();
-    let scratch = tempfile::tempdir().unwrap();
-    let root = scratch.path().join("rootfs.tar");
-    let mut builder = tar::Builder::new(std::fs::File::create(&root).unwrap());
-    for (path, content) in [
-        ("etc/hello", &b"hello from the store\n"[..]),
-        ("etc/big", &[7u8; 300_000][..]),
-    ] {
-        let mut header = tar::Header::new_gnu();
-        header.set_mode(0o644);
-        header.set_uid(0);
-        header.set_gid(0);
-        header.set_mtime(0);
-        header.set_size(content.len() as u64);
-        builder.append_data(&mut header, path, content).unwrap();
-    }
-    builder.into_inner().unwrap();
-    let layer = write_layer(&store, &root, &LayerOptions::default()).unwrap();
-    let image = write_image(
-        &store,
-        &ImageRequest {
-            parent: None,
-            platform: Platform::host(),
-            layers: vec![NewLayer {
-                layer,
-                created_by: "gbb: ADD rootfs.tar /".to_owned(),
-            }],
-            instructions: ImageInstructions::default(),
-            epoch: SourceDateEpoch::DEFAULT,
-        },
-    )
-    .unwrap();
-    let manifest = stack
+/// The manifest digest of `name`'s last build.
+fn manifest_digest(stack: &E2eStack, name: &str) -> String {
+    let file = stack
         .root()
         .join(".gbb/build")
         .join(stack.id(name))
         .join("manifest");
-    std::fs::create_dir_all(manifest.parent().unwrap()).unwrap();
-    std::fs::write(&manifest, format!("{}\n", image.digest())).unwrap();
-    image
+    let digest = std::fs::read_to_string(&file)
+        .unwrap_or_else(|e| panic!("{}: {e}", file.display()))
+        .trim()
+        .to_owned();
+    assert!(digest.starts_with("sha256:"), "{digest}");
+    digest
 }
 
-/// The shared cache the harness builds with: `GBB_CACHE_DIR`, else `~/.cache/gbb`.
-fn shared_cache() -> PathBuf {
-    std::env::var_os("GBB_CACHE_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(std::env::var("HOME").unwrap_or_default()).join(".cache/gbb")
-        })
-}
-
-/// `gbb ARGS` with gbb's cache at `cache`, no engine, `DOCKER_CONFIG` at `docker_config` and
-/// `stdin` on standard input.
-fn push(stack: &E2eStack, cache: &Path, docker_config: &Path, args: &[&str], stdin: &str) -> Run {
+/// `gbb ARGS` with no engine, `DOCKER_CONFIG` at `docker_config` and `stdin` on standard
+/// input.
+fn push(stack: &E2eStack, docker_config: &Path, args: &[&str], stdin: &str) -> Run {
     let mut child = stack
         .command(args)
-        .env("GBB_CACHE_DIR", cache)
         .env("DOCKER_HOST", "unix:///nonexistent/docker.sock")
         .env("DOCKER_CONFIG", docker_config)
         .stdin(Stdio::piped())
@@ -134,7 +83,7 @@ fn push_from_the_store_needs_no_engine_and_sends_no_blob_twice() {
     });
     let stack = E2eStack::new();
     let hello = stack.id("hello");
-    let stored = store_image(&stack, "hello");
+    let digest = build(&stack, "hello");
     let no_config = tempfile::tempdir().unwrap();
     let address = registry.address();
     let args = [
@@ -149,13 +98,7 @@ fn push_from_the_store_needs_no_engine_and_sends_no_blob_twice() {
     ];
 
     // A wrong password: refused, the registry named, nothing pushed.
-    let run = push(
-        &stack,
-        stored.cache.path(),
-        no_config.path(),
-        &args,
-        "wrong\n",
-    );
+    let run = push(&stack, no_config.path(), &args, "wrong\n");
     assert_eq!(run.code, Some(2), "{}", run.stderr);
     assert!(
         run.stderr.contains(&format!(
@@ -165,15 +108,8 @@ fn push_from_the_store_needs_no_engine_and_sends_no_blob_twice() {
         run.stderr
     );
 
-    let run = push(
-        &stack,
-        stored.cache.path(),
-        no_config.path(),
-        &args,
-        "correct horse\n",
-    );
+    let run = push(&stack, no_config.path(), &args, "correct horse\n");
     run.success();
-    let digest = stored.image.digest().to_string();
     // The second tag is in the same repository: its blobs are there already.
     for (tag, sent) in [("latest", 2), ("2026.11", 0)] {
         let reference = format!("{address}/{hello}:{tag}");
@@ -201,7 +137,6 @@ fn push_from_the_store_needs_no_engine_and_sends_no_blob_twice() {
     .unwrap();
     let run = push(
         &stack,
-        stored.cache.path(),
         config.path(),
         &["-v", "push", &hello, "--registry", &address, "--insecure"],
         "",
@@ -231,14 +166,13 @@ fn push_over_tls_trusts_the_ca_given() {
     });
     let stack = E2eStack::new();
     let hello = stack.id("hello");
-    let stored = store_image(&stack, "hello");
+    let digest = build(&stack, "hello");
     let no_config = tempfile::tempdir().unwrap();
     let address = registry.address();
 
     // Without the CA the certificate is refused.
     let run = push(
         &stack,
-        stored.cache.path(),
         no_config.path(),
         &["push", &hello, "--registry", &address],
         "",
@@ -254,7 +188,6 @@ fn push_over_tls_trusts_the_ca_given() {
     let ca = registry.ca_cert().unwrap();
     let run = push(
         &stack,
-        stored.cache.path(),
         no_config.path(),
         &[
             "push",
@@ -273,7 +206,7 @@ fn push_over_tls_trusts_the_ca_given() {
             Login::Anonymous,
             &format!("{address}/{hello}:latest")
         ),
-        stored.image.digest().to_string()
+        digest
     );
 }
 
@@ -349,9 +282,6 @@ fn tool(program: &str, args: &[&str]) -> String {
 fn build_output_writes_a_layout_and_an_archive_that_tools_and_docker_read() {
     let stack = E2eStack::new();
     let hello = stack.id("hello");
-    // Into the shared store the build uses (content-addressed: nothing of another test's
-    // changes).
-    let image = store_image_in(&stack, "hello", &shared_cache());
     let out = tempfile::tempdir().unwrap();
     let layout: PathBuf = out.path().join("layout");
     let archive: PathBuf = out.path().join("hello.tar");
@@ -364,17 +294,23 @@ fn build_output_writes_a_layout_and_an_archive_that_tools_and_docker_read() {
         &format!("docker-archive:{}", archive.display()),
     ]);
     run.success();
-    assert!(
-        run.stderr.contains(&format!(
-            "wrote oci:{}: {hello}:latest, {hello}:2026.11",
-            layout.display()
-        )),
-        "{}",
-        run.stderr
-    );
-    let digest = image.digest().to_string();
+    for output in [
+        format!("oci:{}", layout.display()),
+        format!("docker-archive:{}", archive.display()),
+    ] {
+        assert!(
+            run.stderr
+                .contains(&format!("wrote {output}: {hello}:latest, {hello}:2026.11")),
+            "{}",
+            run.stderr
+        );
+    }
+    let digest = manifest_digest(&stack, "hello");
+    // Docker's image id is the config's digest, the same for the built image and every copy.
+    let image_id = stack.image_id("hello:2026.11").unwrap();
+    let greeting = "Hello from a static gentoo-bb image";
 
-    // skopeo reads the layout under the image's full name.
+    // skopeo reads the layout under the image's full name: the manifest gbb built.
     let inspect = tool(
         "skopeo",
         &[
@@ -384,7 +320,7 @@ fn build_output_writes_a_layout_and_an_archive_that_tools_and_docker_read() {
     );
     let inspect: serde_json::Value = serde_json::from_str(&inspect).unwrap();
     assert_eq!(inspect["Digest"], digest, "{inspect}");
-    // umoci unpacks it into a runtime bundle with the image's files.
+    // umoci unpacks it into a runtime bundle with the image's program.
     let bundle = out.path().join("bundle");
     tool(
         "umoci",
@@ -396,11 +332,9 @@ fn build_output_writes_a_layout_and_an_archive_that_tools_and_docker_read() {
             bundle.to_str().unwrap(),
         ],
     );
-    assert_eq!(
-        std::fs::read_to_string(bundle.join("rootfs/etc/hello")).unwrap(),
-        "hello from the store\n"
-    );
-    // And the engine takes it back from the layout.
+    assert!(bundle.join("rootfs/bin/hello").is_file());
+    assert!(bundle.join("config.json").is_file());
+    // And the engine takes it back from the layout: same id, it runs.
     let copied = format!("{hello}:from-layout");
     tool(
         "skopeo",
@@ -410,21 +344,32 @@ fn build_output_writes_a_layout_and_an_archive_that_tools_and_docker_read() {
             &format!("docker-daemon:{copied}"),
         ],
     );
-    let config = image.config_digest().to_string();
     assert_eq!(
         docker(&["image", "inspect", "--format", "{{.Id}}", &copied]).trim(),
-        config
+        image_id
     );
+    assert_eq!(docker(&["run", "--rm", &copied]).trim(), greeting);
 
-    // `docker load` takes the archive, under both tags (the stack's images are removed with
-    // the test's namespace when it ends).
+    // `docker load` brings both tags back after they are removed (the stack's images are
+    // removed with the test's namespace when it ends).
+    docker(&[
+        "rmi",
+        &format!("{hello}:latest"),
+        &format!("{hello}:2026.11"),
+        &copied,
+    ]);
+    assert!(stack.image_id("hello:2026.11").is_none());
     let loaded = tool("docker", &["load", "-i", archive.to_str().unwrap()]);
     assert!(loaded.contains(&format!("{hello}:2026.11")), "{loaded}");
     for tag in ["latest", "2026.11"] {
         assert_eq!(
             stack.image_id(&format!("hello:{tag}")).as_deref(),
-            Some(config.as_str()),
+            Some(image_id.as_str()),
             "{tag}"
         );
     }
+    assert_eq!(
+        docker(&["run", "--rm", &format!("{hello}:2026.11")]).trim(),
+        greeting
+    );
 }
