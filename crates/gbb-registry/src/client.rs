@@ -4,9 +4,10 @@
 //! oci-client is async; gbb is not. The client owns a current-thread tokio runtime and blocks
 //! on each call, as `gbb-engine` does for bollard, so callers stay plain functions.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
-use std::sync::Once;
+use std::sync::{Mutex, Once};
 use std::time::Duration;
 
 use futures_util::TryStreamExt as _;
@@ -40,8 +41,23 @@ pub struct BlobPush {
     pub size: u64,
     /// What the blob is.
     pub kind: BlobKind,
-    /// Sent, or skipped because the registry had it already.
-    pub sent: bool,
+    /// Whether it was sent.
+    pub outcome: BlobOutcome,
+}
+
+/// How a blob got to the registry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BlobOutcome {
+    /// The repository had it: nothing sent.
+    Present,
+    /// Another repository of the registry had it (pushed earlier by this client, e.g. the
+    /// parent image), and the registry linked it over: nothing sent.
+    Mounted {
+        /// The repository it came from.
+        from: String,
+    },
+    /// Sent.
+    Sent,
 }
 
 /// The part of an image a blob is.
@@ -69,7 +85,7 @@ impl PushReport {
     pub fn sent(&self) -> (usize, u64) {
         self.blobs
             .iter()
-            .filter(|b| b.sent)
+            .filter(|b| b.outcome == BlobOutcome::Sent)
             .fold((0, 0), |(n, bytes), b| (n + 1, bytes + b.size))
     }
 }
@@ -107,6 +123,11 @@ pub struct RegistryClient {
     client: oci_client::Client,
     insecure: bool,
     login: Login,
+    /// A repository each blob is known to be in, by registry and digest: what this client
+    /// found or put there. A blob missing from one repository but known in another of the
+    /// same registry is mounted (linked by the registry) instead of sent again, as `docker
+    /// push` does for parent layers.
+    known: Mutex<HashMap<(String, String), String>>,
 }
 
 impl std::fmt::Debug for RegistryClient {
@@ -238,6 +259,7 @@ impl RegistryClient {
             client,
             insecure: options.insecure,
             login,
+            known: Mutex::new(HashMap::new()),
         })
     }
 
@@ -246,11 +268,15 @@ impl RegistryClient {
     ///
     /// Layers are streamed from the store, not read into memory. The manifest is sent as the
     /// bytes in the store, so its digest in the registry is the local one.
+    ///
+    /// `on_blob` hears of each blob once it is in the registry (so a caller can say what
+    /// happens while a large layer goes).
     pub fn push(
         &self,
         store: &BlobStore,
         image: &StoredImage,
         target: &str,
+        on_blob: &mut dyn FnMut(&BlobPush),
     ) -> Result<PushReport, Error> {
         let reference = parse_reference(target)?;
         let credentials = self.login.credentials_for(reference.registry())?;
@@ -281,7 +307,11 @@ impl RegistryClient {
                     .blob_exists(reference, &digest)
                     .await
                     .map_err(fail(format!("looking up blob `{digest}`")))?;
-                if !present {
+                let outcome = if present {
+                    BlobOutcome::Present
+                } else if let Some(from) = self.mounted(reference, &digest).await {
+                    BlobOutcome::Mounted { from }
+                } else {
                     let (file, size) = open_blob(store, descriptor.digest()).await?;
                     let stream = tokio_util::io::ReaderStream::with_capacity(file, 1 << 20)
                         .map_err(OciDistributionError::IoError);
@@ -289,13 +319,17 @@ impl RegistryClient {
                         .push_blob_stream(reference, stream, &digest, Some(size))
                         .await
                         .map_err(fail(format!("sending blob `{digest}`")))?;
-                }
-                blobs.push(BlobPush {
+                    BlobOutcome::Sent
+                };
+                self.remember(reference, &digest);
+                let blob = BlobPush {
                     digest,
                     size: descriptor.size(),
                     kind,
-                    sent: !present,
-                });
+                    outcome,
+                };
+                on_blob(&blob);
+                blobs.push(blob);
             }
             client
                 .push_manifest_raw(
@@ -322,6 +356,35 @@ impl RegistryClient {
                 blobs,
             })
         })
+    }
+
+    /// Records that `digest` is in `reference`'s repository.
+    fn remember(&self, reference: &Reference, digest: &str) {
+        if let Ok(mut known) = self.known.lock() {
+            known.insert(
+                (reference.registry().to_owned(), digest.to_owned()),
+                reference.repository().to_owned(),
+            );
+        }
+    }
+
+    /// Mounts `digest` into `reference`'s repository from another repository of the same
+    /// registry that has it; the repository it came from, or `None` when none is known or
+    /// the registry would not (then the blob is sent: a failed mount costs one request).
+    async fn mounted(&self, reference: &Reference, digest: &str) -> Option<String> {
+        let from = {
+            let known = self.known.lock().ok()?;
+            known
+                .get(&(reference.registry().to_owned(), digest.to_owned()))
+                .filter(|repository| *repository != reference.repository())
+                .cloned()?
+        };
+        let source = Reference::from_str(&format!("{}/{from}", reference.registry())).ok()?;
+        self.client
+            .mount_blob(reference, &source, digest)
+            .await
+            .ok()
+            .map(|()| from)
     }
 
     /// The digest of the manifest `reference` names in its registry (`HEAD` of the

@@ -3,7 +3,8 @@ Talking to registries over the OCI distribution API, with no engine: `gbb push` 
 images gbb wrote into its content store ([`gbb_image::BlobStore`]) straight to a registry.
 
 A push asks the registry which blobs (layers, config) it has, sends only the missing ones
-(streamed from the store), then sends the manifest as the exact bytes in the store, so the
+(mounted from another repository of the registry when this client put them there, else
+streamed from the store), then sends the manifest as the exact bytes in the store, so the
 digest the registry serves is the one gbb computed. The result says per blob whether it was
 sent or skipped ([`PushReport`]); this crate never prints.
 
@@ -20,6 +21,8 @@ mod error;
 #[cfg(feature = "test-registry")]
 pub mod local_registry;
 
-pub use client::{BlobKind, BlobPush, ConnectOptions, Login, PushReport, RegistryClient};
+pub use client::{
+    BlobKind, BlobOutcome, BlobPush, ConnectOptions, Login, PushReport, RegistryClient,
+};
 pub use credentials::{Credentials, DockerConfig, docker_config_path};
 pub use error::Error;

@@ -10,7 +10,7 @@ use gbb_image::{
 };
 use gbb_registry::local_registry::{LocalRegistry, LocalRegistryOptions};
 use gbb_registry::{
-    BlobKind, ConnectOptions, Credentials, DockerConfig, Error, Login, RegistryClient,
+    BlobKind, BlobOutcome, ConnectOptions, Credentials, DockerConfig, Error, Login, RegistryClient,
 };
 
 /// A root tar of one file with `content`.
@@ -73,8 +73,12 @@ fn images() -> Images {
     }
 }
 
-fn sent(report: &gbb_registry::PushReport) -> Vec<(BlobKind, bool)> {
-    report.blobs.iter().map(|b| (b.kind, b.sent)).collect()
+fn outcomes(report: &gbb_registry::PushReport) -> Vec<(BlobKind, BlobOutcome)> {
+    report
+        .blobs
+        .iter()
+        .map(|b| (b.kind, b.outcome.clone()))
+        .collect()
 }
 
 #[test]
@@ -85,13 +89,20 @@ fn a_push_sends_only_missing_blobs_and_keeps_the_manifest_digest() {
     let parent_ref = format!("{}/ns/parent:1.0", registry.address());
     let child_ref = format!("{}/ns/child:1.0", registry.address());
 
+    let mut heard = Vec::new();
     let report = client
-        .push(&images.store, &images.parent, &parent_ref)
+        .push(&images.store, &images.parent, &parent_ref, &mut |blob| {
+            heard.push(blob.clone())
+        })
         .unwrap();
     assert_eq!(
-        sent(&report),
-        [(BlobKind::Layer, true), (BlobKind::Config, true)]
+        outcomes(&report),
+        [
+            (BlobKind::Layer, BlobOutcome::Sent),
+            (BlobKind::Config, BlobOutcome::Sent)
+        ]
     );
+    assert_eq!(heard, report.blobs, "each blob is told as it goes");
     assert_eq!(report.manifest_digest, images.parent.digest().to_string());
     assert_eq!(
         client.manifest_digest(&parent_ref).unwrap(),
@@ -99,20 +110,34 @@ fn a_push_sends_only_missing_blobs_and_keeps_the_manifest_digest() {
         "the registry serves the manifest gbb wrote"
     );
 
-    // The child shares the parent's layer, which the registry has (in another repository:
-    // blobs are looked up per repository, so it is sent once more there).
+    // The child shares the parent's layer, which the registry has in another repository:
+    // it is mounted from there, not sent.
     let report = client
-        .push(&images.store, &images.child, &child_ref)
+        .push(&images.store, &images.child, &child_ref, &mut |_| {})
         .unwrap();
-    assert_eq!(report.sent().0, 3, "{report:?}");
-    let again = format!("{}/ns/child:latest", registry.address());
-    let report = client.push(&images.store, &images.child, &again).unwrap();
     assert_eq!(
-        sent(&report),
+        outcomes(&report),
         [
-            (BlobKind::Layer, false),
-            (BlobKind::Layer, false),
-            (BlobKind::Config, false)
+            (
+                BlobKind::Layer,
+                BlobOutcome::Mounted {
+                    from: "ns/parent".to_owned()
+                }
+            ),
+            (BlobKind::Layer, BlobOutcome::Sent),
+            (BlobKind::Config, BlobOutcome::Sent)
+        ]
+    );
+    let again = format!("{}/ns/child:latest", registry.address());
+    let report = client
+        .push(&images.store, &images.child, &again, &mut |_| {})
+        .unwrap();
+    assert_eq!(
+        outcomes(&report),
+        [
+            (BlobKind::Layer, BlobOutcome::Present),
+            (BlobKind::Layer, BlobOutcome::Present),
+            (BlobKind::Config, BlobOutcome::Present)
         ],
         "a second push sends no blob"
     );
@@ -142,7 +167,7 @@ fn basic_auth_takes_the_right_password_and_names_the_registry_for_a_wrong_one() 
         ..user.clone()
     };
     let error = client(Login::Basic(wrong))
-        .push(&images.store, &images.parent, &target)
+        .push(&images.store, &images.parent, &target, &mut |_| {})
         .unwrap_err();
     assert!(matches!(error, Error::Unauthorized { .. }), "{error:?}");
     assert_eq!(
@@ -154,7 +179,7 @@ fn basic_auth_takes_the_right_password_and_names_the_registry_for_a_wrong_one() 
         )
     );
     let error = client(Login::Anonymous)
-        .push(&images.store, &images.parent, &target)
+        .push(&images.store, &images.parent, &target, &mut |_| {})
         .unwrap_err();
     assert!(
         error.to_string().contains("it wants credentials"),
@@ -162,7 +187,9 @@ fn basic_auth_takes_the_right_password_and_names_the_registry_for_a_wrong_one() 
     );
 
     let right = client(Login::Basic(user.clone()));
-    let report = right.push(&images.store, &images.parent, &target).unwrap();
+    let report = right
+        .push(&images.store, &images.parent, &target, &mut |_| {})
+        .unwrap();
     assert_eq!(report.sent().0, 2);
     assert_eq!(
         right.manifest_digest(&target).unwrap(),
@@ -182,7 +209,7 @@ fn basic_auth_takes_the_right_password_and_names_the_registry_for_a_wrong_one() 
     .unwrap();
     let from_config = client(Login::DockerConfig(DockerConfig::read(&config).unwrap()));
     let report = from_config
-        .push(&images.store, &images.parent, &target)
+        .push(&images.store, &images.parent, &target, &mut |_| {})
         .unwrap();
     assert_eq!(report.sent(), (0, 0));
 }
@@ -197,7 +224,9 @@ fn tls_with_a_ca_of_ones_own() {
     let target = format!("{}/ns/parent:1.0", registry.address());
 
     let client = RegistryClient::new(&registry.connect_options(), Login::Anonymous).unwrap();
-    client.push(&images.store, &images.parent, &target).unwrap();
+    client
+        .push(&images.store, &images.parent, &target, &mut |_| {})
+        .unwrap();
     assert_eq!(
         client.manifest_digest(&target).unwrap(),
         images.parent.digest().to_string()
@@ -207,7 +236,7 @@ fn tls_with_a_ca_of_ones_own() {
     // the cause.
     let client = RegistryClient::new(&ConnectOptions::default(), Login::Anonymous).unwrap();
     let error = client
-        .push(&images.store, &images.parent, &target)
+        .push(&images.store, &images.parent, &target, &mut |_| {})
         .unwrap_err();
     assert!(matches!(error, Error::Unreachable { .. }), "{error:?}");
     let chain = format!("{:?}", anyhow_chain(&error));
@@ -255,6 +284,7 @@ fn bad_ca_files_and_unreachable_registries_are_named() {
             &images.store,
             &images.parent,
             &format!("127.0.0.1:{port}/ns/parent:1.0"),
+            &mut |_| {},
         )
         .unwrap_err();
     assert_eq!(
@@ -275,7 +305,9 @@ fn a_manifest_the_registry_rejects_is_reported_with_its_reason() {
     manifest.set_layers(manifest.layers()[1..].to_vec());
     image.manifest = manifest;
     let target = format!("{}/ns/child:1.0", registry.address());
-    let error = client.push(&images.store, &image, &target).unwrap_err();
+    let error = client
+        .push(&images.store, &image, &target, &mut |_| {})
+        .unwrap_err();
     assert!(matches!(error, Error::ManifestRejected { .. }), "{error:?}");
     let message = error.to_string();
     assert!(

@@ -15,7 +15,9 @@ use gbb_build::image_output::stored_image;
 use gbb_engine::Engine;
 use gbb_image::{BlobStore, StoredImage};
 use gbb_plan::{BuildPlan, Request, StepKind};
-use gbb_registry::{BlobKind, ConnectOptions, Credentials, DockerConfig, Login, RegistryClient};
+use gbb_registry::{
+    BlobKind, BlobOutcome, ConnectOptions, Credentials, DockerConfig, Login, RegistryClient,
+};
 use gbb_stack::Definition;
 
 use crate::cli::PushArgs;
@@ -142,23 +144,25 @@ pub(crate) fn run(
                     .as_ref()
                     .expect("made when an image is pushed directly");
                 for reference in gbb_build::names::pushed(registry, definition) {
-                    let report = client.push(store, image, &reference.to_string())?;
-                    for blob in &report.blobs {
-                        printer.verbose(&format!(
-                            "    {reference} | {} {} {} ({})",
-                            if blob.sent { "sent" } else { "skipped" },
-                            match blob.kind {
-                                BlobKind::Layer => "layer",
-                                BlobKind::Config => "config",
-                            },
-                            blob.digest,
-                            if blob.sent {
-                                megabytes(blob.size)
-                            } else {
-                                "the registry has it".to_owned()
-                            }
-                        ));
-                    }
+                    let report =
+                        client.push(store, image, &reference.to_string(), &mut |blob| {
+                            printer.verbose(&format!(
+                                "    {reference} | {} {} {}",
+                                match blob.kind {
+                                    BlobKind::Layer => "layer",
+                                    BlobKind::Config => "config",
+                                },
+                                blob.digest,
+                                match &blob.outcome {
+                                    BlobOutcome::Sent => format!("sent ({})", megabytes(blob.size)),
+                                    BlobOutcome::Present =>
+                                        "skipped (the registry has it)".to_owned(),
+                                    BlobOutcome::Mounted { from } => {
+                                        format!("skipped (mounted from `{from}`)")
+                                    }
+                                }
+                            ));
+                        })?;
                     let (sent, bytes) = report.sent();
                     printer.note(&format!(
                         "pushed {reference} {} ({sent} of {} blobs sent, {})",

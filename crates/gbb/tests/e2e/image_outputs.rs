@@ -150,12 +150,61 @@ fn push_from_the_store_needs_no_engine_and_sends_no_blob_twice() {
         run.stderr
     );
     assert_eq!(
-        run.stderr.matches("| skipped layer sha256:").count(),
-        2,
+        run.stderr.matches(" skipped (the registry has it)").count(),
+        4,
+        "a layer and the config for each tag: {}",
+        run.stderr
+    );
+    assert!(!run.stderr.contains(" sent ("), "{}", run.stderr);
+}
+
+#[test]
+fn a_child_pushed_after_its_parent_gets_the_parents_layers_mounted_not_sent() {
+    let registry = LocalRegistry::start(&LocalRegistryOptions::default());
+    let stack = E2eStack::new();
+    let (glibc, greet) = (stack.id("glibc"), stack.id("greet"));
+    let greet_digest = build(&stack, "greet");
+    let no_config = tempfile::tempdir().unwrap();
+    let address = registry.address();
+    // Parents first, as the plan orders them.
+    let run = push(
+        &stack,
+        no_config.path(),
+        &[
+            "-v",
+            "push",
+            &greet,
+            &glibc,
+            "--registry",
+            &address,
+            "--insecure",
+        ],
+        "",
+    );
+    run.success();
+    let glibc_push = run
+        .stderr
+        .find(&format!("pushed {address}/{glibc}:latest"))
+        .expect("glibc is pushed");
+    let mounted = format!("skipped (mounted from `{glibc}`)");
+    assert!(
+        run.stderr[glibc_push..].contains(&mounted),
+        "greet's bottom layer comes from glibc's repository: {}",
+        run.stderr
+    );
+    assert!(
+        !run.stderr[..glibc_push].contains("mounted"),
         "{}",
         run.stderr
     );
-    assert!(!run.stderr.contains("| sent "), "{}", run.stderr);
+    assert_eq!(
+        remote_digest(
+            &registry,
+            Login::Anonymous,
+            &format!("{address}/{greet}:2026.11")
+        ),
+        greet_digest
+    );
 }
 
 #[test]
@@ -348,7 +397,10 @@ fn build_output_writes_a_layout_and_an_archive_that_tools_and_docker_read() {
         docker(&["image", "inspect", "--format", "{{.Id}}", &copied]).trim(),
         image_id
     );
-    assert_eq!(docker(&["run", "--rm", &copied]).trim(), greeting);
+    assert_eq!(
+        docker(&["run", "--rm", "--network", "none", &copied]).trim(),
+        greeting
+    );
 
     // `docker load` brings both tags back after they are removed (the stack's images are
     // removed with the test's namespace when it ends).
@@ -369,7 +421,14 @@ fn build_output_writes_a_layout_and_an_archive_that_tools_and_docker_read() {
         );
     }
     assert_eq!(
-        docker(&["run", "--rm", &format!("{hello}:2026.11")]).trim(),
+        docker(&[
+            "run",
+            "--rm",
+            "--network",
+            "none",
+            &format!("{hello}:2026.11")
+        ])
+        .trim(),
         greeting
     );
 }
