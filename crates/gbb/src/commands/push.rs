@@ -16,7 +16,8 @@ use gbb_engine::Engine;
 use gbb_image::{BlobStore, StoredImage};
 use gbb_plan::{BuildPlan, Request, StepKind};
 use gbb_registry::{
-    BlobKind, BlobOutcome, ConnectOptions, Credentials, DockerConfig, Login, RegistryClient,
+    BlobKind, BlobOutcome, BlobPush, ConnectOptions, Credentials, DockerConfig, Login,
+    RegistryClient,
 };
 use gbb_stack::Definition;
 
@@ -116,13 +117,21 @@ pub(crate) fn run(
             }
         }
     }
+    // Kept to name a credential helper when a registry refuses an anonymous push.
+    let mut docker_config = None;
     let client = if routes.iter().any(|r| matches!(r, Route::Direct { .. })) {
         let login = match username {
             Some(username) => Login::Basic(Credentials {
                 username: username.clone(),
                 password: read_password(*password_stdin)?,
             }),
-            None => docker_login(context)?,
+            None => match docker_login(context)? {
+                Some(config) => {
+                    docker_config = Some(config.clone());
+                    Login::DockerConfig(config)
+                }
+                None => Login::Anonymous,
+            },
         };
         let options = ConnectOptions {
             insecure: *insecure,
@@ -144,25 +153,11 @@ pub(crate) fn run(
                     .as_ref()
                     .expect("made when an image is pushed directly");
                 for reference in gbb_build::names::pushed(registry, definition) {
-                    let report =
-                        client.push(store, image, &reference.to_string(), &mut |blob| {
-                            printer.verbose(&format!(
-                                "    {reference} | {} {} {}",
-                                match blob.kind {
-                                    BlobKind::Layer => "layer",
-                                    BlobKind::Config => "config",
-                                },
-                                blob.digest,
-                                match &blob.outcome {
-                                    BlobOutcome::Sent => format!("sent ({})", megabytes(blob.size)),
-                                    BlobOutcome::Present =>
-                                        "skipped (the registry has it)".to_owned(),
-                                    BlobOutcome::Mounted { from } => {
-                                        format!("skipped (mounted from `{from}`)")
-                                    }
-                                }
-                            ));
-                        })?;
+                    let report = client
+                        .push(store, image, &reference.to_string(), &mut |blob| {
+                            printer.verbose(&blob_line(&reference.to_string(), blob));
+                        })
+                        .inspect_err(|e| hint_for_helpers(e, docker_config.as_ref(), printer))?;
                     let (sent, bytes) = report.sent();
                     printer.note(&format!(
                         "pushed {reference} {} ({sent} of {} blobs sent, {})",
@@ -223,14 +218,49 @@ fn read_password(from_stdin: bool) -> anyhow::Result<String> {
 
 /// The logins `docker login` stored, from `$DOCKER_CONFIG/config.json` or
 /// `~/.docker/config.json`.
-fn docker_login(context: &Context) -> anyhow::Result<Login> {
+fn docker_login(context: &Context) -> anyhow::Result<Option<DockerConfig>> {
     let env = &context.options.env;
     let path = gbb_registry::docker_config_path(
         env.get("DOCKER_CONFIG").map(Path::new),
         env.get("HOME").map(Path::new),
     );
     Ok(match path {
-        Some(path) => Login::DockerConfig(DockerConfig::read(&path)?),
-        None => Login::Anonymous,
+        Some(path) => Some(DockerConfig::read(&path)?),
+        None => None,
     })
+}
+
+/// The `-v` line of one blob of a push.
+fn blob_line(reference: &str, blob: &BlobPush) -> String {
+    let kind = match blob.kind {
+        BlobKind::Layer => "layer",
+        BlobKind::Config => "config",
+    };
+    let outcome = match &blob.outcome {
+        BlobOutcome::Sent => format!("sent ({})", megabytes(blob.size)),
+        BlobOutcome::Present => "skipped (the registry has it)".to_owned(),
+        BlobOutcome::Mounted { from } => format!("skipped (mounted from `{from}`)"),
+    };
+    format!("    {reference} | {kind} {} {outcome}", blob.digest)
+}
+
+/// When a registry wants credentials that `docker login` handed to a credential helper
+/// (which gbb does not run), says so.
+fn hint_for_helpers(
+    error: &gbb_registry::Error,
+    docker_config: Option<&DockerConfig>,
+    printer: &Printer,
+) {
+    if let gbb_registry::Error::Unauthorized {
+        registry,
+        with_credentials: false,
+        ..
+    } = error
+        && let Some(helper) = docker_config.and_then(|c| c.helper_for(registry))
+    {
+        printer.hint(&format!(
+            "docker keeps logins in the credential helper `docker-credential-{helper}`, which \
+             gbb does not run; pass --username and --password-stdin"
+        ));
+    }
 }

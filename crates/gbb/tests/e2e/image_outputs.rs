@@ -108,6 +108,32 @@ fn push_from_the_store_needs_no_engine_and_sends_no_blob_twice() {
         run.stderr
     );
 
+    // No credentials, and docker's login is in a credential helper gbb does not run.
+    let helper_config = tempfile::tempdir().unwrap();
+    std::fs::write(
+        helper_config.path().join("config.json"),
+        r#"{"auths": {}, "credsStore": "secretservice"}"#,
+    )
+    .unwrap();
+    let run = push(
+        &stack,
+        helper_config.path(),
+        &["push", &hello, "--registry", &address, "--insecure"],
+        "",
+    );
+    assert_eq!(run.code, Some(2), "{}", run.stderr);
+    assert!(
+        run.stderr.contains(&format!(
+            "the registry `{address}` refused access to `{hello}` (it wants credentials"
+        )) && run.stderr.contains(
+            "hint: docker keeps logins in the credential helper \
+             `docker-credential-secretservice`, which gbb does not run; pass --username and \
+             --password-stdin"
+        ),
+        "{}",
+        run.stderr
+    );
+
     let run = push(&stack, no_config.path(), &args, "correct horse\n");
     run.success();
     // The second tag is in the same repository: its blobs are there already.
