@@ -138,7 +138,7 @@ impl std::fmt::Debug for RegistryClient {
     }
 }
 
-/// The media type of the manifests gbb writes.
+/// The media type of a manifest that does not name its own (gbb's always do).
 const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
 
 /// rustls needs one crypto provider per process; reqwest is built without one (see
@@ -289,6 +289,14 @@ impl RegistryClient {
         let client = &self.client;
         let manifest_digest = image.digest().to_string();
         let manifest_bytes = store.read(&sha256(image.digest())?)?;
+        // The registry stores the manifest under the type it is sent with.
+        let content_type = image
+            .manifest
+            .media_type()
+            .as_ref()
+            .map(ToString::to_string)
+            .and_then(|t| reqwest::header::HeaderValue::from_str(&t).ok())
+            .unwrap_or(reqwest::header::HeaderValue::from_static(OCI_MANIFEST));
         self.runtime.block_on(async {
             client
                 .auth(reference, &auth_of(credentials), RegistryOperation::Push)
@@ -332,11 +340,7 @@ impl RegistryClient {
                 blobs.push(blob);
             }
             client
-                .push_manifest_raw(
-                    reference,
-                    manifest_bytes,
-                    reqwest::header::HeaderValue::from_static(OCI_MANIFEST),
-                )
+                .push_manifest_raw(reference, manifest_bytes, content_type)
                 .await
                 .map_err(|e| match e {
                     OciDistributionError::ServerError { code, message, .. }
