@@ -458,3 +458,46 @@ fn build_output_writes_a_layout_and_an_archive_that_tools_and_docker_read() {
         greeting
     );
 }
+
+#[test]
+fn a_user_name_needs_its_password_from_stdin() {
+    let stack = E2eStack::new();
+    let hello = stack.id("hello");
+    for args in [
+        vec!["push", &hello, "--username", "someone"],
+        vec!["push", &hello, "--password-stdin"],
+    ] {
+        let run = stack.gbb(&args);
+        assert_eq!(run.code, Some(2), "{args:?}: {}", run.stderr);
+        assert!(
+            run.stderr
+                .contains("the following required arguments were not provided"),
+            "{args:?}: {}",
+            run.stderr
+        );
+    }
+    // An empty standard input is no password.
+    build(&stack, "hello");
+    let no_config = tempfile::tempdir().unwrap();
+    let run = push(
+        &stack,
+        no_config.path(),
+        &[
+            "push",
+            &hello,
+            "--registry",
+            "127.0.0.1:1",
+            "--username",
+            "someone",
+            "--password-stdin",
+        ],
+        "",
+    );
+    assert_eq!(run.code, Some(2), "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("--password-stdin: standard input is empty"),
+        "{}",
+        run.stderr
+    );
+}
