@@ -48,7 +48,7 @@ pub use engines::{EngineSplit, ListedStep, Refusal, RefusedStep, split_by_engine
 pub use error::BuildError;
 pub use executor::{
     Build, BuildOptions, BuildSummary, Force, GentooInputs, LogEvent, Outcome, Reporter,
-    StepReport, StepStatus, kept_sbom, shell_spec,
+    StepReport, StepStatus, Verified, VerifyOutcome, kept_sbom, shell_spec,
 };
 /// The SBOM formats, as `gbb sbom --format` names them.
 pub use gbb_sbom::Format as SbomFormat;

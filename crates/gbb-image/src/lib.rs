@@ -24,6 +24,7 @@ is itself a store of the same shape. This crate has no engine and never prints.
 */
 
 mod canonical;
+mod compare;
 mod config;
 mod digest_writer;
 mod docker_archive;
@@ -36,6 +37,7 @@ mod layout;
 mod pipeline;
 mod store;
 
+pub use compare::{Difference, first_difference};
 pub use config::DockerExtensions;
 pub use docker_archive::{DockerArchiveImage, write_docker_archive};
 pub use epoch::SourceDateEpoch;
@@ -47,7 +49,7 @@ pub use layer::{
     write_top_layer_of_docker_save,
 };
 pub use layout::{OciLayoutImage, write_oci_layout};
-pub use store::{Blob, BlobStore, BlobWriter};
+pub use store::{Blob, BlobStore, BlobWriter, sha256_of};
 
 /// Re-exported so callers name the same types this crate returns.
 pub use oci_spec;

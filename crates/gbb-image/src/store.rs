@@ -217,7 +217,7 @@ pub(crate) fn readable_by_all(file: &File) -> io::Result<()> {
 }
 
 /// Parses `sha256:<hex>` into the digest of a blob.
-pub(crate) fn sha256_of(digest: &Digest) -> Result<Sha256Digest> {
+pub fn sha256_of(digest: &Digest) -> Result<Sha256Digest> {
     if *digest.algorithm() != oci_spec::image::DigestAlgorithm::Sha256 {
         return Err(Error::Digest(digest.to_string()));
     }

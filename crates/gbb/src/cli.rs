@@ -128,6 +128,18 @@ when the image is built, and kept in .gbb/build/<ns>/<name>/ (sbom.spdx.json, sb
 this prints the kept file. An image that is not built has none (exit 2).")]
     Sbom(SbomArgs),
 
+    /// Build images again from binary packages in a scratch place and compare their digests.
+    #[command(after_help = "Examples:
+  gbb verify                   every image of the stack
+  gbb verify example/greet     one image (its parents are taken as they were kept)
+
+Each image's phase 1 runs again in a scratch folder (.gbb/verify) in the build container a
+build would use, with the same binary package cache; phase 2 writes it into a scratch store.
+Its manifest digest is compared with the one its last build kept: `same`, or `different` with
+the first file or config field that differs. No tag moves and nothing kept changes. Exit 1 when
+any image differs, was not built, or changed since it was built.")]
+    Verify(VerifyArgs),
+
     /// Add a namespace, an image or a builder, with commented starter files.
     #[command(visible_alias = "new", subcommand)]
     Add(AddCommand),
@@ -154,6 +166,20 @@ pub(crate) struct Selection {
     /// Leave out this id or namespace (repeatable).
     #[arg(short = 'e', long = "exclude", value_name = "ID")]
     pub(crate) exclude: Vec<String>,
+}
+
+#[derive(Debug, ClapArgs)]
+pub(crate) struct VerifyArgs {
+    #[command(flatten)]
+    pub(crate) selection: Selection,
+
+    /// Do not wait for another gbb run on this stack to finish: fail at once.
+    #[arg(long)]
+    pub(crate) no_wait: bool,
+
+    /// Skip the OpenPGP signature checks of stage3 downloads (their hashes are checked).
+    #[arg(short = 's', long)]
+    pub(crate) skip_signatures: bool,
 }
 
 #[derive(Debug, ClapArgs)]

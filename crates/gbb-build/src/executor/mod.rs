@@ -26,6 +26,7 @@ mod schedule;
 mod shell;
 mod status;
 pub(crate) mod steps;
+mod verify;
 
 use std::collections::HashMap;
 
@@ -43,6 +44,7 @@ pub use report::{BuildSummary, Outcome, Reporter, StepReport};
 pub use sbom::kept_sbom;
 pub use shell::shell_spec;
 pub use status::StepStatus;
+pub use verify::{Verified, VerifyOutcome};
 
 use inputs::ResolvedInputs;
 use keys::Keys;

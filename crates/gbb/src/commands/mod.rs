@@ -11,6 +11,7 @@ mod push;
 mod sbom;
 mod shell;
 mod update;
+mod verify;
 
 use std::path::Path;
 use std::process::ExitCode;
@@ -73,6 +74,7 @@ pub(crate) fn run(args: Args, printer: &Printer) -> anyhow::Result<ExitCode> {
         Command::Add(args) => add::run(&context, args, printer),
         Command::Shell { id } => shell::run(&context, &id, printer),
         Command::Sbom(args) => sbom::run(&context, &args, printer),
+        Command::Verify(args) => verify::run(&context, &args, printer),
         Command::Completions { shell } => {
             let mut out = Vec::new();
             clap_complete::generate(shell, &mut Args::command(), "gbb", &mut out);

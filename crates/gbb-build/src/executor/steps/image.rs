@@ -160,12 +160,23 @@ impl Build<'_> {
         // Written by gbb (`image_phase2.rs`) and loaded under a candidate tag first: the
         // image's own tags move only once it passed its tests, so a failure leaves the
         // previous image tagged as it was.
+        let store =
+            gbb_image::BlobStore::open(self.options.paths.image_store()).map_err(|source| {
+                BuildError::Image {
+                    id: id.clone(),
+                    source,
+                }
+            })?;
         let written = self.write_phase2_image(
             step,
             definition,
             &dockerfile,
             &outputs_dir.join("rootfs.tar"),
-            candidate,
+            &super::image_phase2::ImageTarget {
+                store: &store,
+                parents: (&store, &self.options.paths),
+                load_as: Some(candidate),
+            },
         )?;
         if definition.dir.join("build-test.sh").is_file() {
             self.reporter.started(&id, "build-test.sh");

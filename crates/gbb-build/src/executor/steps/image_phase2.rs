@@ -88,21 +88,32 @@ fn image_error(id: &str) -> impl Fn(gbb_image::Error) -> BuildError + '_ {
     }
 }
 
+/// Where phase 2 writes an image and finds its parent.
+pub(crate) struct ImageTarget<'a> {
+    /// The store the image is written into.
+    pub(crate) store: &'a BlobStore,
+    /// The store the parent is read from, and where its `manifest` file is: the build's own
+    /// for a build; the kept ones for `gbb verify`, which writes into a scratch store.
+    pub(crate) parents: (&'a BlobStore, &'a crate::Paths),
+    /// The tag the image is loaded into the engine as; `None`: not loaded.
+    pub(crate) load_as: Option<&'a ImageRef>,
+}
+
 impl Build<'_> {
-    /// Writes the image of `step` from its rendered template and phase 1's `rootfs` into the
-    /// store, and loads it into the engine as `candidate`.
+    /// Writes the image of `step` from its rendered template and phase 1's `rootfs` into
+    /// `target`'s store, and loads it into the engine when `target` says so.
     pub(in super::super) fn write_phase2_image(
         &self,
         step: &ImageStep,
         definition: &Definition,
         rendered: &str,
         rootfs: &Path,
-        candidate: &ImageRef,
+        target: &ImageTarget<'_>,
     ) -> Result<WrittenImage, BuildError> {
         let id = definition.id.to_string();
         let template = definition.dir.join("Dockerfile.template");
         let image_error = image_error(&id);
-        let store = BlobStore::open(self.options.paths.image_store()).map_err(&image_error)?;
+        let store = target.store;
         let epoch = SourceDateEpoch::new(self.options.source_date_epoch).map_err(&image_error)?;
         let layer_options = LayerOptions {
             epoch,
@@ -136,12 +147,23 @@ impl Build<'_> {
                     )));
                 };
                 let parent_id = parent_id.to_string();
-                let parent = stored_image(&store, &self.options.paths, &parent_id)?;
-                Some(parent.ok_or_else(|| BuildError::ParentNotStored {
-                    id: id.clone(),
-                    parent: parent_id.clone(),
-                    path: self.options.paths.image_manifest(&parent_id),
-                })?)
+                let (parent_store, parent_paths) = target.parents;
+                let parent =
+                    stored_image(parent_store, parent_paths, &parent_id)?.ok_or_else(|| {
+                        BuildError::ParentNotStored {
+                            id: id.clone(),
+                            parent: parent_id.clone(),
+                            path: parent_paths.image_manifest(&parent_id),
+                        }
+                    })?;
+                // The parent's blobs where the image goes, for the archives that load it.
+                if parent_store.root() != store.root() {
+                    for blob in parent.blobs() {
+                        let digest = gbb_image::sha256_of(blob).map_err(&image_error)?;
+                        parent_store.copy_to(&digest, store).map_err(&image_error)?;
+                    }
+                }
+                Some(parent)
             }
             None => None,
         };
@@ -173,8 +195,7 @@ impl Build<'_> {
                     }
                     self.reporter
                         .started(&id, "phase 2: writing the root's layer");
-                    let layer =
-                        write_layer(&store, rootfs, &layer_options).map_err(&image_error)?;
+                    let layer = write_layer(store, rootfs, &layer_options).map_err(&image_error)?;
                     layers.push(NewLayer {
                         layer,
                         created_by: "gbb: ADD rootfs.tar /".to_owned(),
@@ -182,7 +203,7 @@ impl Build<'_> {
                 }
                 Instruction::Copy(copy) => {
                     let layer = self
-                        .copy_layer(&id, definition, &copy, &working_dir, &store, &layer_options)
+                        .copy_layer(&id, definition, &copy, &working_dir, store, &layer_options)
                         .map_err(|e| match e {
                             CopyError::Template(problem) => at(line)(problem),
                             CopyError::Build(e) => e,
@@ -208,8 +229,7 @@ impl Build<'_> {
                         instructions: instructions.clone(),
                         epoch,
                     };
-                    let layer =
-                        self.run_layer(&id, &store, &so_far, &argv, runs, &layer_options)?;
+                    let layer = self.run_layer(&id, store, &so_far, &argv, runs, &layer_options)?;
                     layers.push(NewLayer {
                         layer,
                         created_by: format!("gbb: RUN {}", shown(&argv)),
@@ -243,7 +263,7 @@ impl Build<'_> {
         ));
         self.reporter.started(&id, "phase 2: writing the image");
         let image = write_image(
-            &store,
+            store,
             &ImageRequest {
                 parent: parent.as_ref(),
                 platform: Platform::host(),
@@ -253,7 +273,9 @@ impl Build<'_> {
             },
         )
         .map_err(&image_error)?;
-        self.load(&id, &store, &image, candidate, epoch)?;
+        if let Some(tag) = target.load_as {
+            self.load(&id, store, &image, tag, epoch)?;
+        }
         Ok(WrittenImage { image })
     }
 

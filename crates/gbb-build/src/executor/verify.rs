@@ -1,0 +1,175 @@
+//! `gbb verify`: each requested image built again from binary packages in a scratch place, its
+//! manifest digest compared with the one its last build kept.
+//!
+//! The scratch place is the build's own [`Paths`] with another state folder (the caller's
+//! `.gbb/verify/`): phase 1 runs in a fresh output folder there, in the same build container
+//! a build would use (the image's builder, or its parent's kept state), with the same binary
+//! package cache; phase 2 writes into a scratch store (`<scratch>/images`) on top of the
+//! parent as it was kept. Nothing the user sees changes: no tag moves, no state is kept, the
+//! phase 1 container is removed, no `manifest` file is written. An image whose inputs changed
+//! since its last build is not rebuilt (its digest would differ for that reason alone).
+//!
+//! When the digests differ, [`gbb_image::first_difference`] names the first file (or config
+//! field) that does: a hook that writes the date into the root shows up as that file.
+
+use gbb_image::BlobStore;
+use gbb_plan::{ImageBuildsIn, Reason, Step};
+
+use super::Build;
+use super::container::Mode;
+use super::steps::image::parent_image;
+use super::steps::image_phase2::{ImageTarget, stored_image};
+use crate::{BuildError, Paths, names, template};
+
+/// What `gbb verify` found for one image.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum VerifyOutcome {
+    /// The rebuild has the kept manifest digest.
+    Same { digest: String },
+    /// It has another; `difference` is the first file or config field that differs.
+    Different {
+        kept: String,
+        rebuilt: String,
+        difference: String,
+    },
+    /// No kept image to compare with: never built, or built by a gbb before images were
+    /// written by gbb.
+    NotBuilt,
+    /// Its inputs changed since its last build.
+    Changed,
+}
+
+/// One image's verification.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Verified {
+    pub id: String,
+    pub outcome: VerifyOutcome,
+}
+
+impl Build<'_> {
+    /// Verifies the images the plan was asked for (see the module docs); this build's paths
+    /// are the scratch place, `kept` the stack's own.
+    pub fn verify(&self, kept: &Paths) -> Result<Vec<Verified>, BuildError> {
+        crate::outputs::remove_leftover_runs(&self.options.paths)?;
+        let store_error = |source| BuildError::Image {
+            id: "gbb verify".to_owned(),
+            source,
+        };
+        let kept_store = BlobStore::open(kept.image_store()).map_err(store_error)?;
+        let scratch_store =
+            BlobStore::open(self.options.paths.state.join("images")).map_err(store_error)?;
+        let mut results = Vec::new();
+        for step in &self.plan.steps {
+            let Step::Image(step) = step else { continue };
+            if step.reason != Reason::Requested {
+                continue;
+            }
+            if self.registry.interrupted() {
+                return Err(BuildError::Interrupted);
+            }
+            let definition = self.definition(step.definition);
+            let id = definition.id.to_string();
+            let key = self.key_of_step(&step.id);
+            if self.existing_key(&names::latest(&definition.id))?.as_ref() != Some(key) {
+                let outcome = match stored_image(&kept_store, kept, &id)? {
+                    None => VerifyOutcome::NotBuilt,
+                    Some(_) => VerifyOutcome::Changed,
+                };
+                results.push(Verified { id, outcome });
+                continue;
+            }
+            let Some(kept_image) = stored_image(&kept_store, kept, &id)? else {
+                results.push(Verified {
+                    id,
+                    outcome: VerifyOutcome::NotBuilt,
+                });
+                continue;
+            };
+
+            // Phase 1, into a scratch folder, in the container a build would use.
+            self.reporter.started(&id, "verify: phase 1");
+            let run_image = match &step.builds_in {
+                ImageBuildsIn::Builder(builder) => names::latest(builder),
+                ImageBuildsIn::ParentState { state, .. } => names::state(state),
+            };
+            let run = crate::outputs::RunDir::new(&self.options.paths, &id)?;
+            let root = step
+                .root_builder
+                .as_ref()
+                .ok_or_else(|| BuildError::NotBuilt {
+                    id: format!("the builder of {id}"),
+                })?;
+            let packages = self
+                .package_cache(root)?
+                .open_run(&self.options.paths.package_runs())?;
+            let spec = super::step_container(
+                &self.prepared,
+                self.stack,
+                self.options,
+                step.definition,
+                step.core.as_ref(),
+                &run_image,
+                Mode::Image,
+                run.path(),
+                packages.mounts()?,
+            )?;
+            let log_path = self.options.paths.log(&id);
+            let ran = self.run_container(&id, &spec, &log_path);
+            let container = self.take_packages(&id, packages, ran)?;
+            self.remove(&id, &container, "the phase 1 container")?;
+            let rootfs = run
+                .regular_file("rootfs.tar")?
+                .ok_or_else(|| BuildError::StepFailed {
+                    id: id.clone(),
+                    step: "rootfs.tar".to_owned(),
+                    status: 1,
+                    log: log_path.clone(),
+                    tail: vec!["phase 1 ended without writing /gbb-out/rootfs.tar".to_owned()],
+                })?;
+
+            // Phase 2, into the scratch store, on the parent as it was kept.
+            self.reporter.started(&id, "verify: phase 2");
+            let rendered = template::render_image(definition, &parent_image(step))?;
+            let written = self.write_phase2_image(
+                step,
+                definition,
+                &rendered,
+                &rootfs,
+                &ImageTarget {
+                    store: &scratch_store,
+                    parents: (&kept_store, kept),
+                    load_as: None,
+                },
+            )?;
+            drop(run);
+            let (kept_digest, rebuilt) = (
+                kept_image.digest().to_string(),
+                written.image.digest().to_string(),
+            );
+            let outcome = if kept_digest == rebuilt {
+                VerifyOutcome::Same {
+                    digest: kept_digest,
+                }
+            } else {
+                let difference = gbb_image::first_difference(
+                    &kept_store,
+                    &kept_image,
+                    &scratch_store,
+                    &written.image,
+                )
+                .map_err(|source| BuildError::Image {
+                    id: id.clone(),
+                    source,
+                })?
+                .map_or_else(|| "the manifests".to_owned(), |d| d.to_string());
+                VerifyOutcome::Different {
+                    kept: kept_digest,
+                    rebuilt,
+                    difference,
+                }
+            };
+            results.push(Verified { id, outcome });
+        }
+        Ok(results)
+    }
+}
