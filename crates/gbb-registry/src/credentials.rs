@@ -1,14 +1,20 @@
 //! Credentials for a registry: given on the command line, or read from the user's docker
 //! `config.json` (what `docker login` writes).
 //!
-//! Only the `auths` entries are read, in both forms Docker writes: `auth` (base64 of
-//! `user:password`) and `username` + `password`. Credential helpers (`credsStore`,
-//! `credHelpers`) are programs Docker runs to fetch a secret from a keyring; gbb does not run
-//! them, so a registry whose login lives only in a helper needs `--username` and
-//! `--password-stdin`. [`DockerConfig::helper_for`] names the helper, so the caller can say so.
+//! As Docker does: a credential helper named for the registry (`credHelpers`) or for every
+//! registry (`credsStore`) is asked first, by running `docker-credential-<name> get` with the
+//! registry on its standard input (the protocol of docker-credential-helpers); without one,
+//! the `auths` entries are read, in both forms Docker writes: `auth` (base64 of
+//! `user:password`) and `username` + `password`. A helper that has no login for the registry,
+//! or is not installed, means no credentials (an anonymous push, which a registry that wants a
+//! login refuses; [`DockerConfig::helper_for`] names the helper, so the caller can say so).
+//! Identity tokens (a helper's `<token>` user, for OAuth logins) are not supported.
 
 use std::collections::BTreeMap;
+use std::ffi::OsString;
+use std::io::Write as _;
 use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
 
 use base64::Engine as _;
 use serde::Deserialize;
@@ -45,6 +51,19 @@ pub struct DockerConfig {
     cred_helpers: BTreeMap<String, String>,
     #[serde(skip)]
     path: PathBuf,
+    /// The `PATH` credential helpers are looked up in (the caller's environment; the
+    /// process's own when `None`).
+    #[serde(skip)]
+    helper_search_path: Option<OsString>,
+}
+
+/// What a credential helper's `get` prints.
+#[derive(Deserialize)]
+struct HelperAnswer {
+    #[serde(rename = "Username")]
+    username: String,
+    #[serde(rename = "Secret")]
+    secret: String,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -110,8 +129,19 @@ impl DockerConfig {
         Ok(config)
     }
 
-    /// The credentials stored for `registry` (`host[:port]`), if any.
+    /// Credential helpers are looked up in `search_path` (a `PATH` value) rather than the
+    /// process's own `PATH`.
+    pub fn with_helper_search_path(mut self, search_path: Option<OsString>) -> Self {
+        self.helper_search_path = search_path;
+        self
+    }
+
+    /// The credentials stored for `registry` (`host[:port]`), if any: from its credential
+    /// helper when one is named, else from `auths`.
     pub fn credentials_for(&self, registry: &str) -> Result<Option<Credentials>, Error> {
+        if let Some(helper) = self.helper_for(registry) {
+            return self.ask_helper(helper, registry);
+        }
         let Some((key, entry)) = self
             .auths
             .iter()
@@ -147,7 +177,72 @@ impl DockerConfig {
         }
     }
 
-    /// The credential helper Docker would ask for `registry`, which gbb does not run.
+    /// Runs `docker-credential-<helper> get` for `registry`.
+    fn ask_helper(&self, helper: &str, registry: &str) -> Result<Option<Credentials>, Error> {
+        let program = format!("docker-credential-{helper}");
+        let failed = |problem: String| Error::CredentialHelper {
+            program: program.clone(),
+            registry: registry.to_owned(),
+            problem,
+        };
+        // Docker Hub's logins are kept under its old index URL.
+        let server = if DOCKER_HUB_NAMES.contains(&registry) {
+            "https://index.docker.io/v1/"
+        } else {
+            registry
+        };
+        let mut command = Command::new(&program);
+        if let Some(path) = &self.helper_search_path {
+            // Rust looks the program up in the child's `PATH` when it is set.
+            command.env("PATH", path);
+        }
+        let mut child = match command
+            .arg("get")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+        {
+            Ok(child) => child,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(failed(format!("cannot run it: {e}"))),
+        };
+        if let Some(mut stdin) = child.stdin.take() {
+            // A helper that exits without reading is judged by its exit status below.
+            let _ = stdin.write_all(server.as_bytes());
+        }
+        let output = child
+            .wait_with_output()
+            .map_err(|e| failed(format!("cannot run it: {e}")))?;
+        if !output.status.success() {
+            // docker-credential-helpers' words for "no login for this registry".
+            let said = String::from_utf8_lossy(&output.stdout).to_string()
+                + &String::from_utf8_lossy(&output.stderr);
+            if said.contains("credentials not found") {
+                return Ok(None);
+            }
+            return Err(failed(format!(
+                "it failed ({}): {}",
+                output.status,
+                said.trim()
+            )));
+        }
+        let answer: HelperAnswer = serde_json::from_slice(&output.stdout)
+            .map_err(|e| failed(format!("its answer is not the JSON Docker expects: {e}")))?;
+        if answer.username == "<token>" {
+            return Err(failed(
+                "it holds an identity token (an OAuth login), which gbb cannot use; pass \
+                 --username and --password-stdin"
+                    .to_owned(),
+            ));
+        }
+        Ok(Some(Credentials {
+            username: answer.username,
+            password: answer.secret,
+        }))
+    }
+
+    /// The credential helper Docker would ask for `registry`.
     pub fn helper_for(&self, registry: &str) -> Option<&str> {
         self.cred_helpers
             .iter()
@@ -206,10 +301,71 @@ mod tests {
     }
 
     #[test]
-    fn helpers_are_named_not_run() {
+    fn helpers_are_named_per_registry_then_for_all() {
         let config = config(r#"{"credsStore": "desktop", "credHelpers": {"gcr.io": "gcloud"}}"#);
         assert_eq!(config.helper_for("gcr.io"), Some("gcloud"));
         assert_eq!(config.helper_for("example.org"), Some("desktop"));
+    }
+
+    /// A credential helper of the test's own, speaking docker-credential-helpers' protocol.
+    const HELPER: &str = r#"#!/bin/sh
+[ "$1" = get ] || exit 9
+read -r server
+case "$server" in
+  registry.example.org) echo '{"ServerURL":"x","Username":"helped","Secret":"s3 cret"}' ;;
+  https://index.docker.io/v1/) echo '{"Username":"hub","Secret":"hubsecret"}' ;;
+  token.example.org) echo '{"Username":"<token>","Secret":"x"}' ;;
+  broken.example.org) echo boom >&2; exit 3 ;;
+  *) echo "credentials not found in native keychain"; exit 1 ;;
+esac
+"#;
+
+    #[test]
+    fn credential_helpers_are_asked_as_docker_asks_them() {
+        use std::os::unix::fs::PermissionsExt;
+        let bin = tempfile::tempdir().unwrap();
+        let helper = bin.path().join("docker-credential-gbbtest");
+        std::fs::write(&helper, HELPER).unwrap();
+        std::fs::set_permissions(&helper, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let config = config(
+            r#"{"auths": {"registry.example.org": {"auth": "aWdub3JlZDppZ25vcmVk"}},
+                "credHelpers": {"registry.example.org": "gbbtest", "index.docker.io": "gbbtest",
+                    "token.example.org": "gbbtest", "broken.example.org": "gbbtest",
+                    "unknown.example.org": "gbbtest"},
+                "credsStore": "not-installed"}"#,
+        )
+        .with_helper_search_path(Some(bin.path().as_os_str().to_owned()));
+
+        assert_eq!(
+            config.credentials_for("registry.example.org").unwrap(),
+            creds("helped", "s3 cret"),
+            "the helper wins over `auths`, as in Docker"
+        );
+        assert_eq!(
+            config.credentials_for("docker.io").unwrap(),
+            creds("hub", "hubsecret")
+        );
+        assert_eq!(config.credentials_for("unknown.example.org").unwrap(), None);
+        assert_eq!(
+            config.credentials_for("elsewhere.example.org").unwrap(),
+            None,
+            "a helper that is not installed has no login"
+        );
+        assert_eq!(
+            config
+                .credentials_for("broken.example.org")
+                .unwrap_err()
+                .to_string(),
+            "the credential helper `docker-credential-gbbtest` failed for `broken.example.org`: \
+             it failed (exit status: 3): boom"
+        );
+        assert!(
+            config
+                .credentials_for("token.example.org")
+                .unwrap_err()
+                .to_string()
+                .contains("identity token")
+        );
     }
 
     #[test]

@@ -87,6 +87,16 @@ pub enum Error {
         /// What is wrong.
         problem: String,
     },
+    /// A credential helper named in docker's `config.json` failed.
+    #[error("the credential helper `{program}` failed for `{registry}`: {problem}")]
+    CredentialHelper {
+        /// `docker-credential-<name>`.
+        program: String,
+        /// The registry asked for.
+        registry: String,
+        /// What went wrong.
+        problem: String,
+    },
     /// The image in gbb's store could not be read.
     #[error(transparent)]
     Image(#[from] gbb_image::Error),

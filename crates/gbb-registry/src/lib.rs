@@ -9,7 +9,7 @@ digest the registry serves is the one gbb computed. The result says per blob whe
 sent or skipped ([`PushReport`]); this crate never prints.
 
 Credentials come from the caller ([`Credentials`]) or from the user's docker `config.json`
-([`DockerConfig`]); credential helpers are not run. TLS uses the system's roots plus an
+([`DockerConfig`]: its credential helpers run as Docker runs them, else its `auths`). TLS uses the system's roots plus an
 optional CA file; plain HTTP only when asked ([`ConnectOptions::insecure`]).
 
 The API is synchronous: [`RegistryClient`] owns a small tokio runtime around `oci-client`.

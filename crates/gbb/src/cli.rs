@@ -273,7 +273,7 @@ pub(crate) struct PushArgs {
 
     /// The user name to log in with (the password comes from `--password-stdin`); without it,
     /// the login `docker login` stored in `$DOCKER_CONFIG/config.json` or
-    /// `~/.docker/config.json` (credential helpers are not run).
+    /// `~/.docker/config.json` (its credential helper, else its `auths`).
     #[arg(long, value_name = "USER", requires = "password_stdin")]
     pub(crate) username: Option<String>,
 

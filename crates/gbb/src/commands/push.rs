@@ -225,7 +225,11 @@ fn docker_login(context: &Context) -> anyhow::Result<Option<DockerConfig>> {
         env.get("HOME").map(Path::new),
     );
     Ok(match path {
-        Some(path) => Some(DockerConfig::read(&path)?),
+        // Credential helpers are found in the user's `PATH`, as Docker finds them.
+        Some(path) => Some(
+            DockerConfig::read(&path)?
+                .with_helper_search_path(env.get("PATH").map(std::ffi::OsString::from)),
+        ),
         None => None,
     })
 }
@@ -244,8 +248,8 @@ fn blob_line(reference: &str, blob: &BlobPush) -> String {
     format!("    {reference} | {kind} {} {outcome}", blob.digest)
 }
 
-/// When a registry wants credentials that `docker login` handed to a credential helper
-/// (which gbb does not run), says so.
+/// When a registry wants credentials and docker's config names a credential helper that had
+/// none (or is not installed), says so.
 fn hint_for_helpers(
     error: &gbb_registry::Error,
     docker_config: Option<&DockerConfig>,
@@ -259,8 +263,9 @@ fn hint_for_helpers(
         && let Some(helper) = docker_config.and_then(|c| c.helper_for(registry))
     {
         printer.hint(&format!(
-            "docker keeps logins in the credential helper `docker-credential-{helper}`, which \
-             gbb does not run; pass --username and --password-stdin"
+            "docker's config.json names the credential helper `docker-credential-{helper}`, \
+             which has no login for `{registry}` or is not installed; run `docker login \
+             {registry}`, or pass --username and --password-stdin"
         ));
     }
 }

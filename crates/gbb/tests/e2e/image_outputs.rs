@@ -40,8 +40,23 @@ fn manifest_digest(stack: &E2eStack, name: &str) -> String {
 /// `gbb ARGS` with no engine, `DOCKER_CONFIG` at `docker_config` and `stdin` on standard
 /// input.
 fn push(stack: &E2eStack, docker_config: &Path, args: &[&str], stdin: &str) -> Run {
-    let mut child = stack
-        .command(args)
+    push_with_path(stack, docker_config, args, stdin, None)
+}
+
+/// [`push`] with `bin` in front of `PATH`.
+fn push_with_path(
+    stack: &E2eStack,
+    docker_config: &Path,
+    args: &[&str],
+    stdin: &str,
+    bin: Option<&Path>,
+) -> Run {
+    let mut command = stack.command(args);
+    if let Some(bin) = bin {
+        let path = std::env::var("PATH").unwrap_or_default();
+        command.env("PATH", format!("{}:{path}", bin.display()));
+    }
+    let mut child = command
         .env("DOCKER_HOST", "unix:///nonexistent/docker.sock")
         .env("DOCKER_CONFIG", docker_config)
         .stdin(Stdio::piped())
@@ -112,7 +127,7 @@ fn push_from_the_store_needs_no_engine_and_sends_no_blob_twice() {
     let helper_config = tempfile::tempdir().unwrap();
     std::fs::write(
         helper_config.path().join("config.json"),
-        r#"{"auths": {}, "credsStore": "secretservice"}"#,
+        r#"{"auths": {}, "credsStore": "gbb-absent"}"#,
     )
     .unwrap();
     let run = push(
@@ -125,11 +140,11 @@ fn push_from_the_store_needs_no_engine_and_sends_no_blob_twice() {
     assert!(
         run.stderr.contains(&format!(
             "the registry `{address}` refused access to `{hello}` (it wants credentials"
-        )) && run.stderr.contains(
-            "hint: docker keeps logins in the credential helper \
-             `docker-credential-secretservice`, which gbb does not run; pass --username and \
-             --password-stdin"
-        ),
+        )) && run.stderr.contains(&format!(
+            "hint: docker's config.json names the credential helper \
+             `docker-credential-gbb-absent`, which has no login for `{address}` or is not \
+             installed; run `docker login {address}`, or pass --username and --password-stdin"
+        )),
         "{}",
         run.stderr
     );
@@ -182,6 +197,39 @@ fn push_from_the_store_needs_no_engine_and_sends_no_blob_twice() {
         run.stderr
     );
     assert!(!run.stderr.contains(" sent ("), "{}", run.stderr);
+
+    // And from a credential helper of the test's own, as `docker login` with one keeps it.
+    let bin = tempfile::tempdir().unwrap();
+    let helper = bin.path().join("docker-credential-gbbtest");
+    std::fs::write(
+        &helper,
+        format!(
+            "#!/bin/sh\nread -r server\n[ \"$1 $server\" = \"get {address}\" ] || exit 1\n\
+             echo '{{\"Username\":\"pusher\",\"Secret\":\"correct horse\"}}'\n"
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&helper, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    std::fs::write(
+        config.path().join("config.json"),
+        format!(r#"{{"auths": {{"{address}": {{}}}}, "credHelpers": {{"{address}": "gbbtest"}}}}"#),
+    )
+    .unwrap();
+    let run = push_with_path(
+        &stack,
+        config.path(),
+        &["push", &hello, "--registry", &address, "--insecure"],
+        "",
+        Some(bin.path()),
+    );
+    run.success();
+    assert!(
+        run.stderr.contains(&format!(
+            "pushed {address}/{hello}:latest {digest} (0 of 2 blobs sent"
+        )),
+        "{}",
+        run.stderr
+    );
 }
 
 #[test]
