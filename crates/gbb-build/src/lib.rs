@@ -22,6 +22,7 @@ mod dockerfile;
 mod engines;
 mod error;
 mod executor;
+pub mod image_output;
 mod key;
 mod labels;
 mod loader_check;

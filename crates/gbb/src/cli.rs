@@ -239,8 +239,18 @@ pub(crate) struct BuildArgs {
     /// Interactive: build what the one id given needs, then open bash in the container its
     /// phase 1 would run in, with the hooks' environment; `gbb-build` there runs the phase by
     /// hand. Nothing of it is kept.
-    #[arg(short = 'i', long = "interactive")]
+    #[arg(short = 'i', long = "interactive", conflicts_with = "outputs")]
     pub(crate) interactive: bool,
+
+    /// After a successful build, also write the images asked for (with their parents' layers,
+    /// under their final tags) to `oci:DIR` (an OCI image layout) or `docker-archive:FILE` (for
+    /// `docker load`); repeatable. Needs no engine to read them.
+    #[arg(
+        long = "output",
+        value_name = "oci:DIR|docker-archive:FILE",
+        value_parser = <gbb_build::image_output::OutputTarget as std::str::FromStr>::from_str
+    )]
+    pub(crate) outputs: Vec<gbb_build::image_output::OutputTarget>,
 }
 
 #[derive(Debug, ClapArgs)]
@@ -260,6 +270,26 @@ pub(crate) struct PushArgs {
     /// under their own names.
     #[arg(long, value_name = "URL")]
     pub(crate) registry: Option<String>,
+
+    /// The user name to log in with (the password comes from `--password-stdin`); without it,
+    /// the login `docker login` stored in `$DOCKER_CONFIG/config.json` or
+    /// `~/.docker/config.json` (its credential helper, else its `auths`).
+    #[arg(long, value_name = "USER", requires = "password_stdin")]
+    pub(crate) username: Option<String>,
+
+    /// Read the password (or token) from standard input.
+    #[arg(long, requires = "username")]
+    pub(crate) password_stdin: bool,
+
+    /// A PEM file of CA certificates to trust besides the system's, for a registry whose
+    /// certificate comes from a CA of your own.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) ca_cert: Option<PathBuf>,
+
+    /// Speak plain HTTP to the registry (a local one without TLS): images and credentials
+    /// cross the network unencrypted.
+    #[arg(long)]
+    pub(crate) insecure: bool,
 }
 
 #[derive(Debug, ClapArgs)]

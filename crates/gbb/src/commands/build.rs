@@ -127,7 +127,12 @@ pub(crate) fn run(
         no_wait,
         skip_signatures,
         interactive,
+        outputs,
     } = args;
+    // A typo in an output fails now, not after the build.
+    for output in outputs {
+        output.check()?;
+    }
     let force = if *clean_all {
         Force::Everything
     } else if *clean_builders {
@@ -153,6 +158,9 @@ pub(crate) fn run(
     };
     let refused = report_engine_split(&split, printer);
     if split.build.steps.is_empty() {
+        if !outputs.is_empty() {
+            printer.note("nothing was built; --output is not written");
+        }
         return match shell_target {
             Some(target) if refused == ExitCode::SUCCESS => {
                 open_interactive(context, &stack, target, *skip_signatures, printer)
@@ -269,9 +277,51 @@ pub(crate) fn run(
     {
         return open_interactive(context, &stack, target, *skip_signatures, printer);
     }
+    if !outputs.is_empty() {
+        if summary.succeeded() && refused == ExitCode::SUCCESS {
+            write_outputs(context, &stack, selection, outputs, printer)?;
+        } else {
+            printer.note("the build did not succeed; --output is not written");
+        }
+    }
     Ok(if summary.succeeded() {
         refused
     } else {
         crate::exit::code_for_failures(&summary.failures)
     })
+}
+
+/// `--output`: the images asked for (not their parents and builders, whose layers they hold),
+/// from gbb's store into each output.
+fn write_outputs(
+    context: &Context,
+    stack: &gbb_stack::Stack,
+    selection: &crate::cli::Selection,
+    outputs: &[gbb_build::image_output::OutputTarget],
+    printer: &Printer,
+) -> anyhow::Result<()> {
+    let request = gbb_plan::Request {
+        only_given: true,
+        ..selection.request()
+    };
+    let plan = gbb_plan::BuildPlan::new(stack, &request)?;
+    let images: Vec<&gbb_stack::Definition> = plan
+        .steps
+        .iter()
+        .filter(|s| s.kind() == gbb_plan::StepKind::Image)
+        .filter_map(|s| s.definition().map(|i| &stack.definitions()[i]))
+        .collect();
+    if images.is_empty() {
+        printer.note("no image was asked for (only builders); --output is not written");
+        return Ok(());
+    }
+    let written = gbb_build::image_output::write_outputs(&context.paths(stack), &images, outputs)?;
+    for output in written {
+        printer.note(&format!(
+            "wrote {}: {}",
+            output.target,
+            output.names.join(", ")
+        ));
+    }
+    Ok(())
 }

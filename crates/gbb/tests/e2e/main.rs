@@ -12,6 +12,7 @@ mod build;
 mod clean;
 mod engines;
 mod faults;
+mod image_outputs;
 mod interactive;
 mod kubler;
 mod loader;
