@@ -1,7 +1,7 @@
 //! Exit codes, decided in one place.
 //!
 //! - 0: success.
-//! - 1: the work failed (reserved for builds; nothing fails this way yet).
+//! - 1: the work failed: a build step, an engine call, a registry that rejected a manifest.
 //! - 2: gbb refused the input: a malformed config, an unknown id, a cycle, a bad argument
 //!   (clap uses 2 for usage errors too).
 //! - 3: the environment failed gbb: a file it could not read or write, a full disk.
@@ -112,6 +112,20 @@ pub(crate) fn code_for(error: &anyhow::Error) -> ExitCode {
         return ExitCode::from(match e {
             gbb_gentoo::ReleaseKeyError::Io { .. } => IO,
             _ => REFUSED,
+        });
+    }
+    if let Some(e) = error.downcast_ref::<gbb_registry::Error>() {
+        use gbb_registry::Error as R;
+        return ExitCode::from(match e {
+            // What the user gave or keeps: a reference, a password, a CA or config file.
+            R::Reference { .. }
+            | R::Unauthorized { .. }
+            | R::CaCert { .. }
+            | R::NoCertificate(..)
+            | R::DockerConfig { .. } => REFUSED,
+            // The environment: a registry that does not answer, a store that cannot be read.
+            R::Unreachable { .. } | R::Runtime(..) | R::Image(..) => IO,
+            _ => FAILED,
         });
     }
     if error.downcast_ref::<EngineError>().is_some() {
