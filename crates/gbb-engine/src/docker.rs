@@ -1,4 +1,5 @@
-//! The Docker engine, over its HTTP API.
+//! The Docker engine, over its HTTP API; Podman through the same client (its differences are
+//! listed in `podman.rs` and handled behind `Dialect::Podman` branches here).
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
@@ -14,14 +15,20 @@ use bollard::query_parameters::{
 };
 use futures_util::{StreamExt, TryStreamExt};
 
+use crate::podman::{Dialect, HealthConfig, HealthProbe};
 use crate::{
     BuildRequest, ChangeKind, ContainerInfo, ContainerSpec, Engine, EngineError, FileChange,
     ImageInfo, ImageRef, ListedImage,
 };
 
-/// The Docker engine at `DOCKER_HOST` (or the local socket).
+/// An engine that speaks the Docker Engine API: Docker at `DOCKER_HOST` (or the local
+/// socket), or Podman's service ([`Docker::connect_podman`]).
 pub struct Docker {
     client: bollard::Docker,
+    /// Docker or Podman: where their answers differ, gbb follows the engine's.
+    pub(crate) dialect: Dialect,
+    /// Podman only: the health checks gbb runs itself (see `podman.rs`), by container id.
+    health: Mutex<HashMap<String, HealthProbe>>,
     runtime: tokio::runtime::Runtime,
     host: String,
     version: String,
@@ -76,11 +83,17 @@ fn api(operation: impl Into<String>) -> impl FnOnce(bollard::errors::Error) -> E
     let operation = operation.into();
     move |e| EngineError::Api {
         operation,
-        message: match e {
+        message: engine_message(match e {
             bollard::errors::Error::DockerResponseServerError { message, .. } => message,
             other => other.to_string(),
-        },
+        }),
     }
+}
+
+/// The engine's message, or one line saying what it means when its cause is known (Podman's
+/// default ulimits, see `podman.rs`).
+fn engine_message(message: String) -> String {
+    crate::podman::explain(&message).unwrap_or(message)
 }
 
 /// A file as a stream of chunks, for request bodies: stage3 tarballs and build contexts can be
@@ -104,8 +117,13 @@ impl Docker {
     pub fn connect(host: Option<&str>) -> Result<Self, EngineError> {
         let host = host
             .filter(|h| !h.is_empty())
-            .unwrap_or("unix:///var/run/docker.sock")
-            .to_owned();
+            .unwrap_or("unix:///var/run/docker.sock");
+        Self::connect_as(host, Dialect::Docker)
+    }
+
+    /// Connects to the engine at `host`, which speaks `dialect`.
+    pub(crate) fn connect_as(host: &str, dialect: Dialect) -> Result<Self, EngineError> {
+        let host = host.to_owned();
         let unreachable = |cause: String| EngineError::Unreachable {
             host: host.clone(),
             cause,
@@ -136,6 +154,8 @@ impl Docker {
         Ok(Self {
             api_version: client.client_version().to_string(),
             client,
+            dialect,
+            health: Mutex::new(HashMap::new()),
             runtime,
             host,
             version: version.version.unwrap_or_else(|| "?".to_owned()),
@@ -182,6 +202,88 @@ impl Docker {
             .map_err(api(format!("waiting for `{id}`")))?;
         Ok(waited.last().copied().unwrap_or(-1))
     }
+
+    /// Podman: the container's health as gbb's own run of its HEALTHCHECK says (see
+    /// `podman.rs`): `exited` once it stopped, `None` without a check.
+    fn podman_health(&self, id: &str) -> Result<Option<String>, EngineError> {
+        let container = self.runtime.block_on(async {
+            self.client
+                .inspect_container(
+                    id,
+                    None::<bollard::query_parameters::InspectContainerOptions>,
+                )
+                .await
+                .map_err(api(format!("inspecting container `{id}`")))
+        })?;
+        if container.state.and_then(|s| s.running) != Some(true) {
+            lock(&self.health).remove(id);
+            return Ok(Some("exited".to_owned()));
+        }
+        let Some(check) = container
+            .config
+            .and_then(|c| c.healthcheck)
+            .and_then(|c| HealthConfig::from_api(&c))
+        else {
+            return Ok(None);
+        };
+        let now = std::time::Instant::now();
+        let due = {
+            let mut health = lock(&self.health);
+            let probe = health
+                .entry(id.to_owned())
+                .or_insert_with(|| HealthProbe::new(check, now));
+            probe.due(now).then(|| probe.config.clone())
+        };
+        if let Some(check) = due {
+            let passed = self.probe(id, &check)?;
+            if let Some(probe) = lock(&self.health).get_mut(id) {
+                probe.record(passed, std::time::Instant::now());
+            }
+        }
+        Ok(lock(&self.health).get(id).map(|p| p.status().to_owned()))
+    }
+
+    /// Runs a health check command in container `id` through exec; whether it ended with 0
+    /// within its timeout. Attached, not detached: Podman 4.3 reports a detached exec as
+    /// running long after it ended, while an attached one's output ends when it does.
+    fn probe(&self, id: &str, check: &HealthConfig) -> Result<bool, EngineError> {
+        let operation = format!("running the HEALTHCHECK of `{id}`");
+        self.runtime.block_on(async {
+            let exec = self
+                .client
+                .create_exec(
+                    id,
+                    bollard::models::ExecConfig {
+                        cmd: Some(check.command()),
+                        attach_stdout: Some(true),
+                        attach_stderr: Some(true),
+                        ..Default::default()
+                    },
+                )
+                .await
+                .map_err(api(operation.clone()))?;
+            let run = async {
+                let started = self
+                    .client
+                    .start_exec(&exec.id, None::<bollard::exec::StartExecOptions>)
+                    .await
+                    .map_err(api(operation.clone()))?;
+                if let bollard::exec::StartExecResults::Attached { mut output, .. } = started {
+                    while output.next().await.is_some() {}
+                }
+                let state = self
+                    .client
+                    .inspect_exec(&exec.id)
+                    .await
+                    .map_err(api(operation.clone()))?;
+                Ok::<_, EngineError>(state.exit_code == Some(0))
+            };
+            match tokio::time::timeout(check.timeout, run).await {
+                Ok(passed) => passed,
+                Err(_) => Ok(false),
+            }
+        })
+    }
 }
 
 /// The innermost cause of a connection error, which is the part that says what happened
@@ -196,8 +298,12 @@ fn short_cause(e: &bollard::errors::Error) -> String {
 
 impl Engine for Docker {
     fn describe(&self) -> String {
+        let name = match self.dialect {
+            Dialect::Docker => "docker",
+            Dialect::Podman => "podman",
+        };
         format!(
-            "docker {} (API {}) at {}",
+            "{name} {} (API {}) at {}",
             self.version, self.api_version, self.host
         )
     }
@@ -228,11 +334,19 @@ impl Engine for Docker {
         let operation = format!("importing `{}`", tarball.display());
         self.runtime.block_on(self.cancellable(&operation, async {
             let body = bollard::body_try_stream(file_stream(tarball).await?);
-            let options = CreateImageOptions {
-                from_src: Some("-".to_owned()),
-                repo: Some(repo.to_owned()),
-                tag: Some(tag.to_owned()),
-                ..Default::default()
+            let options = match self.dialect {
+                Dialect::Docker => CreateImageOptions {
+                    from_src: Some("-".to_owned()),
+                    repo: Some(repo.to_owned()),
+                    tag: Some(tag.to_owned()),
+                    ..Default::default()
+                },
+                // Podman ignores `tag` on import; it takes the tag as part of `repo`.
+                Dialect::Podman => CreateImageOptions {
+                    from_src: Some("-".to_owned()),
+                    repo: Some(reference.to_string()),
+                    ..Default::default()
+                },
             };
             let mut stream = self.client.create_image(Some(options), Some(body), None);
             while let Some(info) = stream.next().await {
@@ -283,7 +397,7 @@ impl Engine for Docker {
                 if let Some(detail) = info.error_detail {
                     return Err(EngineError::Api {
                         operation: operation.clone(),
-                        message: detail.message.unwrap_or_default(),
+                        message: engine_message(detail.message.unwrap_or_default()),
                     });
                 }
                 if let Some(aux) = info.aux
@@ -453,6 +567,9 @@ impl Engine for Docker {
     }
 
     fn container_health(&self, id: &str) -> Result<Option<String>, EngineError> {
+        if self.dialect == Dialect::Podman {
+            return self.podman_health(id);
+        }
         self.runtime.block_on(async {
             let container = self
                 .client
@@ -481,25 +598,54 @@ impl Engine for Docker {
         labels: &BTreeMap<String, String>,
     ) -> Result<String, EngineError> {
         let (repo, tag) = (reference.repository(), reference.tag());
+        let operation = format!("committing container `{id}` as `{reference}`");
+        let changes = match self.dialect {
+            Dialect::Docker => None,
+            // Podman ignores the labels of the body; it takes `LABEL` changes instead.
+            Dialect::Podman => {
+                Some(
+                    crate::podman::label_changes(labels).map_err(|message| EngineError::Api {
+                        operation: operation.clone(),
+                        message,
+                    })?,
+                )
+            }
+        };
         let options = CommitContainerOptions {
             container: Some(id.to_owned()),
             repo: Some(repo.to_owned()),
             tag: Some(tag.to_owned()),
             pause: true,
+            changes: changes.as_ref().map(|c| c.join("\n")),
             ..Default::default()
         };
         let config = ContainerConfig {
             labels: Some(labels.clone().into_iter().collect()),
             ..Default::default()
         };
-        self.runtime.block_on(async {
+        let committed = self.runtime.block_on(async {
             let response = self
                 .client
                 .commit_container(options, config)
                 .await
-                .map_err(api(format!("committing container `{id}` as `{reference}`")))?;
-            Ok(response.id)
-        })
+                .map_err(api(operation.clone()))?;
+            Ok::<_, EngineError>(response.id)
+        })?;
+        if changes.is_some() {
+            // A label Podman read differently would be a wrong content key: compare.
+            let kept = self.inspect_image(&committed)?.unwrap_or_default().labels;
+            if let Some((key, value)) = labels.iter().find(|(k, v)| kept.get(*k) != Some(*v)) {
+                let _ = self.remove_image(&reference.to_string());
+                return Err(EngineError::Api {
+                    operation,
+                    message: format!(
+                        "Podman kept the label `{key}` as `{}` instead of `{value}`",
+                        kept.get(key).map_or("(none)", String::as_str)
+                    ),
+                });
+            }
+        }
+        Ok(committed)
     }
 
     fn container_changes(&self, id: &str) -> Result<Vec<FileChange>, EngineError> {
@@ -658,6 +804,10 @@ impl Engine for Docker {
                         .repo_tags
                         .into_iter()
                         .filter(|t| t != "<none>:<none>")
+                        .map(|t| match self.dialect {
+                            Dialect::Docker => t,
+                            Dialect::Podman => crate::podman::short_name(&t).to_owned(),
+                        })
                         .collect(),
                     labels: image.labels.into_iter().collect(),
                     created: image.created,
