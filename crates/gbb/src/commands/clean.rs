@@ -44,7 +44,7 @@ pub(crate) fn run(
     let identity = stack_identity(&stack.root);
     // The engine is needed for images; for files alone, an engine that does not answer only
     // means the containers of killed runs cannot be looked for.
-    let engine = match context.engine() {
+    let engine = match context.engine(&stack, &plan) {
         Ok(engine) => Some(engine),
         Err(e) if !images && !dangling => {
             printer.verbose(&format!(

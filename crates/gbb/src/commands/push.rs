@@ -26,7 +26,7 @@ pub(crate) fn run(
             .trim_start_matches("http://")
             .trim_end_matches('/')
     });
-    let engine = context.engine()?;
+    let engine = context.engine(&stack, &plan)?;
     let images: Vec<_> = plan
         .steps
         .iter()

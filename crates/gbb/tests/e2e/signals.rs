@@ -310,7 +310,10 @@ fn a_second_ctrl_c_exits_at_once_while_the_first_still_removes() {
     let (socket, held) = stalling_proxy(proxy_dir.path(), armed.clone());
     let mut child = stack
         .command(&["build", &hello])
-        .env("DOCKER_HOST", format!("unix://{}", socket.display()))
+        .env(
+            crate::harness::engine_host_variable(),
+            format!("unix://{}", socket.display()),
+        )
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
