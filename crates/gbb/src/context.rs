@@ -84,6 +84,23 @@ impl Context {
             .unwrap_or(ContainerEngine::Docker)
     }
 
+    /// Every engine the steps of `plan` build on (`--engine`, else their namespaces'), Docker
+    /// first; Docker alone when no step names one (a plan of cores).
+    pub(crate) fn engines(&self, stack: &Stack, plan: &BuildPlan) -> Vec<ContainerEngine> {
+        let mut engines: Vec<ContainerEngine> = [ContainerEngine::Docker, ContainerEngine::Podman]
+            .into_iter()
+            .filter(|engine| {
+                plan.steps
+                    .iter()
+                    .any(|s| s.definition().is_some() && self.engine_of(stack, s) == *engine)
+            })
+            .collect();
+        if engines.is_empty() {
+            engines.push(ContainerEngine::Docker);
+        }
+        engines
+    }
+
     /// The one engine commands other than `gbb build` (`plan --status`, `clean`, `push`)
     /// talk to for `plan`: `--engine`, else the engine its namespaces build on. A plan over
     /// namespaces on Docker and on Podman is refused with the namespaces named, as these
