@@ -8,7 +8,10 @@ fn a_dummy_namespace_builds_nothing_and_starts_no_container() {
     let stack = E2eStack::new();
     let conf = stack.root().join("dock").join(&stack.ns).join("build.conf");
     let text = std::fs::read_to_string(&conf).unwrap();
-    let text = text.replace("CONTAINER_ENGINE=\"docker\"", "CONTAINER_ENGINE=\"dummy\"");
+    let text = text.replace(
+        &format!("CONTAINER_ENGINE=\"{}\"", crate::harness::engine()),
+        "CONTAINER_ENGINE=\"dummy\"",
+    );
     assert!(text.contains("\"dummy\""), "{text}");
     std::fs::write(&conf, text).unwrap();
 
