@@ -203,6 +203,29 @@ impl Docker {
         Ok(waited.last().copied().unwrap_or(-1))
     }
 
+    /// A listing, asked again when Podman lost a race: its listings fail ("image not
+    /// known", "no such container") when an object goes while they are made, which another
+    /// build on the same engine does at any time. Docker's listings do not fail that way.
+    async fn listed<T, F>(&self, list: impl Fn() -> F) -> Result<T, bollard::errors::Error>
+    where
+        F: std::future::Future<Output = Result<T, bollard::errors::Error>>,
+    {
+        let mut attempts = 0;
+        loop {
+            match list().await {
+                Err(bollard::errors::Error::DockerResponseServerError { message, .. })
+                    if self.dialect == Dialect::Podman
+                        && attempts < 5
+                        && crate::podman::lost_race(&message) =>
+                {
+                    attempts += 1;
+                    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                }
+                result => return result,
+            }
+        }
+    }
+
     /// Podman: the container's health as gbb's own run of its HEALTHCHECK says (see
     /// `podman.rs`): `exited` once it stopped, `None` without a check.
     fn podman_health(&self, id: &str) -> Result<Option<String>, EngineError> {
@@ -767,8 +790,7 @@ impl Engine for Docker {
         };
         self.runtime.block_on(async {
             let containers = self
-                .client
-                .list_containers(Some(options))
+                .listed(|| self.client.list_containers(Some(options.clone())))
                 .await
                 .map_err(api("listing containers"))?;
             Ok(containers
@@ -791,8 +813,7 @@ impl Engine for Docker {
         };
         self.runtime.block_on(async {
             let images = self
-                .client
-                .list_images(Some(options))
+                .listed(|| self.client.list_images(Some(options.clone())))
                 .await
                 .map_err(api("listing images"))?;
             Ok(images

@@ -32,6 +32,9 @@
 //! - **Build cancel.** Closing the connection of a build does not stop Podman's build (its
 //!   `RUN` keeps running under buildah), so a cancelled build's image is not used and the
 //!   build is left to end on its own; gbb's own containers are removed as with Docker.
+//! - **Listings lose races.** Listing images or containers fails ("image not known") when
+//!   one of them is removed while the listing is made, as another build on the engine may do
+//!   at any time; gbb asks again (a few times, [`lost_race`]).
 //! - **Default ulimits.** Rootful Podman sets a container's open-files limit to its default
 //!   (1048576); where the machine's hard limit is lower, every container fails with "error
 //!   setting rlimit type 7". [`explain`] turns that into one line with the fix
@@ -130,6 +133,14 @@ pub(crate) fn label_changes<'a>(
             }
         })
         .collect()
+}
+
+/// Whether a listing's error means an object went while Podman made the listing (it then
+/// fails where Docker leaves the object out): asked again, it succeeds.
+pub(crate) fn lost_race(message: &str) -> bool {
+    message.contains("image not known")
+        || message.contains("no such container")
+        || message.contains("no such image")
 }
 
 /// The one line to show for an engine's error message, when Podman's message has a known

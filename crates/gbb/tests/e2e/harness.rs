@@ -68,11 +68,24 @@ fn copy_dir(from: &Path, to: &Path) {
 }
 
 /// Runs the docker command line (tests inspect the engine with it; gbb itself uses the API).
+///
+/// On Podman a listing fails when an image or container goes while it is made (another test
+/// removing its own); it is asked again, as gbb does (gbb-engine's `podman.rs`).
 pub(crate) fn docker(args: &[&str]) -> String {
-    let output = Command::new("docker")
-        .args(args)
-        .output()
-        .expect("the docker command runs");
+    let mut attempts = 0;
+    let output = loop {
+        let output = Command::new("docker")
+            .args(args)
+            .output()
+            .expect("the docker command runs");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        let lost_race = stderr.contains("image not known") || stderr.contains("no such");
+        if output.status.success() || engine() != "podman" || !lost_race || attempts == 5 {
+            break output;
+        }
+        attempts += 1;
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    };
     assert!(
         output.status.success(),
         "docker {args:?}: {}",
