@@ -24,12 +24,17 @@ use crate::{
 /// An engine that speaks the Docker Engine API: Docker at `DOCKER_HOST` (or the local
 /// socket), or Podman's service ([`Docker::connect_podman`]).
 pub struct Docker {
-    client: bollard::Docker,
+    pub(crate) client: bollard::Docker,
     /// Docker or Podman: where their answers differ, gbb follows the engine's.
     pub(crate) dialect: Dialect,
     /// Podman only: the health checks gbb runs itself (see `podman.rs`), by container id.
     health: Mutex<HashMap<String, HealthProbe>>,
-    runtime: tokio::runtime::Runtime,
+    /// Whether the engine is on another machine (not a Unix socket): mounts are shipped in
+    /// volumes instead of bind-mounted (`remote.rs`).
+    pub(crate) remote: bool,
+    /// Remote engines: the mounts of each created container, to copy back once it ended.
+    pub(crate) shipped: Mutex<HashMap<String, Vec<crate::remote::Shipped>>>,
+    pub(crate) runtime: tokio::runtime::Runtime,
     host: String,
     version: String,
     api_version: String,
@@ -115,14 +120,30 @@ impl Docker {
     /// `tcp://host:2375`), or to the local default socket, and agrees on an API version: the
     /// engine may be older than the client (Debian 12's Docker speaks API 1.41).
     pub fn connect(host: Option<&str>) -> Result<Self, EngineError> {
-        let host = host
-            .filter(|h| !h.is_empty())
-            .unwrap_or("unix:///var/run/docker.sock");
-        Self::connect_as(host, Dialect::Docker)
+        Self::connect_docker(&crate::DockerPlaces {
+            host: host.map(str::to_owned),
+            ..Default::default()
+        })
     }
 
-    /// Connects to the engine at `host`, which speaks `dialect`.
-    pub(crate) fn connect_as(host: &str, dialect: Dialect) -> Result<Self, EngineError> {
+    /// Connects to Docker as the `docker` command does: `DOCKER_HOST` (or the local socket),
+    /// over TLS with the client's certificate when `DOCKER_TLS_VERIFY` is set (see
+    /// `remote.rs`).
+    pub fn connect_docker(places: &crate::DockerPlaces) -> Result<Self, EngineError> {
+        let host = places
+            .host
+            .as_deref()
+            .filter(|h| !h.is_empty())
+            .unwrap_or("unix:///var/run/docker.sock");
+        Self::connect_as(host, Dialect::Docker, places.tls())
+    }
+
+    /// Connects to the engine at `host`, which speaks `dialect`, over TLS with `tls`.
+    pub(crate) fn connect_as(
+        host: &str,
+        dialect: Dialect,
+        tls: Option<crate::remote::TlsFiles>,
+    ) -> Result<Self, EngineError> {
         let host = host.to_owned();
         let unreachable = |cause: String| EngineError::Unreachable {
             host: host.clone(),
@@ -133,9 +154,24 @@ impl Docker {
             .enable_all()
             .build()
             .map_err(|e| unreachable(e.to_string()))?;
-        let client = bollard::Docker::connect_with_host(&host)
-            .map_err(|e| unreachable(e.to_string()))?
-            .with_timeout(std::time::Duration::from_secs(3600));
+        let client = match &tls {
+            Some(tls) => bollard::Docker::connect_with_ssl(
+                &host,
+                &tls.key,
+                &tls.cert,
+                &tls.ca,
+                120,
+                bollard::API_DEFAULT_VERSION,
+            ),
+            None if host.starts_with("ssh://") => {
+                return Err(unreachable(
+                    "ssh:// engines are not supported; reach the engine over tcp:// with TLS (DOCKER_TLS_VERIFY, DOCKER_CERT_PATH), or forward its socket with `ssh -L`".to_owned(),
+                ));
+            }
+            None => bollard::Docker::connect_with_host(&host),
+        }
+        .map_err(|e| unreachable(e.to_string()))?
+        .with_timeout(std::time::Duration::from_secs(3600));
         let (client, version) = runtime.block_on(async {
             let ping = tokio::time::timeout(std::time::Duration::from_secs(10), client.ping())
                 .await
@@ -156,6 +192,8 @@ impl Docker {
             client,
             dialect,
             health: Mutex::new(HashMap::new()),
+            remote: crate::remote::is_remote(&host),
+            shipped: Mutex::new(HashMap::new()),
             runtime,
             host,
             version: version.version.unwrap_or_else(|| "?".to_owned()),
@@ -213,10 +251,13 @@ impl Docker {
         let mut attempts = 0;
         loop {
             match list().await {
-                Err(bollard::errors::Error::DockerResponseServerError { message, .. })
-                    if self.dialect == Dialect::Podman
-                        && attempts < 5
-                        && crate::podman::lost_race(&message) =>
+                Err(bollard::errors::Error::DockerResponseServerError {
+                    status_code,
+                    message,
+                }) if self.dialect == Dialect::Podman
+                    && status_code != 404
+                    && attempts < 5
+                    && crate::podman::lost_race(&message) =>
                 {
                     attempts += 1;
                     tokio::time::sleep(std::time::Duration::from_millis(100)).await;
@@ -229,15 +270,24 @@ impl Docker {
     /// Podman: the container's health as gbb's own run of its HEALTHCHECK says (see
     /// `podman.rs`): `exited` once it stopped, `None` without a check.
     fn podman_health(&self, id: &str) -> Result<Option<String>, EngineError> {
-        let container = self.runtime.block_on(async {
+        let inspected = self.runtime.block_on(async {
             self.client
                 .inspect_container(
                     id,
                     None::<bollard::query_parameters::InspectContainerOptions>,
                 )
                 .await
-                .map_err(api(format!("inspecting container `{id}`")))
-        })?;
+        });
+        let container = match inspected {
+            Ok(container) => container,
+            // Podman names an ended container's state `stopped`, which is not one of the
+            // Docker API's states (bollard refuses it): the container has ended.
+            Err(e) if e.to_string().contains("unknown variant `stopped`") => {
+                lock(&self.health).remove(id);
+                return Ok(Some("exited".to_owned()));
+            }
+            Err(e) => return Err(api(format!("inspecting container `{id}`"))(e)),
+        };
         if container.state.and_then(|s| s.running) != Some(true) {
             lock(&self.health).remove(id);
             return Ok(Some("exited".to_owned()));
@@ -333,7 +383,7 @@ impl Engine for Docker {
 
     fn inspect_image(&self, reference: &str) -> Result<Option<ImageInfo>, EngineError> {
         self.runtime.block_on(async {
-            match self.client.inspect_image(reference).await {
+            match self.listed(|| self.client.inspect_image(reference)).await {
                 Ok(image) => Ok(Some(ImageInfo {
                     id: image.id.unwrap_or_default(),
                     labels: image
@@ -441,17 +491,23 @@ impl Engine for Docker {
     }
 
     fn create_container(&self, spec: &ContainerSpec) -> Result<String, EngineError> {
-        let mounts = spec
-            .mounts
-            .iter()
-            .map(|m| DockerMount {
-                source: Some(m.source.display().to_string()),
-                target: Some(m.target.clone()),
-                typ: Some(MountType::BIND),
-                read_only: Some(m.read_only),
-                ..Default::default()
-            })
-            .collect();
+        // A remote engine gets the folders in volumes, filled once the container exists.
+        let (mounts, shipped) = if self.remote {
+            crate::remote::volumes(&spec.mounts)?
+        } else {
+            let mounts = spec
+                .mounts
+                .iter()
+                .map(|m| DockerMount {
+                    source: Some(m.source.display().to_string()),
+                    target: Some(m.target.clone()),
+                    typ: Some(MountType::BIND),
+                    read_only: Some(m.read_only),
+                    ..Default::default()
+                })
+                .collect();
+            (mounts, Vec::new())
+        };
         let body = ContainerCreateBody {
             image: Some(spec.image.clone()),
             cmd: Some(spec.cmd.clone()),
@@ -478,37 +534,47 @@ impl Engine for Docker {
             name: Some(name.clone()),
             ..Default::default()
         });
-        self.runtime.block_on(async {
+        let id = self.runtime.block_on(async {
             let created = self
                 .client
                 .create_container(options, body)
                 .await
                 .map_err(api(format!("creating a container of `{}`", spec.image)))?;
-            Ok(created.id)
-        })
+            Ok::<_, EngineError>(created.id)
+        })?;
+        if !shipped.is_empty() {
+            if let Err(e) = self.ship_in(&id, &shipped) {
+                let _ = self.remove_container(&id);
+                return Err(e);
+            }
+            lock(&self.shipped).insert(id.clone(), shipped);
+        }
+        Ok(id)
     }
 
     fn run_container(&self, id: &str, log: &mut dyn FnMut(&[u8])) -> Result<i64, EngineError> {
-        self.runtime.block_on(async {
-            self.client
-                .start_container(id, None::<bollard::query_parameters::StartContainerOptions>)
-                .await
-                .map_err(api(format!("starting container `{id}`")))?;
-            let options = LogsOptions {
-                follow: true,
-                stdout: true,
-                stderr: true,
-                ..Default::default()
-            };
-            let mut logs = self.client.logs(id, Some(options));
-            while let Some(chunk) = logs.next().await {
-                match chunk {
-                    Ok(output) => log(&output.into_bytes()),
-                    Err(e) => return Err(api(format!("reading the output of `{id}`"))(e)),
+        self.runtime
+            .block_on(async {
+                self.client
+                    .start_container(id, None::<bollard::query_parameters::StartContainerOptions>)
+                    .await
+                    .map_err(api(format!("starting container `{id}`")))?;
+                let options = LogsOptions {
+                    follow: true,
+                    stdout: true,
+                    stderr: true,
+                    ..Default::default()
+                };
+                let mut logs = self.client.logs(id, Some(options));
+                while let Some(chunk) = logs.next().await {
+                    match chunk {
+                        Ok(output) => log(&output.into_bytes()),
+                        Err(e) => return Err(api(format!("reading the output of `{id}`"))(e)),
+                    }
                 }
-            }
-            self.exit_code(id).await
-        })
+                self.exit_code(id).await
+            })
+            .and_then(|code| self.ship_back(id).map(|()| code))
     }
 
     fn run_interactive(
@@ -700,6 +766,7 @@ impl Engine for Docker {
                 v: true,
                 ..Default::default()
             };
+            lock(&self.shipped).remove(id);
             match self.client.remove_container(id, Some(options)).await {
                 Ok(()) => Ok(()),
                 Err(bollard::errors::Error::DockerResponseServerError {

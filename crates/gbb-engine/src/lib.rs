@@ -10,12 +10,14 @@ mod docker;
 mod error;
 mod image_ref;
 mod podman;
+mod remote;
 mod spec;
 
 pub use docker::Docker;
 pub use error::EngineError;
 pub use image_ref::ImageRef;
 pub use podman::{Dialect, PodmanPlaces, ROOTFUL_SOCKET, short_name, socket_candidates};
+pub use remote::DockerPlaces;
 pub use spec::{
     BuildRequest, ChangeKind, ContainerInfo, ContainerSpec, FileChange, ImageInfo, ListedImage,
     Mount,

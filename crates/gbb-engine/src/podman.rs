@@ -34,7 +34,10 @@
 //!   build is left to end on its own; gbb's own containers are removed as with Docker.
 //! - **Listings lose races.** Listing images or containers fails ("image not known") when
 //!   one of them is removed while the listing is made, as another build on the engine may do
-//!   at any time; gbb asks again (a few times, [`lost_race`]).
+//!   at any time; so does inspecting one image while another is removed. gbb asks again
+//!   (a few times, [`lost_race`]; a 404 is an answer, not a race).
+//! - **Container states.** Podman names an ended container's state `stopped`, which is not
+//!   one of the Docker API's states: gbb reads it as ended.
 //! - **Default ulimits.** Rootful Podman sets a container's open-files limit to its default
 //!   (1048576); where the machine's hard limit is lower, every container fails with "error
 //!   setting rlimit type 7". [`explain`] turns that into one line with the fix
@@ -265,7 +268,7 @@ impl crate::Docker {
                 tried.push(format!("`{host}`: no such socket"));
                 continue;
             }
-            match Self::connect_as(&host, Dialect::Podman) {
+            match Self::connect_as(&host, Dialect::Podman, None) {
                 Ok(engine) => return Ok(engine),
                 Err(crate::EngineError::Unreachable { cause, .. }) => {
                     tried.push(format!("`{host}`: {cause}"));

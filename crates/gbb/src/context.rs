@@ -58,7 +58,7 @@ impl Context {
     }
 
     /// A connection to `engine` (Docker or Podman): Docker at `DOCKER_HOST`, or its default
-    /// socket; Podman at `CONTAINER_HOST`, or the socket its own clients use (rootful, or
+    /// socket, over TLS with `DOCKER_TLS_VERIFY` and `DOCKER_CERT_PATH`; Podman at `CONTAINER_HOST`, or the socket its own clients use (rootful, or
     /// the user's rootless one). No other engine builds: the plan's split refused them
     /// before anything connects.
     pub(crate) fn connect(&self, engine: &ContainerEngine) -> anyhow::Result<Docker> {
@@ -68,7 +68,15 @@ impl Context {
                 container_host: env.get("CONTAINER_HOST").map(str::to_owned),
                 xdg_runtime_dir: env.get("XDG_RUNTIME_DIR").map(str::to_owned),
             })?,
-            _ => Docker::connect(env.get("DOCKER_HOST"))?,
+            _ => Docker::connect_docker(&gbb_engine::DockerPlaces {
+                host: env.get("DOCKER_HOST").map(str::to_owned),
+                tls_verify: env.get("DOCKER_TLS_VERIFY").is_some_and(|v| !v.is_empty()),
+                cert_path: env
+                    .get("DOCKER_CERT_PATH")
+                    .filter(|p| !p.is_empty())
+                    .map(PathBuf::from),
+                home: env.get("HOME").map(PathBuf::from),
+            })?,
         })
     }
 
