@@ -21,6 +21,7 @@ mod outputs;
 mod parallel;
 mod readonly;
 mod registry;
+mod remote;
 mod sbom;
 mod shell;
 mod signals;
