@@ -241,29 +241,32 @@ impl Docker {
         Ok(waited.last().copied().unwrap_or(-1))
     }
 
-    /// A listing, asked again when Podman lost a race: its listings fail ("image not
-    /// known", "no such container") when an object goes while they are made, which another
-    /// build on the same engine does at any time. Docker's listings do not fail that way.
+    /// A listing (or an inspection), asked again when Podman lost a race: its listings fail
+    /// ("image not known", "no such container") when an object goes while they are made,
+    /// which another build on the same engine does at any time, and a container Podman has
+    /// not cleaned up yet after it ended is in a state (`stopped`) the Docker API does not
+    /// have, which bollard refuses; it becomes `exited` within moments. Docker's answers do
+    /// not fail that way.
     async fn listed<T, F>(&self, list: impl Fn() -> F) -> Result<T, bollard::errors::Error>
     where
         F: std::future::Future<Output = Result<T, bollard::errors::Error>>,
     {
         let mut attempts = 0;
         loop {
-            match list().await {
+            let result = list().await;
+            let again = match &result {
                 Err(bollard::errors::Error::DockerResponseServerError {
                     status_code,
                     message,
-                }) if self.dialect == Dialect::Podman
-                    && status_code != 404
-                    && attempts < 5
-                    && crate::podman::lost_race(&message) =>
-                {
-                    attempts += 1;
-                    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-                }
-                result => return result,
+                }) => *status_code != 404 && crate::podman::lost_race(message),
+                Err(other) => crate::podman::not_cleaned_up(&other.to_string()),
+                Ok(_) => false,
+            };
+            if !again || self.dialect != Dialect::Podman || attempts >= 40 {
+                return result;
             }
+            attempts += 1;
+            tokio::time::sleep(std::time::Duration::from_millis(250)).await;
         }
     }
 
@@ -282,7 +285,7 @@ impl Docker {
             Ok(container) => container,
             // Podman names an ended container's state `stopped`, which is not one of the
             // Docker API's states (bollard refuses it): the container has ended.
-            Err(e) if e.to_string().contains("unknown variant `stopped`") => {
+            Err(e) if crate::podman::not_cleaned_up(&e.to_string()) => {
                 lock(&self.health).remove(id);
                 return Ok(Some("exited".to_owned()));
             }

@@ -36,8 +36,10 @@
 //!   one of them is removed while the listing is made, as another build on the engine may do
 //!   at any time; so does inspecting one image while another is removed. gbb asks again
 //!   (a few times, [`lost_race`]; a 404 is an answer, not a race).
-//! - **Container states.** Podman names an ended container's state `stopped`, which is not
-//!   one of the Docker API's states: gbb reads it as ended.
+//! - **Container states.** Podman names a container that ended and is not cleaned up yet
+//!   `stopped`, which is not one of the Docker API's states (bollard refuses the answer):
+//!   listings are asked again until it is `exited` ([`not_cleaned_up`]); the health check
+//!   reads it as ended.
 //! - **Default ulimits.** Rootful Podman sets a container's open-files limit to its default
 //!   (1048576); where the machine's hard limit is lower, every container fails with "error
 //!   setting rlimit type 7". [`explain`] turns that into one line with the fix
@@ -144,6 +146,12 @@ pub(crate) fn lost_race(message: &str) -> bool {
     message.contains("image not known")
         || message.contains("no such container")
         || message.contains("no such image")
+}
+
+/// Whether bollard refused an answer because a container is in Podman's `stopped` state
+/// (ended, not cleaned up yet), which the Docker API does not have.
+pub(crate) fn not_cleaned_up(error: &str) -> bool {
+    error.contains("unknown variant `stopped`")
 }
 
 /// The one line to show for an engine's error message, when Podman's message has a known
