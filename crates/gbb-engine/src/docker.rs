@@ -494,6 +494,12 @@ impl Engine for Docker {
     }
 
     fn create_container(&self, spec: &ContainerSpec) -> Result<String, EngineError> {
+        // Podman reads a seccomp profile from a file on its side; it lives until the
+        // container exists (`_profiles` is dropped at the end of this function).
+        let (security_opt, _profiles) = match self.dialect {
+            Dialect::Docker => (spec.security_opt.clone(), Vec::new()),
+            Dialect::Podman => crate::podman::seccomp_files(&spec.security_opt)?,
+        };
         // A remote engine gets the folders in volumes, filled once the container exists.
         let (mounts, shipped) = if self.remote {
             crate::remote::volumes(&spec.mounts)?
@@ -527,7 +533,7 @@ impl Engine for Docker {
             host_config: Some(HostConfig {
                 mounts: Some(mounts),
                 cap_add: (!spec.cap_add.is_empty()).then(|| spec.cap_add.clone()),
-                security_opt: (!spec.security_opt.is_empty()).then(|| spec.security_opt.clone()),
+                security_opt: (!security_opt.is_empty()).then_some(security_opt),
                 tmpfs: (!spec.tmpfs.is_empty()).then(|| spec.tmpfs.clone().into_iter().collect()),
                 ..Default::default()
             }),

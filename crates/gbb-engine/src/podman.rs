@@ -40,6 +40,10 @@
 //!   `stopped`, which is not one of the Docker API's states (bollard refuses the answer):
 //!   listings are asked again until it is `exited` ([`not_cleaned_up`]); the health check
 //!   reads it as ended.
+//! - **Seccomp profiles.** Docker's API takes a profile's JSON in `seccomp=`; Podman's
+//!   takes the path of a file on its side. gbb writes the JSON to a temporary file for the
+//!   creation of the container ([`seccomp_files`]); so a profile reaches a local Podman
+//!   only, not one on another machine.
 //! - **Default ulimits.** Rootful Podman sets a container's open-files limit to its default
 //!   (1048576); where the machine's hard limit is lower, every container fails with "error
 //!   setting rlimit type 7". [`explain`] turns that into one line with the fix
@@ -146,6 +150,37 @@ pub(crate) fn lost_race(message: &str) -> bool {
     message.contains("image not known")
         || message.contains("no such container")
         || message.contains("no such image")
+}
+
+/// Security options as Podman takes them: a `seccomp=<profile JSON>` becomes
+/// `seccomp=<file>`, the JSON written to a temporary file, returned with the options (the
+/// file must live until the container is created). `seccomp=unconfined` and other options
+/// pass as they are.
+pub(crate) fn seccomp_files(
+    options: &[String],
+) -> Result<(Vec<String>, Vec<tempfile::NamedTempFile>), crate::EngineError> {
+    let mut files = Vec::new();
+    let mut out = Vec::new();
+    for option in options {
+        match option.strip_prefix("seccomp=") {
+            Some(profile) if profile.trim_start().starts_with('{') => {
+                let io = |source| crate::EngineError::Io {
+                    path: std::env::temp_dir(),
+                    source,
+                };
+                let mut file = tempfile::Builder::new()
+                    .prefix("gbb-seccomp-")
+                    .suffix(".json")
+                    .tempfile()
+                    .map_err(io)?;
+                std::io::Write::write_all(&mut file, profile.as_bytes()).map_err(io)?;
+                out.push(format!("seccomp={}", file.path().display()));
+                files.push(file);
+            }
+            _ => out.push(option.clone()),
+        }
+    }
+    Ok((out, files))
 }
 
 /// Whether bollard refused an answer because a container is in Podman's `stopped` state
@@ -355,6 +390,23 @@ mod tests {
         assert!(label_changes(&bad).unwrap_err().contains("`k`"));
         let quoted = std::collections::BTreeMap::from([("k".to_owned(), "\"x\"".to_owned())]);
         assert!(label_changes(&quoted).is_err());
+    }
+
+    #[test]
+    fn seccomp_profiles_become_files() {
+        let options = [
+            "seccomp={\"defaultAction\":\"SCMP_ACT_ALLOW\"}".to_owned(),
+            "seccomp=unconfined".to_owned(),
+            "label=disable".to_owned(),
+        ];
+        let (out, files) = seccomp_files(&options).unwrap();
+        assert_eq!(files.len(), 1);
+        assert_eq!(out[0], format!("seccomp={}", files[0].path().display()));
+        assert_eq!(
+            std::fs::read_to_string(files[0].path()).unwrap(),
+            "{\"defaultAction\":\"SCMP_ACT_ALLOW\"}"
+        );
+        assert_eq!(out[1..], options[1..]);
     }
 
     #[test]
