@@ -181,6 +181,10 @@ impl Docker {
                 .negotiate_version()
                 .await
                 .map_err(|e| unreachable(short_cause(&e)))?;
+            let client = match dialect {
+                Dialect::Docker => client,
+                Dialect::Podman => client.with_request_modifier(crate::podman::insecure_local_push),
+            };
             let version = client
                 .version()
                 .await

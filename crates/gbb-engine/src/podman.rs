@@ -44,6 +44,9 @@
 //!   takes the path of a file on its side. gbb writes the JSON to a temporary file for the
 //!   creation of the container ([`seccomp_files`]); so a profile reaches a local Podman
 //!   only, not one on another machine.
+//! - **Pushes to a registry on this machine.** Docker takes a registry on the loopback
+//!   address as insecure (plain HTTP); Podman checks TLS unless told otherwise, so gbb adds
+//!   `tlsVerify=false` to such pushes, and only to them ([`insecure_local_push`]).
 //! - **Default ulimits.** Rootful Podman sets a container's open-files limit to its default
 //!   (1048576); where the machine's hard limit is lower, every container fails with "error
 //!   setting rlimit type 7". [`explain`] turns that into one line with the fix
@@ -181,6 +184,35 @@ pub(crate) fn seccomp_files(
         }
     }
     Ok((out, files))
+}
+
+/// Podman's push checks TLS for every registry, where Docker takes a registry on the
+/// loopback address (`127.0.0.0/8`, `localhost`, `::1`) as insecure; bollard's push options
+/// have no TLS switch, so this request modifier adds Podman's (`tlsVerify=false`) to pushes
+/// to such a registry, and only to them.
+pub(crate) fn insecure_local_push(mut request: bollard::BollardRequest) -> bollard::BollardRequest {
+    let uri = request.uri().to_string();
+    if request.method() == "POST" && push_to_loopback(request.uri().path()) {
+        let joined = if uri.contains('?') { '&' } else { '?' };
+        if let Ok(changed) = format!("{uri}{joined}tlsVerify=false").parse() {
+            *request.uri_mut() = changed;
+        }
+    }
+    request
+}
+
+/// Whether `path` is the Engine API's push of an image on a loopback registry
+/// (`/v1.41/images/127.0.0.1:5000/ns/app/push`).
+fn push_to_loopback(path: &str) -> bool {
+    let Some(rest) = path.split_once("/images/").map(|(_, rest)| rest) else {
+        return false;
+    };
+    if !rest.ends_with("/push") {
+        return false;
+    }
+    let registry = rest.split('/').next().unwrap_or_default();
+    let host = registry.rsplit_once(':').map_or(registry, |(host, _)| host);
+    host == "localhost" || host.starts_with("127.") || host == "[::1]"
 }
 
 /// Whether bollard refused an answer because a container is in Podman's `stopped` state
@@ -390,6 +422,20 @@ mod tests {
         assert!(label_changes(&bad).unwrap_err().contains("`k`"));
         let quoted = std::collections::BTreeMap::from([("k".to_owned(), "\"x\"".to_owned())]);
         assert!(label_changes(&quoted).is_err());
+    }
+
+    #[test]
+    fn only_pushes_to_a_loopback_registry_skip_tls() {
+        assert!(push_to_loopback("/v1.41/images/127.0.0.1:5000/ns/app/push"));
+        assert!(push_to_loopback("/v1.41/images/localhost:5000/ns/app/push"));
+        assert!(push_to_loopback("/v1.41/images/localhost/ns/app/push"));
+        assert!(!push_to_loopback(
+            "/v1.41/images/registry.example.org/ns/app/push"
+        ));
+        assert!(!push_to_loopback(
+            "/v1.41/images/127.0.0.1:5000/ns/app/json"
+        ));
+        assert!(!push_to_loopback("/v1.41/images/ns/127.0.0.1/push"));
     }
 
     #[test]
