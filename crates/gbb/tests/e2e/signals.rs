@@ -150,12 +150,13 @@ fn ctrl_c_in_phase_2_stops_the_image_build_at_once() {
     let busybox = stack.id("busybox");
     stack.gbb(&["build", &busybox]).success();
     let before = stack.image_id("busybox:latest").unwrap();
-    // A long RUN, marked so that its build container can be found.
+    // A long RUN, marked so that its build container (and, on Podman, its shell, which the
+    // marker after the sleep keeps from being replaced by it) can be found.
     stack.write(
         "busybox",
         "Dockerfile.template",
         &format!(
-            "FROM ${{IMAGE_PARENT}}\nADD rootfs.tar /\nRUN echo {} && busybox sleep 60\nCMD [\"/bin/sh\"]\n",
+            "FROM ${{IMAGE_PARENT}}\nADD rootfs.tar /\nRUN busybox sleep 60 && echo {}\nCMD [\"/bin/sh\"]\n",
             stack.ns
         ),
     );
