@@ -29,9 +29,10 @@
 //!   image inspection also leaves the HEALTHCHECK out, while container inspection reports it.
 //!   So gbb runs the check itself, through exec, on the schedule the image asks for
 //!   (interval, timeout, retries, start period: [`HealthProbe`]).
-//! - **Build cancel.** Closing the connection of a build does not stop Podman's build (its
-//!   `RUN` keeps running under buildah), so a cancelled build's image is not used and the
-//!   build is left to end on its own; gbb's own containers are removed as with Docker.
+//! - **Build cancel (not handled).** Closing the connection of a build does not stop Podman's
+//!   build: its `RUN` keeps running under buildah, in a container the compatible API neither
+//!   lists nor stops, until it ends; the result is then left untagged. gbb stops waiting at
+//!   once, as with Docker, and removes its own containers.
 //! - **Listings lose races.** Listing images or containers fails ("image not known") when
 //!   one of them is removed while the listing is made, as another build on the engine may do
 //!   at any time; so does inspecting one image while another is removed. gbb asks again
