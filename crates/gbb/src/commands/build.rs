@@ -174,7 +174,9 @@ pub(crate) fn run(
     let mut parts: Vec<(Arc<dyn Engine>, gbb_plan::BuildPlan, ContainerRegistry)> = Vec::new();
     for (kind, part) in gbb_build::by_engine(&stack, &plan, context.chosen_engine.as_ref()) {
         let engine: Arc<dyn Engine> = Arc::new(context.connect(&kind)?);
-        printer.verbose(&format!("engine: {}", engine.describe()));
+        if printer.is_verbose() {
+            printer.verbose(&format!("engine: {}", engine.describe()));
+        }
         parts.push((engine, part, ContainerRegistry::new()));
     }
     crate::signals::handle(
