@@ -1,7 +1,9 @@
 //! Issue 13: gbb against a remote Docker engine, `DOCKER_HOST=tcp://127.0.0.1:<port>` with
 //! TLS (`DOCKER_TLS_VERIFY`, `DOCKER_CERT_PATH`), certificates made here with `openssl`. The
-//! engine is a dockerd of the test's own (its own data root, exec root and port; no bridge,
-//! no iptables, so the machine's dockerd is not touched), started in a mount namespace where
+//! engine is a dockerd of the test's own (its own data root, exec root and port, a bridge of
+//! its own, no iptables, so the machine's dockerd is not touched: `--bridge=none` would delete
+//! the machine's `docker0`, which dockerd does at start to clean up), started in a mount
+//! namespace where
 //! `/tmp`, `/work` and `/root` are empty: no folder of the client's (the stack, the portage
 //! tree, gbb's cache, the test build root) exists on the engine's side, so a build that
 //! bind-mounted any of them would fail. gbb ships them in volumes instead (gbb-engine's
@@ -98,9 +100,10 @@ fn certificates(dir: &Path) {
     }
 }
 
-/// The test's dockerd, stopped and its folders removed when dropped.
+/// The test's dockerd, stopped and its folders and bridge removed when dropped.
 struct Dockerd {
     child: Child,
+    bridge: String,
     state: PathBuf,
     exec_root: PathBuf,
     host: String,
@@ -120,8 +123,24 @@ impl Dockerd {
             .unwrap()
             .port();
         let host = format!("tcp://127.0.0.1:{port}");
+        // A bridge of its own (a name of at most 15 bytes, a subnet of its own).
+        let bridge = format!("gbbr{}", std::process::id() % 100_000);
+        let subnet = 20 + std::process::id() % 200;
+        run("ip", &["link", "add", &bridge, "type", "bridge"], &state);
+        run(
+            "ip",
+            &[
+                "addr",
+                "add",
+                &format!("10.231.{subnet}.1/24"),
+                "dev",
+                &bridge,
+            ],
+            &state,
+        );
+        run("ip", &["link", "set", &bridge, "up"], &state);
         let script = format!(
-            "mount -t tmpfs tmpfs /tmp && mount -t tmpfs tmpfs /work && mount -t tmpfs tmpfs /root && exec dockerd --data-root {state}/data --exec-root {exec} --pidfile {exec}/dockerd.pid -H {host} --tlsverify --tlscacert {certs}/ca.pem --tlscert {certs}/server-cert.pem --tlskey {certs}/server-key.pem --bridge=none --iptables=false --ip-masq=false",
+            "mount -t tmpfs tmpfs /tmp && mount -t tmpfs tmpfs /work && mount -t tmpfs tmpfs /root && exec dockerd --data-root {state}/data --exec-root {exec} --pidfile {exec}/dockerd.pid -H {host} --tlsverify --tlscacert {certs}/ca.pem --tlscert {certs}/server-cert.pem --tlskey {certs}/server-key.pem --bridge={bridge} --iptables=false --ip-masq=false",
             state = state.display(),
             exec = exec_root.display(),
             certs = certs.display(),
@@ -135,6 +154,7 @@ impl Dockerd {
             .expect("unshare runs");
         let dockerd = Self {
             child,
+            bridge,
             state,
             exec_root,
             host,
@@ -178,6 +198,9 @@ impl Drop for Dockerd {
         let _ = self.child.wait();
         let _ = std::fs::remove_dir_all(&self.state);
         let _ = std::fs::remove_dir_all(&self.exec_root);
+        let _ = Command::new("ip")
+            .args(["link", "del", &self.bridge])
+            .status();
     }
 }
 
