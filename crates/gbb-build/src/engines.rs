@@ -5,13 +5,18 @@
 //! the seed's own stack has a `dummy` namespace next to its Docker one. Rather than teach the
 //! executor about engines that build nothing, a plan is split before it runs:
 //!
-//! - steps on Docker or Podman form a plan of their own, which [`crate::Build`] runs as usual
-//!   (Podman goes through the same Engine API as Docker until it has an engine of its own);
+//! - steps on Docker or Podman form a plan of their own, which [`crate::Build`] runs as usual;
+//!   [`by_engine`] cuts it into one plan per engine, each run on its own engine (a core is
+//!   in the plan of every engine that needs it, and made on each);
 //! - steps on `dummy` become a dry run: each is described with what it would do, in plan
 //!   order, and nothing of them touches an engine, a download or the file system;
 //! - steps on an engine gbb does not know are refused, with the file and line that names the
 //!   engine, and so is every step that needs a step that is not built (an image on Docker
-//!   whose parent is on `dummy`). Steps of other namespaces are not affected.
+//!   whose parent is on `dummy`), or a step on another engine (an image on Podman whose
+//!   parent or builder is on Docker: one engine cannot start a container of, or build on, an
+//!   image the other holds). Steps of other namespaces are not affected.
+//!
+//! `--engine` (`chosen`) replaces the engine of every namespace that builds.
 //!
 //! A core (stage3 + portage tree) belongs to no namespace: it is built when a built step needs
 //! it, listed when only listed steps do, and left out otherwise. Likewise a step that was not
@@ -58,6 +63,23 @@ pub enum Refusal {
     },
     /// It needs a step that is listed or refused.
     Needs(StepId),
+    /// It needs a step that another engine builds.
+    OtherEngine {
+        /// Its engine, and where its config names it (`None`: the default, Docker).
+        engine: &'static str,
+        origin: Option<(&'static str, Origin)>,
+        need: StepId,
+        need_engine: &'static str,
+        need_origin: Option<(&'static str, Origin)>,
+    },
+}
+
+/// ` (CONTAINER_ENGINE at file:line:col)`, or ` (the default)`.
+fn engine_place(origin: &Option<(&'static str, Origin)>) -> String {
+    match origin {
+        Some((variable, origin)) => format!(" ({variable} at {origin})"),
+        None => " (the default)".to_owned(),
+    }
 }
 
 impl std::fmt::Display for Refusal {
@@ -72,6 +94,18 @@ impl std::fmt::Display for Refusal {
                 "{origin}: {variable}=`{name}` is not an engine gbb knows (docker, podman or dummy)"
             ),
             Self::Needs(need) => write!(f, "it needs `{need}`, which is not built"),
+            Self::OtherEngine {
+                engine,
+                origin,
+                need,
+                need_engine,
+                need_origin,
+            } => write!(
+                f,
+                "it is built on {engine}{}, but `{need}`, which it is built on, is built on {need_engine}{}; an image, its parent and its builder must be on one engine",
+                engine_place(origin),
+                engine_place(need_origin),
+            ),
         }
     }
 }
@@ -83,8 +117,31 @@ enum Class {
     Refuse,
 }
 
+/// The engines that build, in the order their plans run.
+const BUILDING: [ContainerEngine; 2] = [ContainerEngine::Docker, ContainerEngine::Podman];
+
+/// The engine a building step runs on: its definition's, or `chosen` (`--engine`); `None`
+/// for cores.
+fn engine_of(
+    stack: &Stack,
+    step: &Step,
+    chosen: Option<&ContainerEngine>,
+) -> Option<ContainerEngine> {
+    step.definition()
+        .map(|index| stack.definitions()[index].engine.chosen(chosen))
+}
+
 /// Splits `plan` by the engine of each step (see the module's doc).
 pub fn split_by_engine(stack: &Stack, plan: &BuildPlan) -> EngineSplit {
+    split_by_engine_as(stack, plan, None)
+}
+
+/// [`split_by_engine`] with the engine `--engine` chose for every namespace that builds.
+pub fn split_by_engine_as(
+    stack: &Stack,
+    plan: &BuildPlan,
+    chosen: Option<&ContainerEngine>,
+) -> EngineSplit {
     let definitions = stack.definitions();
     let mut class: Vec<Option<Class>> = vec![None; plan.steps.len()];
     let mut reasons: Vec<Option<Refusal>> = vec![None; plan.steps.len()];
@@ -95,7 +152,8 @@ pub fn split_by_engine(stack: &Stack, plan: &BuildPlan) -> EngineSplit {
         let Some(index) = step.definition() else {
             continue;
         };
-        let (own, reason) = match &definitions[index].engine {
+        let engine = definitions[index].engine.chosen(chosen);
+        let (own, reason) = match &engine {
             ContainerEngine::Docker | ContainerEngine::Podman => (Class::Build, None),
             ContainerEngine::Dummy => (Class::List, None),
             ContainerEngine::Other {
@@ -114,18 +172,45 @@ pub fn split_by_engine(stack: &Stack, plan: &BuildPlan) -> EngineSplit {
         let blocker = step.needs().iter().find_map(|&n| {
             let need = plan.steps[n].id();
             match class[n] {
-                Some(Class::Refuse) => Some((Class::Refuse, need)),
-                Some(Class::List) if own == Class::Build => Some((Class::Refuse, need)),
+                Some(Class::Refuse) => Some(Refusal::Needs(need.clone())),
+                Some(Class::List) if own == Class::Build => Some(Refusal::Needs(need.clone())),
+                Some(Class::Build) if own == Class::Build => {
+                    let need_engine = engine_of(stack, &plan.steps[n], chosen)?;
+                    (need_engine != engine).then(|| {
+                        let place = |definition: usize| {
+                            if chosen.is_some() {
+                                None
+                            } else {
+                                ContainerEngine::origin(&definitions[definition].config)
+                            }
+                        };
+                        Refusal::OtherEngine {
+                            engine: if engine == ContainerEngine::Podman {
+                                "podman"
+                            } else {
+                                "docker"
+                            },
+                            origin: place(index),
+                            need: need.clone(),
+                            need_engine: if need_engine == ContainerEngine::Podman {
+                                "podman"
+                            } else {
+                                "docker"
+                            },
+                            need_origin: plan.steps[n].definition().and_then(place),
+                        }
+                    })
+                }
                 _ => None,
             }
         });
         class[i] = Some(own);
         reasons[i] = reason;
         if own != Class::Refuse
-            && let Some((blocked, need)) = blocker
+            && let Some(blocker) = blocker
         {
-            class[i] = Some(blocked);
-            reasons[i] = Some(Refusal::Needs(need.clone()));
+            class[i] = Some(Class::Refuse);
+            reasons[i] = Some(blocker);
         }
     }
     // A step that is built or listed only because a refused step needs it is left out: its
@@ -186,6 +271,39 @@ pub fn split_by_engine(stack: &Stack, plan: &BuildPlan) -> EngineSplit {
         }
     }
     split
+}
+
+/// The steps of `plan` (the `build` of an [`EngineSplit`]) cut into one plan per engine, in
+/// the order they run: Docker's, then Podman's. Each holds the steps its engine builds and
+/// the cores they start from (a core two engines need is in both). `chosen` is the
+/// `--engine` the split was made with.
+pub fn by_engine(
+    stack: &Stack,
+    plan: &BuildPlan,
+    chosen: Option<&ContainerEngine>,
+) -> Vec<(ContainerEngine, BuildPlan)> {
+    // Users come after what they use: one backward pass gives every step the engines of the
+    // steps that use it.
+    let mut users: Vec<[bool; BUILDING.len()]> = vec![[false; BUILDING.len()]; plan.steps.len()];
+    for i in (0..plan.steps.len()).rev() {
+        if let Some(engine) = engine_of(stack, &plan.steps[i], chosen)
+            && let Some(slot) = BUILDING.iter().position(|e| *e == engine)
+        {
+            users[i][slot] = true;
+        }
+        let own = users[i];
+        for &n in plan.steps[i].needs() {
+            for (slot, used) in own.iter().enumerate() {
+                users[n][slot] |= used;
+            }
+        }
+    }
+    BUILDING
+        .iter()
+        .enumerate()
+        .filter(|(slot, _)| users.iter().any(|u| u[*slot]))
+        .map(|(slot, engine)| (engine.clone(), plan.subset(|i, _| users[i][slot])))
+        .collect()
 }
 
 /// What `step` would do, in the order a build does it.

@@ -44,7 +44,9 @@ pub use clean::{
     Dangling, ImagesToClean, dangling_images, files_to_clean, images_to_clean, remove_files,
     stack_images,
 };
-pub use engines::{EngineSplit, ListedStep, Refusal, RefusedStep, split_by_engine};
+pub use engines::{
+    EngineSplit, ListedStep, Refusal, RefusedStep, by_engine, split_by_engine, split_by_engine_as,
+};
 pub use error::BuildError;
 pub use executor::{
     Build, BuildOptions, BuildSummary, Force, GentooInputs, LogEvent, Outcome, Reporter,

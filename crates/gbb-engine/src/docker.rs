@@ -1,4 +1,5 @@
-//! The Docker engine, over its HTTP API.
+//! The Docker engine, over its HTTP API; Podman through the same client (its differences are
+//! listed in `podman.rs` and handled behind `Dialect::Podman` branches here).
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
@@ -14,17 +15,30 @@ use bollard::query_parameters::{
 };
 use futures_util::{StreamExt, TryStreamExt};
 
+use crate::podman::{Dialect, HealthConfig, HealthProbe};
 use crate::{
     BuildRequest, ChangeKind, ContainerInfo, ContainerSpec, Engine, EngineError, FileChange,
     ImageInfo, ImageRef, ListedImage,
 };
 
-/// The Docker engine at `DOCKER_HOST` (or the local socket).
+/// An engine that speaks the Docker Engine API: Docker at `DOCKER_HOST` (or the local
+/// socket), or Podman's service ([`Docker::connect_podman`]).
 pub struct Docker {
-    client: bollard::Docker,
-    runtime: tokio::runtime::Runtime,
+    pub(crate) client: bollard::Docker,
+    /// Docker or Podman: where their answers differ, gbb follows the engine's.
+    pub(crate) dialect: Dialect,
+    /// Podman only: the health checks gbb runs itself (see `podman.rs`), by container id.
+    health: Mutex<HashMap<String, HealthProbe>>,
+    /// Whether the engine is on another machine (not a Unix socket): mounts are shipped in
+    /// volumes instead of bind-mounted (`remote.rs`).
+    pub(crate) remote: bool,
+    /// Remote engines: the mounts of each created container, to copy back once it ended.
+    pub(crate) shipped: Mutex<HashMap<String, Vec<crate::remote::Shipped>>>,
+    pub(crate) runtime: tokio::runtime::Runtime,
     host: String,
-    version: String,
+    /// The engine's version, asked for when first described (Podman answers `/version` in
+    /// about 0.6 s, as it runs its runtimes to say theirs).
+    version: std::sync::OnceLock<String>,
     api_version: String,
     /// Fired by [`Engine::cancel`]; image builds and imports end when it fires.
     cancel: tokio_util::sync::CancellationToken,
@@ -76,11 +90,17 @@ fn api(operation: impl Into<String>) -> impl FnOnce(bollard::errors::Error) -> E
     let operation = operation.into();
     move |e| EngineError::Api {
         operation,
-        message: match e {
+        message: engine_message(match e {
             bollard::errors::Error::DockerResponseServerError { message, .. } => message,
             other => other.to_string(),
-        },
+        }),
     }
+}
+
+/// The engine's message, or one line saying what it means when its cause is known (Podman's
+/// default ulimits, see `podman.rs`).
+fn engine_message(message: String) -> String {
+    crate::podman::explain(&message).unwrap_or(message)
 }
 
 /// A file as a stream of chunks, for request bodies: stage3 tarballs and build contexts can be
@@ -102,10 +122,31 @@ impl Docker {
     /// `tcp://host:2375`), or to the local default socket, and agrees on an API version: the
     /// engine may be older than the client (Debian 12's Docker speaks API 1.41).
     pub fn connect(host: Option<&str>) -> Result<Self, EngineError> {
-        let host = host
+        Self::connect_docker(&crate::DockerPlaces {
+            host: host.map(str::to_owned),
+            ..Default::default()
+        })
+    }
+
+    /// Connects to Docker as the `docker` command does: `DOCKER_HOST` (or the local socket),
+    /// over TLS with the client's certificate when `DOCKER_TLS_VERIFY` is set (see
+    /// `remote.rs`).
+    pub fn connect_docker(places: &crate::DockerPlaces) -> Result<Self, EngineError> {
+        let host = places
+            .host
+            .as_deref()
             .filter(|h| !h.is_empty())
-            .unwrap_or("unix:///var/run/docker.sock")
-            .to_owned();
+            .unwrap_or("unix:///var/run/docker.sock");
+        Self::connect_as(host, Dialect::Docker, places.tls())
+    }
+
+    /// Connects to the engine at `host`, which speaks `dialect`, over TLS with `tls`.
+    pub(crate) fn connect_as(
+        host: &str,
+        dialect: Dialect,
+        tls: Option<crate::remote::TlsFiles>,
+    ) -> Result<Self, EngineError> {
+        let host = host.to_owned();
         let unreachable = |cause: String| EngineError::Unreachable {
             host: host.clone(),
             cause,
@@ -115,30 +156,63 @@ impl Docker {
             .enable_all()
             .build()
             .map_err(|e| unreachable(e.to_string()))?;
-        let client = bollard::Docker::connect_with_host(&host)
-            .map_err(|e| unreachable(e.to_string()))?
-            .with_timeout(std::time::Duration::from_secs(3600));
-        let (client, version) = runtime.block_on(async {
+        let client = match &tls {
+            Some(tls) => bollard::Docker::connect_with_ssl(
+                &host,
+                &tls.key,
+                &tls.cert,
+                &tls.ca,
+                120,
+                bollard::API_DEFAULT_VERSION,
+            ),
+            None if host.starts_with("ssh://") => {
+                return Err(unreachable(
+                    "ssh:// engines are not supported; reach the engine over tcp:// with TLS (DOCKER_TLS_VERIFY, DOCKER_CERT_PATH), or forward its socket with `ssh -L`".to_owned(),
+                ));
+            }
+            // Podman serves version 1.41 of the API; asking it (`/version`) costs 0.6 s.
+            None if dialect == Dialect::Podman && host.starts_with("unix://") => {
+                bollard::Docker::connect_with_unix(&host, 120, &crate::podman::API_VERSION)
+            }
+            None if dialect == Dialect::Podman => {
+                bollard::Docker::connect_with_http(&host, 120, &crate::podman::API_VERSION)
+            }
+            None => bollard::Docker::connect_with_host(&host),
+        }
+        .map_err(|e| unreachable(e.to_string()))?
+        .with_timeout(std::time::Duration::from_secs(3600));
+        let version = std::sync::OnceLock::new();
+        let client = runtime.block_on(async {
             let ping = tokio::time::timeout(std::time::Duration::from_secs(10), client.ping())
                 .await
                 .map_err(|_| unreachable("no answer within 10 s".to_owned()))?;
             ping.map_err(|e| unreachable(short_cause(&e)))?;
-            let client = client
-                .negotiate_version()
-                .await
-                .map_err(|e| unreachable(short_cause(&e)))?;
-            let version = client
-                .version()
-                .await
-                .map_err(|e| unreachable(short_cause(&e)))?;
-            Ok::<_, EngineError>((client, version))
+            Ok::<_, EngineError>(match dialect {
+                Dialect::Docker => {
+                    let client = client
+                        .negotiate_version()
+                        .await
+                        .map_err(|e| unreachable(short_cause(&e)))?;
+                    let answer = client
+                        .version()
+                        .await
+                        .map_err(|e| unreachable(short_cause(&e)))?;
+                    let _ = version.set(answer.version.unwrap_or_else(|| "?".to_owned()));
+                    client
+                }
+                Dialect::Podman => client.with_request_modifier(crate::podman::insecure_local_push),
+            })
         })?;
         Ok(Self {
             api_version: client.client_version().to_string(),
             client,
+            dialect,
+            health: Mutex::new(HashMap::new()),
+            remote: crate::remote::is_remote(&host),
+            shipped: Mutex::new(HashMap::new()),
             runtime,
             host,
-            version: version.version.unwrap_or_else(|| "?".to_owned()),
+            version,
             cancel: tokio_util::sync::CancellationToken::new(),
             running: Mutex::new(BTreeMap::new()),
         })
@@ -182,6 +256,126 @@ impl Docker {
             .map_err(api(format!("waiting for `{id}`")))?;
         Ok(waited.last().copied().unwrap_or(-1))
     }
+
+    /// A listing (or an inspection), asked again when Podman lost a race: its listings fail
+    /// ("image not known", "no such container") when an object goes while they are made,
+    /// which another build on the same engine does at any time, and a container Podman has
+    /// not cleaned up yet after it ended is in a state (`stopped`) the Docker API does not
+    /// have, which bollard refuses; it becomes `exited` within moments. Docker's answers do
+    /// not fail that way.
+    async fn listed<T, F>(&self, list: impl Fn() -> F) -> Result<T, bollard::errors::Error>
+    where
+        F: std::future::Future<Output = Result<T, bollard::errors::Error>>,
+    {
+        let mut attempts = 0;
+        loop {
+            let result = list().await;
+            let again = match &result {
+                Err(bollard::errors::Error::DockerResponseServerError {
+                    status_code,
+                    message,
+                }) => *status_code != 404 && crate::podman::lost_race(message),
+                Err(other) => crate::podman::not_cleaned_up(&other.to_string()),
+                Ok(_) => false,
+            };
+            if !again || self.dialect != Dialect::Podman || attempts >= 40 {
+                return result;
+            }
+            attempts += 1;
+            tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+        }
+    }
+
+    /// Podman: the container's health as gbb's own run of its HEALTHCHECK says (see
+    /// `podman.rs`): `exited` once it stopped, `None` without a check.
+    fn podman_health(&self, id: &str) -> Result<Option<String>, EngineError> {
+        let inspected = self.runtime.block_on(async {
+            self.client
+                .inspect_container(
+                    id,
+                    None::<bollard::query_parameters::InspectContainerOptions>,
+                )
+                .await
+        });
+        let container = match inspected {
+            Ok(container) => container,
+            // Podman names an ended container's state `stopped`, which is not one of the
+            // Docker API's states (bollard refuses it): the container has ended.
+            Err(e) if crate::podman::not_cleaned_up(&e.to_string()) => {
+                lock(&self.health).remove(id);
+                return Ok(Some("exited".to_owned()));
+            }
+            Err(e) => return Err(api(format!("inspecting container `{id}`"))(e)),
+        };
+        if container.state.and_then(|s| s.running) != Some(true) {
+            lock(&self.health).remove(id);
+            return Ok(Some("exited".to_owned()));
+        }
+        let Some(check) = container
+            .config
+            .and_then(|c| c.healthcheck)
+            .and_then(|c| HealthConfig::from_api(&c))
+        else {
+            return Ok(None);
+        };
+        let now = std::time::Instant::now();
+        let due = {
+            let mut health = lock(&self.health);
+            let probe = health
+                .entry(id.to_owned())
+                .or_insert_with(|| HealthProbe::new(check, now));
+            probe.due(now).then(|| probe.config.clone())
+        };
+        if let Some(check) = due {
+            let passed = self.probe(id, &check)?;
+            if let Some(probe) = lock(&self.health).get_mut(id) {
+                probe.record(passed, std::time::Instant::now());
+            }
+        }
+        Ok(lock(&self.health).get(id).map(|p| p.status().to_owned()))
+    }
+
+    /// Runs a health check command in container `id` through exec; whether it ended with 0
+    /// within its timeout. Attached, not detached: Podman 4.3 reports a detached exec as
+    /// running long after it ended, while an attached one's output ends when it does.
+    fn probe(&self, id: &str, check: &HealthConfig) -> Result<bool, EngineError> {
+        let operation = format!("running the HEALTHCHECK of `{id}`");
+        self.runtime.block_on(async {
+            let exec = self
+                .client
+                .create_exec(
+                    id,
+                    bollard::models::ExecConfig {
+                        cmd: Some(check.command()),
+                        attach_stdout: Some(true),
+                        attach_stderr: Some(true),
+                        ..Default::default()
+                    },
+                )
+                .await
+                .map_err(api(operation.clone()))?;
+            let run = async {
+                let started = self
+                    .client
+                    .start_exec(&exec.id, None::<bollard::exec::StartExecOptions>)
+                    .await
+                    .map_err(api(operation.clone()))?;
+                if let bollard::exec::StartExecResults::Attached { mut output, .. } = started {
+                    while output.next().await.is_some() {}
+                }
+                let state = self
+                    .client
+                    .inspect_exec(&exec.id)
+                    .await
+                    .map_err(api(operation.clone()))?;
+                Ok::<_, EngineError>(state.exit_code == Some(0))
+            };
+            match tokio::time::timeout(check.timeout, run).await {
+                Ok(passed) => passed,
+                Err(_) => Ok(false),
+            }
+        })
+    }
 }
 
 /// The innermost cause of a connection error, which is the part that says what happened
@@ -196,15 +390,26 @@ fn short_cause(e: &bollard::errors::Error) -> String {
 
 impl Engine for Docker {
     fn describe(&self) -> String {
+        let name = match self.dialect {
+            Dialect::Docker => "docker",
+            Dialect::Podman => "podman",
+        };
+        let version = self.version.get_or_init(|| {
+            self.runtime
+                .block_on(self.client.version())
+                .ok()
+                .and_then(|v| v.version)
+                .unwrap_or_else(|| "?".to_owned())
+        });
         format!(
-            "docker {} (API {}) at {}",
-            self.version, self.api_version, self.host
+            "{name} {version} (API {}) at {}",
+            self.api_version, self.host
         )
     }
 
     fn inspect_image(&self, reference: &str) -> Result<Option<ImageInfo>, EngineError> {
         self.runtime.block_on(async {
-            match self.client.inspect_image(reference).await {
+            match self.listed(|| self.client.inspect_image(reference)).await {
                 Ok(image) => Ok(Some(ImageInfo {
                     id: image.id.unwrap_or_default(),
                     labels: image
@@ -228,11 +433,19 @@ impl Engine for Docker {
         let operation = format!("importing `{}`", tarball.display());
         self.runtime.block_on(self.cancellable(&operation, async {
             let body = bollard::body_try_stream(file_stream(tarball).await?);
-            let options = CreateImageOptions {
-                from_src: Some("-".to_owned()),
-                repo: Some(repo.to_owned()),
-                tag: Some(tag.to_owned()),
-                ..Default::default()
+            let options = match self.dialect {
+                Dialect::Docker => CreateImageOptions {
+                    from_src: Some("-".to_owned()),
+                    repo: Some(repo.to_owned()),
+                    tag: Some(tag.to_owned()),
+                    ..Default::default()
+                },
+                // Podman ignores `tag` on import; it takes the tag as part of `repo`.
+                Dialect::Podman => CreateImageOptions {
+                    from_src: Some("-".to_owned()),
+                    repo: Some(reference.to_string()),
+                    ..Default::default()
+                },
             };
             let mut stream = self.client.create_image(Some(options), Some(body), None);
             while let Some(info) = stream.next().await {
@@ -283,7 +496,7 @@ impl Engine for Docker {
                 if let Some(detail) = info.error_detail {
                     return Err(EngineError::Api {
                         operation: operation.clone(),
-                        message: detail.message.unwrap_or_default(),
+                        message: engine_message(detail.message.unwrap_or_default()),
                     });
                 }
                 if let Some(aux) = info.aux
@@ -304,17 +517,29 @@ impl Engine for Docker {
     }
 
     fn create_container(&self, spec: &ContainerSpec) -> Result<String, EngineError> {
-        let mounts = spec
-            .mounts
-            .iter()
-            .map(|m| DockerMount {
-                source: Some(m.source.display().to_string()),
-                target: Some(m.target.clone()),
-                typ: Some(MountType::BIND),
-                read_only: Some(m.read_only),
-                ..Default::default()
-            })
-            .collect();
+        // Podman reads a seccomp profile from a file on its side; it lives until the
+        // container exists (`_profiles` is dropped at the end of this function).
+        let (security_opt, _profiles) = match self.dialect {
+            Dialect::Docker => (spec.security_opt.clone(), Vec::new()),
+            Dialect::Podman => crate::podman::seccomp_files(&spec.security_opt)?,
+        };
+        // A remote engine gets the folders in volumes, filled once the container exists.
+        let (mounts, shipped) = if self.remote {
+            crate::remote::volumes(&spec.mounts)?
+        } else {
+            let mounts = spec
+                .mounts
+                .iter()
+                .map(|m| DockerMount {
+                    source: Some(m.source.display().to_string()),
+                    target: Some(m.target.clone()),
+                    typ: Some(MountType::BIND),
+                    read_only: Some(m.read_only),
+                    ..Default::default()
+                })
+                .collect();
+            (mounts, Vec::new())
+        };
         let body = ContainerCreateBody {
             image: Some(spec.image.clone()),
             cmd: Some(spec.cmd.clone()),
@@ -331,7 +556,7 @@ impl Engine for Docker {
             host_config: Some(HostConfig {
                 mounts: Some(mounts),
                 cap_add: (!spec.cap_add.is_empty()).then(|| spec.cap_add.clone()),
-                security_opt: (!spec.security_opt.is_empty()).then(|| spec.security_opt.clone()),
+                security_opt: (!security_opt.is_empty()).then_some(security_opt),
                 tmpfs: (!spec.tmpfs.is_empty()).then(|| spec.tmpfs.clone().into_iter().collect()),
                 ..Default::default()
             }),
@@ -341,37 +566,47 @@ impl Engine for Docker {
             name: Some(name.clone()),
             ..Default::default()
         });
-        self.runtime.block_on(async {
+        let id = self.runtime.block_on(async {
             let created = self
                 .client
                 .create_container(options, body)
                 .await
                 .map_err(api(format!("creating a container of `{}`", spec.image)))?;
-            Ok(created.id)
-        })
+            Ok::<_, EngineError>(created.id)
+        })?;
+        if !shipped.is_empty() {
+            if let Err(e) = self.ship_in(&id, &shipped) {
+                let _ = self.remove_container(&id);
+                return Err(e);
+            }
+            lock(&self.shipped).insert(id.clone(), shipped);
+        }
+        Ok(id)
     }
 
     fn run_container(&self, id: &str, log: &mut dyn FnMut(&[u8])) -> Result<i64, EngineError> {
-        self.runtime.block_on(async {
-            self.client
-                .start_container(id, None::<bollard::query_parameters::StartContainerOptions>)
-                .await
-                .map_err(api(format!("starting container `{id}`")))?;
-            let options = LogsOptions {
-                follow: true,
-                stdout: true,
-                stderr: true,
-                ..Default::default()
-            };
-            let mut logs = self.client.logs(id, Some(options));
-            while let Some(chunk) = logs.next().await {
-                match chunk {
-                    Ok(output) => log(&output.into_bytes()),
-                    Err(e) => return Err(api(format!("reading the output of `{id}`"))(e)),
+        self.runtime
+            .block_on(async {
+                self.client
+                    .start_container(id, None::<bollard::query_parameters::StartContainerOptions>)
+                    .await
+                    .map_err(api(format!("starting container `{id}`")))?;
+                let options = LogsOptions {
+                    follow: true,
+                    stdout: true,
+                    stderr: true,
+                    ..Default::default()
+                };
+                let mut logs = self.client.logs(id, Some(options));
+                while let Some(chunk) = logs.next().await {
+                    match chunk {
+                        Ok(output) => log(&output.into_bytes()),
+                        Err(e) => return Err(api(format!("reading the output of `{id}`"))(e)),
+                    }
                 }
-            }
-            self.exit_code(id).await
-        })
+                self.exit_code(id).await
+            })
+            .and_then(|code| self.ship_back(id).map(|()| code))
     }
 
     fn run_interactive(
@@ -453,6 +688,9 @@ impl Engine for Docker {
     }
 
     fn container_health(&self, id: &str) -> Result<Option<String>, EngineError> {
+        if self.dialect == Dialect::Podman {
+            return self.podman_health(id);
+        }
         self.runtime.block_on(async {
             let container = self
                 .client
@@ -481,25 +719,54 @@ impl Engine for Docker {
         labels: &BTreeMap<String, String>,
     ) -> Result<String, EngineError> {
         let (repo, tag) = (reference.repository(), reference.tag());
+        let operation = format!("committing container `{id}` as `{reference}`");
+        let changes = match self.dialect {
+            Dialect::Docker => None,
+            // Podman ignores the labels of the body; it takes `LABEL` changes instead.
+            Dialect::Podman => {
+                Some(
+                    crate::podman::label_changes(labels).map_err(|message| EngineError::Api {
+                        operation: operation.clone(),
+                        message,
+                    })?,
+                )
+            }
+        };
         let options = CommitContainerOptions {
             container: Some(id.to_owned()),
             repo: Some(repo.to_owned()),
             tag: Some(tag.to_owned()),
             pause: true,
+            changes: changes.as_ref().map(|c| c.join("\n")),
             ..Default::default()
         };
         let config = ContainerConfig {
             labels: Some(labels.clone().into_iter().collect()),
             ..Default::default()
         };
-        self.runtime.block_on(async {
+        let committed = self.runtime.block_on(async {
             let response = self
                 .client
                 .commit_container(options, config)
                 .await
-                .map_err(api(format!("committing container `{id}` as `{reference}`")))?;
-            Ok(response.id)
-        })
+                .map_err(api(operation.clone()))?;
+            Ok::<_, EngineError>(response.id)
+        })?;
+        if changes.is_some() {
+            // A label Podman read differently would be a wrong content key: compare.
+            let kept = self.inspect_image(&committed)?.unwrap_or_default().labels;
+            if let Some((key, value)) = labels.iter().find(|(k, v)| kept.get(*k) != Some(*v)) {
+                let _ = self.remove_image(&reference.to_string());
+                return Err(EngineError::Api {
+                    operation,
+                    message: format!(
+                        "Podman kept the label `{key}` as `{}` instead of `{value}`",
+                        kept.get(key).map_or("(none)", String::as_str)
+                    ),
+                });
+            }
+        }
+        Ok(committed)
     }
 
     fn container_changes(&self, id: &str) -> Result<Vec<FileChange>, EngineError> {
@@ -531,6 +798,7 @@ impl Engine for Docker {
                 v: true,
                 ..Default::default()
             };
+            lock(&self.shipped).remove(id);
             match self.client.remove_container(id, Some(options)).await {
                 Ok(()) => Ok(()),
                 Err(bollard::errors::Error::DockerResponseServerError {
@@ -621,8 +889,7 @@ impl Engine for Docker {
         };
         self.runtime.block_on(async {
             let containers = self
-                .client
-                .list_containers(Some(options))
+                .listed(|| self.client.list_containers(Some(options.clone())))
                 .await
                 .map_err(api("listing containers"))?;
             Ok(containers
@@ -645,8 +912,7 @@ impl Engine for Docker {
         };
         self.runtime.block_on(async {
             let images = self
-                .client
-                .list_images(Some(options))
+                .listed(|| self.client.list_images(Some(options.clone())))
                 .await
                 .map_err(api("listing images"))?;
             Ok(images
@@ -658,6 +924,10 @@ impl Engine for Docker {
                         .repo_tags
                         .into_iter()
                         .filter(|t| t != "<none>:<none>")
+                        .map(|t| match self.dialect {
+                            Dialect::Docker => t,
+                            Dialect::Podman => crate::podman::short_name(&t).to_owned(),
+                        })
                         .collect(),
                     labels: image.labels.into_iter().collect(),
                     created: image.created,

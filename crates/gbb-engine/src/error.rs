@@ -8,6 +8,10 @@ pub enum EngineError {
     )]
     Unreachable { host: String, cause: String },
 
+    /// No Podman service answers on any of the sockets Podman's clients look for.
+    #[error("no Podman service answers (tried {tried})\n  hint: {hint}")]
+    PodmanUnreachable { tried: String, hint: String },
+
     /// The engine answered with an error.
     #[error("{operation} failed: {message}")]
     Api { operation: String, message: String },

@@ -3,16 +3,21 @@
 //! The build logic talks to an [`Engine`]; [`Docker`] implements it over the Docker Engine API
 //! (through bollard, never the `docker` command). The trait is synchronous: each engine owns
 //! whatever async runtime it needs, so the build code stays plain threads and a test double is
-//! a plain struct. Podman will implement the same trait (its API is Docker-compatible).
+//! a plain struct. Podman goes through the same client over its Docker-compatible API
+//! (`Docker::connect_podman`); where its answers differ, `podman.rs` says how and handles it.
 
 mod docker;
 mod error;
 mod image_ref;
+mod podman;
+mod remote;
 mod spec;
 
 pub use docker::Docker;
 pub use error::EngineError;
 pub use image_ref::ImageRef;
+pub use podman::{Dialect, PodmanPlaces, ROOTFUL_SOCKET, short_name, socket_candidates};
+pub use remote::DockerPlaces;
 pub use spec::{
     BuildRequest, ChangeKind, ContainerInfo, ContainerSpec, FileChange, ImageInfo, ListedImage,
     Mount,

@@ -7,6 +7,10 @@
 //! value is kept as it was written, with where it was written, and only a build of that
 //! namespace decides what to do with it: Docker and Podman build, `dummy` lists the steps it
 //! would take, and a name gbb does not know is refused there, at its file and line.
+//!
+//! `gbb --engine docker|podman` replaces the engine of every namespace that builds (for one
+//! run); `dummy` namespaces stay dry runs and unknown names stay refused
+//! ([`ContainerEngine::chosen`]).
 
 use gbb_config::{Config, Origin};
 
@@ -18,7 +22,7 @@ const ENGINE_VARIABLES: [&str; 2] = ["CONTAINER_ENGINE", "BUILD_ENGINE"];
 pub enum ContainerEngine {
     /// `docker`, and the default when nothing names an engine.
     Docker,
-    /// `podman`. Built through the Engine API like Docker for now.
+    /// `podman`, through its Docker-compatible API (`podman system service`).
     Podman,
     /// `dummy`: a dry run. A build lists each step it would take and runs none.
     Dummy,
@@ -63,6 +67,23 @@ impl ContainerEngine {
     pub fn builds(&self) -> bool {
         matches!(self, Self::Docker | Self::Podman)
     }
+
+    /// The engine that builds for this setting when `--engine` chose `chosen`: the chosen
+    /// one for a namespace that builds; `dummy` and unknown names as they are.
+    pub fn chosen(&self, chosen: Option<&ContainerEngine>) -> ContainerEngine {
+        match chosen {
+            Some(chosen) if self.builds() => chosen.clone(),
+            _ => self.clone(),
+        }
+    }
+
+    /// Where `config` names its engine: the variable and its file position, `None` when the
+    /// engine is the default.
+    pub fn origin(config: &Config) -> Option<(&'static str, Origin)> {
+        config
+            .latest_of(&ENGINE_VARIABLES)
+            .map(|(variable, var)| (variable, var.origin.clone()))
+    }
 }
 
 #[cfg(test)]
@@ -98,6 +119,27 @@ mod tests {
             engine_of("BUILD_ENGINE=docker\nCONTAINER_ENGINE=dummy"),
             ContainerEngine::Dummy
         );
+    }
+
+    #[test]
+    fn a_chosen_engine_replaces_building_engines_only() {
+        let podman = Some(&ContainerEngine::Podman);
+        assert_eq!(
+            ContainerEngine::Docker.chosen(podman),
+            ContainerEngine::Podman
+        );
+        assert_eq!(
+            ContainerEngine::Docker.chosen(None),
+            ContainerEngine::Docker
+        );
+        assert_eq!(
+            ContainerEngine::Dummy.chosen(podman),
+            ContainerEngine::Dummy
+        );
+        assert!(matches!(
+            engine_of("BUILD_ENGINE=rkt").chosen(podman),
+            ContainerEngine::Other { .. }
+        ));
     }
 
     #[test]

@@ -27,8 +27,20 @@ pub(crate) struct Args {
     #[arg(short, long, global = true)]
     pub(crate) verbose: bool,
 
+    /// Build on this engine, whatever CONTAINER_ENGINE the namespaces name (namespaces on
+    /// `dummy` stay dry runs). Given before the command: `gbb --engine podman build`.
+    #[arg(long, value_enum, value_name = "ENGINE")]
+    pub(crate) engine: Option<EngineChoice>,
+
     #[command(subcommand)]
     pub(crate) command: Command,
+}
+
+/// `--engine`: the engines that build.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub(crate) enum EngineChoice {
+    Docker,
+    Podman,
 }
 
 #[derive(Debug, Subcommand)]

@@ -9,7 +9,7 @@ use gbb_build::{BuildOptions, Force, GentooInputs, Paths};
 use gbb_config::Environment;
 use gbb_engine::Docker;
 use gbb_plan::BuildPlan;
-use gbb_stack::{LoadOptions, Stack};
+use gbb_stack::{ContainerEngine, LoadOptions, Stack};
 
 use crate::printer::Printer;
 
@@ -18,13 +18,22 @@ pub(crate) struct Context {
     /// Where to look for the stack.
     pub(crate) start: PathBuf,
     pub(crate) options: LoadOptions,
+    /// `--engine`: the engine every namespace that builds is built on, for this run.
+    pub(crate) chosen_engine: Option<ContainerEngine>,
 }
 
 impl Context {
-    pub(crate) fn new(working_dir: Option<PathBuf>) -> Self {
+    pub(crate) fn new(
+        working_dir: Option<PathBuf>,
+        engine: Option<crate::cli::EngineChoice>,
+    ) -> Self {
         Self {
             start: working_dir.unwrap_or_else(|| PathBuf::from(".")),
             options: LoadOptions::from_env(Environment::capture()),
+            chosen_engine: engine.map(|engine| match engine {
+                crate::cli::EngineChoice::Docker => ContainerEngine::Docker,
+                crate::cli::EngineChoice::Podman => ContainerEngine::Podman,
+            }),
         }
     }
 
@@ -48,9 +57,84 @@ impl Context {
         Paths::new(&stack.root, &self.cache_dir())
     }
 
-    /// The engine: Docker at `DOCKER_HOST`, or its default socket.
-    pub(crate) fn engine(&self) -> anyhow::Result<Docker> {
-        Ok(Docker::connect(self.options.env.get("DOCKER_HOST"))?)
+    /// A connection to `engine` (Docker or Podman): Docker at `DOCKER_HOST`, or its default
+    /// socket, over TLS with `DOCKER_TLS_VERIFY` and `DOCKER_CERT_PATH`; Podman at `CONTAINER_HOST`, or the socket its own clients use (rootful, or
+    /// the user's rootless one). No other engine builds: the plan's split refused them
+    /// before anything connects.
+    pub(crate) fn connect(&self, engine: &ContainerEngine) -> anyhow::Result<Docker> {
+        let env = &self.options.env;
+        Ok(match engine {
+            ContainerEngine::Podman => Docker::connect_podman(&gbb_engine::PodmanPlaces {
+                container_host: env.get("CONTAINER_HOST").map(str::to_owned),
+                xdg_runtime_dir: env.get("XDG_RUNTIME_DIR").map(str::to_owned),
+            })?,
+            _ => Docker::connect_docker(&gbb_engine::DockerPlaces {
+                host: env.get("DOCKER_HOST").map(str::to_owned),
+                tls_verify: env.get("DOCKER_TLS_VERIFY").is_some_and(|v| !v.is_empty()),
+                cert_path: env
+                    .get("DOCKER_CERT_PATH")
+                    .filter(|p| !p.is_empty())
+                    .map(PathBuf::from),
+                home: env.get("HOME").map(PathBuf::from),
+            })?,
+        })
+    }
+
+    /// The engine a step of `stack` builds on (`--engine`, else its namespace's); Docker for
+    /// a core, which belongs to no namespace.
+    pub(crate) fn engine_of(&self, stack: &Stack, step: &gbb_plan::Step) -> ContainerEngine {
+        step.definition()
+            .map(|index| {
+                stack.definitions()[index]
+                    .engine
+                    .chosen(self.chosen_engine.as_ref())
+            })
+            .unwrap_or(ContainerEngine::Docker)
+    }
+
+    /// Every engine the steps of `plan` build on (`--engine`, else their namespaces'), Docker
+    /// first; Docker alone when no step names one (a plan of cores).
+    pub(crate) fn engines(&self, stack: &Stack, plan: &BuildPlan) -> Vec<ContainerEngine> {
+        let mut engines: Vec<ContainerEngine> = [ContainerEngine::Docker, ContainerEngine::Podman]
+            .into_iter()
+            .filter(|engine| {
+                plan.steps
+                    .iter()
+                    .any(|s| s.definition().is_some() && self.engine_of(stack, s) == *engine)
+            })
+            .collect();
+        if engines.is_empty() {
+            engines.push(ContainerEngine::Docker);
+        }
+        engines
+    }
+
+    /// The one engine commands other than `gbb build` (`plan --status`, `clean`, `push`)
+    /// talk to for `plan`: `--engine`, else the engine its namespaces build on. A plan over
+    /// namespaces on Docker and on Podman is refused with the namespaces named, as these
+    /// commands look at one engine at a time.
+    pub(crate) fn engine(&self, stack: &Stack, plan: &BuildPlan) -> anyhow::Result<Docker> {
+        let mut engines: Vec<(ContainerEngine, String)> = Vec::new();
+        for step in &plan.steps {
+            let Some(index) = step.definition() else {
+                continue;
+            };
+            let engine = self.engine_of(stack, step);
+            if engine.builds() && !engines.iter().any(|(e, _)| *e == engine) {
+                engines.push((engine, stack.definitions()[index].id.to_string()));
+            }
+        }
+        match engines.as_slice() {
+            [] => self.connect(&ContainerEngine::Docker),
+            [(engine, _)] => self.connect(engine),
+            [(first, a), (second, b), ..] => anyhow::bail!(
+                "`{a}` is built on {} and `{b}` on {}: name the ids of one engine, or pass `gbb --engine {}` (or `{}`)",
+                first.name(),
+                second.name(),
+                first.name(),
+                second.name()
+            ),
+        }
     }
 
     /// The build options every command that runs containers uses; `force`, `jobs` and

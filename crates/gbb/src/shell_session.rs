@@ -59,7 +59,7 @@ pub(crate) fn open(
 ) -> anyhow::Result<ExitCode> {
     let what = shell.what;
     let id = step.id().to_string();
-    let engine = context.engine()?;
+    let engine = context.connect(&context.engine_of(stack, step))?;
     // The same inputs as a build: a stage3 release is checked against the same keys.
     let options = context.build_options(stack, plan, shell.skip_signatures, printer)?;
     let (spec, image) = gbb_build::shell_spec(stack, plan, step, &engine, &options, &Quiet)?;

@@ -17,7 +17,10 @@ use crate::printer::Printer;
 ///
 /// On a second signal, exit at once without waiting for the removals: whatever is left
 /// carries this process as its owner, and the next `gbb build` or `gbb clean` removes it.
-pub(crate) fn handle(engine: Arc<dyn Engine>, registry: ContainerRegistry) -> anyhow::Result<()> {
+///
+/// `engines` pairs each engine of the build (Docker, Podman) with the registry of the
+/// containers started on it; a signal interrupts them all.
+pub(crate) fn handle(engines: Vec<(Arc<dyn Engine>, ContainerRegistry)>) -> anyhow::Result<()> {
     use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
     let mut signals = signal_hook::iterator::Signals::new([SIGINT, SIGHUP, SIGTERM])?;
     std::thread::spawn(move || {
@@ -25,13 +28,21 @@ pub(crate) fn handle(engine: Arc<dyn Engine>, registry: ContainerRegistry) -> an
         let printer = Printer::new(false);
         for signal in signals.forever() {
             let name = crate::exit::signal_name(signal);
-            if registry.interrupted() {
+            if engines.iter().any(|(_, registry)| registry.interrupted()) {
                 printer.note(&format!(
                     "{name} again: exiting now; containers of this build still there are removed by the next `gbb build` or `gbb clean`"
                 ));
                 std::process::exit(128 + signal);
             }
-            let interruption = registry.interrupt_now(engine.clone(), signal);
+            let mut interruption = Interruption {
+                stopped: Vec::new(),
+                containers: 0,
+            };
+            for (engine, registry) in &engines {
+                let one = registry.interrupt_now(engine.clone(), signal);
+                interruption.stopped.extend(one.stopped);
+                interruption.containers += one.containers;
+            }
             printer.note(&interrupt_note(name, signal, &interruption));
         }
     });

@@ -148,7 +148,7 @@ pub(crate) fn run(
     let plan = plan_for(&stack, selection, printer)?;
     // Steps on the `dummy` engine are listed, steps on an unknown engine refused; the rest
     // builds as usual.
-    let mut split = gbb_build::split_by_engine(&stack, &plan);
+    let mut split = gbb_build::split_by_engine_as(&stack, &plan, context.chosen_engine.as_ref());
     // `-i ID`: everything ID needs is built as usual, ID itself is not; a shell opens where
     // its phase 1 would run once the rest succeeded.
     let shell_target = if *interactive {
@@ -176,14 +176,29 @@ pub(crate) fn run(
             holder.map(|p| format!(" (pid {p})")).unwrap_or_default()
         ));
     })?;
-    let engine: Arc<dyn Engine> = Arc::new(context.engine()?);
-    printer.verbose(&format!("engine: {}", engine.describe()));
-    let registry = ContainerRegistry::new();
-    crate::signals::handle(engine.clone(), registry.clone())?;
-    crate::orphans::report(
-        &gbb_build::remove_orphans(engine.as_ref(), &gbb_build::stack_identity(&stack.root))?,
-        printer,
-    );
+    // One plan per engine (Docker's, then Podman's), each run on its own engine with its own
+    // container registry. Every engine is reached before anything runs, so one that does
+    // not answer fails the build at once.
+    let mut parts: Vec<(Arc<dyn Engine>, gbb_plan::BuildPlan, ContainerRegistry)> = Vec::new();
+    for (kind, part) in gbb_build::by_engine(&stack, &plan, context.chosen_engine.as_ref()) {
+        let engine: Arc<dyn Engine> = Arc::new(context.connect(&kind)?);
+        if printer.is_verbose() {
+            printer.verbose(&format!("engine: {}", engine.describe()));
+        }
+        parts.push((engine, part, ContainerRegistry::new()));
+    }
+    crate::signals::handle(
+        parts
+            .iter()
+            .map(|(engine, _, registry)| (engine.clone(), registry.clone()))
+            .collect(),
+    )?;
+    for (engine, _, _) in &parts {
+        crate::orphans::report(
+            &gbb_build::remove_orphans(engine.as_ref(), &gbb_build::stack_identity(&stack.root))?,
+            printer,
+        );
+    }
     let jobs = jobs.map_or_else(
         || std::thread::available_parallelism().map_or(1, |n| n.get()),
         usize::from,
@@ -205,30 +220,41 @@ pub(crate) fn run(
         None => &plain,
     };
     let started = Instant::now();
-    let result = Build::prepare(
-        &stack,
-        &plan,
-        engine.as_ref(),
-        &options,
-        reporter,
-        registry.clone(),
-    )
-    .and_then(|build| build.run());
+    let mut summary = gbb_build::BuildSummary {
+        reports: Vec::new(),
+        failures: Vec::new(),
+    };
+    for (engine, part, registry) in &parts {
+        let result = Build::prepare(
+            &stack,
+            part,
+            engine.as_ref(),
+            &options,
+            reporter,
+            registry.clone(),
+        )
+        .and_then(|build| build.run());
+        let part_summary = match result {
+            Ok(part_summary) => part_summary,
+            Err(error) => {
+                if let Some(terminal) = &terminal {
+                    terminal.clear();
+                }
+                crate::signals::sweep(engine.as_ref(), printer);
+                if matches!(error, gbb_build::BuildError::Interrupted) {
+                    return Err(crate::exit::Interrupted::by(registry.signal()).into());
+                }
+                return Err(error.into());
+            }
+        };
+        if !part_summary.succeeded() {
+            crate::signals::sweep(engine.as_ref(), printer);
+        }
+        summary.reports.extend(part_summary.reports);
+        summary.failures.extend(part_summary.failures);
+    }
     if let Some(terminal) = &terminal {
         terminal.clear();
-    }
-    let summary = match result {
-        Ok(summary) => summary,
-        Err(error) => {
-            crate::signals::sweep(engine.as_ref(), printer);
-            if matches!(error, gbb_build::BuildError::Interrupted) {
-                return Err(crate::exit::Interrupted::by(registry.signal()).into());
-            }
-            return Err(error.into());
-        }
-    };
-    if !summary.succeeded() {
-        crate::signals::sweep(engine.as_ref(), printer);
     }
     for failure in &summary.failures {
         printer.error(&anyhow::anyhow!("{failure}"));

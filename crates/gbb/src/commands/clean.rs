@@ -42,20 +42,23 @@ pub(crate) fn run(
         ));
     })?;
     let identity = stack_identity(&stack.root);
-    // The engine is needed for images; for files alone, an engine that does not answer only
-    // means the containers of killed runs cannot be looked for.
-    let engine = match context.engine() {
-        Ok(engine) => Some(engine),
-        Err(e) if !images && !dangling => {
-            printer.verbose(&format!(
-                "not looking for containers of killed gbb runs: {e}"
-            ));
-            None
+    // The engines are needed for images (each engine the stack's namespaces build on); for
+    // files alone, an engine that does not answer only means the containers of killed runs
+    // cannot be looked for there.
+    let mut engines = Vec::new();
+    for kind in context.engines(&stack, &plan) {
+        match context.connect(&kind) {
+            Ok(engine) => engines.push(engine),
+            Err(e) if !images && !dangling => {
+                printer.verbose(&format!(
+                    "not looking for containers of killed gbb runs: {e}"
+                ));
+            }
+            Err(e) => return Err(e),
         }
-        Err(e) => return Err(e),
-    };
+    }
     // First the containers of killed runs: they may still write into `.gbb/build`.
-    if let Some(engine) = &engine {
+    for engine in &engines {
         crate::orphans::report(&gbb_build::remove_orphans(engine, &identity)?, printer);
     }
     let files = files_to_clean(&stack, &paths, named);
@@ -63,11 +66,27 @@ pub(crate) fn run(
     for path in &files {
         printer.note(&format!("removed {}", display_path(path)));
     }
-    let Some(engine) = engine else {
-        return Ok(ExitCode::SUCCESS);
-    };
+    for engine in &engines {
+        clean_images(engine, &stack, &plan, named, &identity, args, printer)?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `--images` and `--dangling` on one engine.
+fn clean_images(
+    engine: &gbb_engine::Docker,
+    stack: &gbb_stack::Stack,
+    plan: &BuildPlan,
+    named: Option<&BuildPlan>,
+    identity: &str,
+    args: &CleanArgs,
+    printer: &Printer,
+) -> anyhow::Result<()> {
+    let CleanArgs {
+        images, dangling, ..
+    } = args;
     if *images {
-        let found = images_to_clean(&engine, &stack, &plan, &identity)?;
+        let found = images_to_clean(engine, stack, plan, identity)?;
         for name in &found.remove {
             engine.remove_image(name)?;
             printer.note(&format!("removed image {name}"));
@@ -80,7 +99,7 @@ pub(crate) fn run(
     }
     if *dangling {
         let (mut removed, mut bytes, mut in_use) = (0, 0, 0);
-        for image in dangling_images(&engine, &stack, named, &identity)? {
+        for image in dangling_images(engine, stack, named, identity)? {
             match engine.remove_image(&image.reference) {
                 Ok(()) => {
                     removed += 1;
@@ -105,5 +124,5 @@ pub(crate) fn run(
             }
         ));
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(())
 }

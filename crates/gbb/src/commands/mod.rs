@@ -60,9 +60,10 @@ pub(crate) fn run(args: Args, printer: &Printer) -> anyhow::Result<ExitCode> {
     let Args {
         working_dir,
         verbose: _,
+        engine,
         command,
     } = args;
-    let context = Context::new(working_dir);
+    let context = Context::new(working_dir, engine);
     match command {
         Command::Plan(args) => plan::run(&context, &args, printer),
         Command::Build(args) => build::run(&context, &args, printer),

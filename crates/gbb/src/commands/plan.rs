@@ -82,7 +82,7 @@ fn status(
     plan: &gbb_plan::BuildPlan,
     printer: &Printer,
 ) -> anyhow::Result<Vec<gbb_build::StepStatus>> {
-    let engine = context.engine()?;
+    let engine = context.engine(stack, plan)?;
     let options = context.build_options(stack, plan, false, printer)?;
     let reporter = crate::progress::CliReporter::new(printer);
     let build = gbb_build::Build::prepare(

@@ -100,7 +100,7 @@ pub(crate) fn run(
     let engine = if engine_images.is_empty() {
         None
     } else {
-        Some(context.engine()?)
+        Some(context.engine(&stack, &plan)?)
     };
     if engine.is_some() && (username.is_some() || ca_cert.is_some() || *insecure) {
         printer.note(

@@ -46,9 +46,9 @@ pub(crate) fn run(
                 .context(format!("cannot remove `{}`", scratch.state.display())));
         }
     }
-    let engine: Arc<dyn Engine> = Arc::new(context.engine()?);
+    let engine: Arc<dyn Engine> = Arc::new(context.engine(&stack, &plan)?);
     let registry = ContainerRegistry::new();
-    crate::signals::handle(engine.clone(), registry.clone())?;
+    crate::signals::handle(vec![(engine.clone(), registry.clone())])?;
     let options = gbb_build::BuildOptions {
         paths: scratch.clone(),
         ..context.build_options(&stack, &plan, *skip_signatures, printer)?

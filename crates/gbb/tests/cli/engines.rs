@@ -155,3 +155,71 @@ fn an_image_on_docker_over_a_dummy_parent_is_refused() {
     assert_snapshot!(run.stderr, @"error: it needs `dummy/busybox`, which is not built; not built: ns/over
 ");
 }
+
+/// The small stack plus a namespace `pod` on Podman whose images are built on `ns`'s (on
+/// Docker, the default): `pod/app` on `ns/base`, and `pod/own` with a builder of its own.
+fn with_podman_namespace(stack: TestStack) -> TestStack {
+    stack
+        .file(
+            "dock/pod/build.conf",
+            "DEFAULT_BUILDER=pod/bob\nCONTAINER_ENGINE=podman\n",
+        )
+        .file(
+            "dock/pod/builder/bob/build.conf",
+            "# from the global stage3\n",
+        )
+        .file("dock/pod/images/app/build.conf", "IMAGE_PARENT=ns/base\n")
+        .file("dock/pod/images/own/build.conf", "# on scratch\n")
+}
+
+/// Issue 13: an image on Podman whose parent is on Docker is refused, naming the chain's
+/// link and where each engine is set; nothing reaches an engine.
+#[test]
+fn an_image_on_podman_over_a_docker_parent_is_refused() {
+    let stack = with_podman_namespace(small_stack())
+        .env("DOCKER_HOST", NO_ENGINE)
+        .env("CONTAINER_HOST", NO_ENGINE);
+    stack.gbb(&["plan"]).success();
+    let run = stack.gbb(&["build", "pod/app"]);
+    assert_eq!(run.code, Some(2), "{}", run.all());
+    assert_snapshot!(run.stderr, @"error: it is built on podman (CONTAINER_ENGINE at dock/pod/build.conf:2:1), but `ns/base`, which it is built on, is built on docker (the default); an image, its parent and its builder must be on one engine; not built: pod/app
+");
+    // One engine for all (`--engine`): the chain is on one engine, and the build goes on to
+    // it (here, none answers).
+    let run = stack.gbb(&["--engine", "podman", "build", "pod/app"]);
+    assert_eq!(run.code, Some(1), "{}", run.all());
+    assert_snapshot!(run.stderr.lines().next().unwrap(), @"error: no Podman service answers (tried `unix:///nonexistent/gbb-test.sock`: no such socket)");
+}
+
+/// Issue 13: a stack with a namespace on Docker and one on Podman builds both, each on its
+/// engine: here neither answers, and the build says so for the first it connects to. The
+/// namespace on Podman alone reaches Podman, not Docker.
+#[test]
+fn each_namespace_goes_to_its_own_engine() {
+    let stack = with_podman_namespace(small_stack())
+        .env("DOCKER_HOST", NO_ENGINE)
+        .env("CONTAINER_HOST", NO_ENGINE);
+    let run = stack.gbb(&["build", "pod/own"]);
+    assert_eq!(run.code, Some(1), "{}", run.all());
+    assert!(
+        run.stderr.starts_with("error: no Podman service answers"),
+        "{}",
+        run.all()
+    );
+    let run = stack.gbb(&["build", "ns/base"]);
+    assert_eq!(run.code, Some(1), "{}", run.all());
+    assert!(
+        run.stderr.starts_with(
+            "error: cannot reach the container engine at `unix:///nonexistent/gbb-test.sock`"
+        ),
+        "{}",
+        run.all()
+    );
+    let run = stack.gbb(&["build", "ns/base", "pod/own"]);
+    assert_eq!(run.code, Some(1), "{}", run.all());
+    assert!(
+        run.stderr.starts_with("error: cannot reach"),
+        "{}",
+        run.all()
+    );
+}

@@ -8,7 +8,10 @@ fn a_dummy_namespace_builds_nothing_and_starts_no_container() {
     let stack = E2eStack::new();
     let conf = stack.root().join("dock").join(&stack.ns).join("build.conf");
     let text = std::fs::read_to_string(&conf).unwrap();
-    let text = text.replace("CONTAINER_ENGINE=\"docker\"", "CONTAINER_ENGINE=\"dummy\"");
+    let text = text.replace(
+        &format!("CONTAINER_ENGINE=\"{}\"", crate::harness::engine()),
+        "CONTAINER_ENGINE=\"dummy\"",
+    );
     assert!(text.contains("\"dummy\""), "{text}");
     std::fs::write(&conf, text).unwrap();
 
@@ -88,4 +91,117 @@ fn an_unknown_engine_is_refused_for_its_namespace_only() {
     );
     assert_eq!(run.result_of(&stack.id("busybox")), "built");
     assert!(stack.image_id("busybox:latest").is_some());
+}
+
+/// Runs the docker command against the engine at `host` (Docker's or Podman's socket).
+fn docker_at(host: &str, args: &[&str]) -> std::process::Output {
+    std::process::Command::new("docker")
+        .args(args)
+        .env("DOCKER_HOST", host)
+        .output()
+        .expect("the docker command runs")
+}
+
+/// Issue 13: a stack with one namespace on Docker and one on Podman builds both, each
+/// namespace's steps on its own engine (the core is made on each); an image whose parent is on
+/// the other engine is refused with the link of the chain and where each engine is set. The
+/// engines are named explicitly, whatever `GBB_TEST_ENGINE` says, so `scripts/test` runs this
+/// once, in the Docker pass.
+#[test]
+fn namespaces_on_docker_and_podman_build_each_on_its_engine() {
+    let docker_host = "unix:///var/run/docker.sock";
+    let podman_host = gbb_engine::ROOTFUL_SOCKET;
+    let stack = E2eStack::new();
+    let ns_dir = stack.root().join("dock").join(&stack.ns);
+    // This namespace on Docker, a second one (its own builder, busybox on scratch) on Podman.
+    let conf = ns_dir.join("build.conf");
+    let text = std::fs::read_to_string(&conf).unwrap();
+    let text = text.replace("CONTAINER_ENGINE=\"podman\"", "CONTAINER_ENGINE=\"docker\"");
+    std::fs::write(&conf, &text).unwrap();
+    let pod = format!("{}p", stack.ns);
+    let pod_dir = stack.root().join("dock").join(&pod);
+    std::fs::create_dir_all(pod_dir.join("images")).unwrap();
+    std::fs::write(
+        pod_dir.join("build.conf"),
+        text.replace("CONTAINER_ENGINE=\"docker\"", "CONTAINER_ENGINE=\"podman\""),
+    )
+    .unwrap();
+    let copy = |from: &std::path::Path, to: &std::path::Path| {
+        std::fs::create_dir_all(to).unwrap();
+        for entry in std::fs::read_dir(from).unwrap() {
+            let entry = entry.unwrap();
+            std::fs::copy(entry.path(), to.join(entry.file_name())).unwrap();
+        }
+    };
+    copy(&ns_dir.join("builder/bob"), &pod_dir.join("builder/bob"));
+    copy(
+        &ns_dir.join("images/busybox"),
+        &pod_dir.join("images/busybox"),
+    );
+    // A Podman image on the Docker namespace's busybox.
+    std::fs::create_dir_all(pod_dir.join("images/over")).unwrap();
+    std::fs::write(
+        pod_dir.join("images/over/build.conf"),
+        format!("IMAGE_PARENT={}\n", stack.id("busybox")),
+    )
+    .unwrap();
+
+    let pod_busybox = format!("{pod}/busybox");
+    let gbb = |args: &[&str]| {
+        let output = stack
+            .command(args)
+            .env("DOCKER_HOST", docker_host)
+            .env("CONTAINER_HOST", podman_host)
+            .output()
+            .expect("gbb runs");
+        (
+            output.status.code(),
+            String::from_utf8_lossy(&output.stderr).into_owned(),
+        )
+    };
+    let (code, stderr) = gbb(&["build", &stack.id("busybox"), &pod_busybox]);
+    assert_eq!(code, Some(0), "{stderr}");
+    let on = |host: &str, image: &str| {
+        docker_at(host, &["image", "inspect", &format!("{image}:latest")])
+            .status
+            .success()
+    };
+    assert!(on(docker_host, &stack.id("busybox")), "{stderr}");
+    assert!(!on(podman_host, &stack.id("busybox")), "not on Podman");
+    assert!(on(podman_host, &pod_busybox), "{stderr}");
+    assert!(!on(docker_host, &pod_busybox), "not on Docker");
+    // The image runs where it was built.
+    let ran = docker_at(
+        podman_host,
+        &[
+            "run",
+            "--rm",
+            "--entrypoint",
+            "/bin/busybox",
+            &pod_busybox,
+            "true",
+        ],
+    );
+    assert!(
+        ran.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ran.stderr)
+    );
+
+    let (code, stderr) = gbb(&["build", &format!("{pod}/over")]);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "error: it is built on podman (CONTAINER_ENGINE at dock/{pod}/build.conf:4:1), but `{}`, which it is built on, is built on docker (CONTAINER_ENGINE at dock/{}/build.conf:4:1); an image, its parent and its builder must be on one engine; not built: {pod}/over",
+            stack.id("busybox"),
+            stack.ns
+        )),
+        "{stderr}"
+    );
+
+    // Cleaning the stack cleans both engines.
+    let (code, stderr) = gbb(&["clean", "--images"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(!on(podman_host, &pod_busybox), "{stderr}");
+    assert!(!on(docker_host, &stack.id("busybox")), "{stderr}");
 }

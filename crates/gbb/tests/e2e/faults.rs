@@ -126,21 +126,26 @@ fn unreachable_engine_is_one_clear_line() {
     let stack = E2eStack::new();
     let run = stack
         .command(&["build"])
-        .env("DOCKER_HOST", "unix:///nonexistent/docker.sock")
+        .env(
+            crate::harness::engine_host_variable(),
+            "unix:///nonexistent/docker.sock",
+        )
         .output()
         .unwrap();
     let stderr = String::from_utf8_lossy(&run.stderr);
     assert_eq!(run.status.code(), Some(1), "{stderr}");
-    assert!(
-        stderr.starts_with(
-            "error: cannot reach the container engine at `unix:///nonexistent/docker.sock`: "
+    let (first, hint) = match crate::harness::engine() {
+        "podman" => (
+            "error: no Podman service answers (tried `unix:///nonexistent/docker.sock`: no such socket)",
+            "hint: start one with `podman system service --time=0",
         ),
-        "{stderr}"
-    );
-    assert!(
-        stderr.contains("hint: start it (dockerd) or point DOCKER_HOST at a running one"),
-        "{stderr}"
-    );
+        _ => (
+            "error: cannot reach the container engine at `unix:///nonexistent/docker.sock`: ",
+            "hint: start it (dockerd) or point DOCKER_HOST at a running one",
+        ),
+    };
+    assert!(stderr.starts_with(first), "{stderr}");
+    assert!(stderr.contains(hint), "{stderr}");
 }
 
 #[test]

@@ -5,6 +5,35 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 static COUNTER: AtomicUsize = AtomicUsize::new(0);
 
+/// The engine the tests build on: `GBB_TEST_ENGINE`, `docker` (the default) or `podman`.
+/// `scripts/test` runs the suite once per engine. With `podman`, every copied stack names
+/// Podman as its namespace's engine, and the `docker` command the tests inspect the engine
+/// with must talk to Podman's service: `DOCKER_HOST` names its socket (`scripts/test` sets
+/// it; the Docker API of Podman answers the docker command).
+pub(crate) fn engine() -> &'static str {
+    match std::env::var("GBB_TEST_ENGINE").as_deref() {
+        Err(_) | Ok("" | "docker") => "docker",
+        Ok("podman") => {
+            let host = std::env::var("DOCKER_HOST").unwrap_or_default();
+            assert!(
+                host.contains("podman"),
+                "GBB_TEST_ENGINE=podman: set DOCKER_HOST to Podman's socket (unix:///run/podman/podman.sock), so the tests' docker command looks at Podman, not `{host}`"
+            );
+            "podman"
+        }
+        Ok(other) => panic!("GBB_TEST_ENGINE=`{other}`: docker or podman"),
+    }
+}
+
+/// The variable that points gbb at the engine under test (`DOCKER_HOST` for Docker,
+/// `CONTAINER_HOST` for Podman), for the tests that point it elsewhere.
+pub(crate) fn engine_host_variable() -> &'static str {
+    match engine() {
+        "podman" => "CONTAINER_HOST",
+        _ => "DOCKER_HOST",
+    }
+}
+
 /// The test build root, which `scripts/test` makes; a missing one fails the test.
 fn build_root() -> PathBuf {
     let path = std::env::var_os("GBB_TEST_BUILD_ROOT")
@@ -39,11 +68,24 @@ fn copy_dir(from: &Path, to: &Path) {
 }
 
 /// Runs the docker command line (tests inspect the engine with it; gbb itself uses the API).
+///
+/// On Podman a listing fails when an image or container goes while it is made (another test
+/// removing its own); it is asked again, as gbb does (gbb-engine's `podman.rs`).
 pub(crate) fn docker(args: &[&str]) -> String {
-    let output = Command::new("docker")
-        .args(args)
-        .output()
-        .expect("the docker command runs");
+    let mut attempts = 0;
+    let output = loop {
+        let output = Command::new("docker")
+            .args(args)
+            .output()
+            .expect("the docker command runs");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        let lost_race = stderr.contains("image not known") || stderr.contains("no such");
+        if output.status.success() || engine() != "podman" || !lost_race || attempts == 5 {
+            break output;
+        }
+        attempts += 1;
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    };
     assert!(
         output.status.success(),
         "docker {args:?}: {}",
@@ -137,6 +179,16 @@ impl E2eStack {
             COUNTER.fetch_add(1, Ordering::SeqCst)
         );
         std::fs::rename(root.join("dock/example"), root.join("dock").join(&ns)).unwrap();
+        if engine() != "docker" {
+            let conf = root.join("dock").join(&ns).join("build.conf");
+            let text = std::fs::read_to_string(&conf).unwrap();
+            let named = text.replace(
+                "CONTAINER_ENGINE=\"docker\"",
+                &format!("CONTAINER_ENGINE=\"{}\"", engine()),
+            );
+            assert_ne!(text, named, "the example names its engine: {text}");
+            std::fs::write(&conf, named).unwrap();
+        }
         Self {
             _dir: dir,
             root,

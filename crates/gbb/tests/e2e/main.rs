@@ -22,6 +22,7 @@ mod outputs;
 mod parallel;
 mod readonly;
 mod registry;
+mod remote;
 mod reproducible;
 mod sbom;
 mod shell;
