@@ -2,9 +2,9 @@
 //! engine: `gbb build --output oci:DIR` and `--output docker-archive:FILE`.
 //!
 //! An image's build leaves its blobs in [`Paths::image_store`] and its manifest digest in
-//! [`Paths::image_manifest`]; [`stored_image`] reads them back into a [`StoredImage`]. An image
-//! holds its parents' layers already, so writing the images asked for writes everything they
-//! need to run. Each is named by its final tags ([`names::final_tags`]): `ns/app:latest` and
+//! [`Paths::image_manifest`]; [`stored_image`] (in `image_store.rs`) reads them back into a
+//! `StoredImage`. An image holds its parents' layers already, so writing the images asked for
+//! writes everything they need to run. Each is named by its final tags ([`names::final_tags`]): `ns/app:latest` and
 //! `ns/app:<IMAGE_TAG>`, full references, so one layout or archive can hold several images.
 //!
 //! Nothing is left half-written: a docker archive is written under a temporary name and
@@ -16,13 +16,13 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
-use gbb_image::oci_spec::image::Digest;
 use gbb_image::{
-    BlobStore, DockerArchiveImage, OciLayoutImage, SourceDateEpoch, StoredImage,
-    write_docker_archive, write_oci_layout,
+    BlobStore, DockerArchiveImage, OciLayoutImage, SourceDateEpoch, write_docker_archive,
+    write_oci_layout,
 };
 use gbb_stack::Definition;
 
+use crate::image_store::{NotStored, stored_image};
 use crate::{Paths, names};
 
 /// Where `--output` writes the images.
@@ -91,36 +91,6 @@ pub enum ImageOutputError {
     Rename {
         /// The layout's folder.
         dir: PathBuf,
-        /// The operating system's error.
-        #[source]
-        source: std::io::Error,
-    },
-}
-
-/// Why an image is not (or not readably) in gbb's store.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum NotStored {
-    /// No manifest file: never built, or built before gbb wrote images itself.
-    #[error("it has no image in gbb's store (no `{}`; build it with `gbb build`)", .0.display())]
-    NoManifestFile(PathBuf),
-    /// The manifest file does not hold a digest.
-    #[error("`{}` does not hold a `sha256:` digest", .0.display())]
-    BadManifestFile(PathBuf),
-    /// The store lacks a blob of the image, or holds a changed one.
-    #[error("its image `{digest}` cannot be read from gbb's store")]
-    Unreadable {
-        /// The manifest digest.
-        digest: String,
-        /// What the store said; boxed, as it is large.
-        #[source]
-        source: Box<gbb_image::Error>,
-    },
-    /// The manifest file could not be read.
-    #[error("cannot read `{}`", .path.display())]
-    Io {
-        /// The file.
-        path: PathBuf,
         /// The operating system's error.
         #[source]
         source: std::io::Error,
@@ -201,27 +171,6 @@ impl OutputTarget {
         }
         Ok(())
     }
-}
-
-/// The image `id` built last, read from gbb's store (each blob checked against its digest).
-pub fn stored_image(paths: &Paths, id: &str) -> Result<(BlobStore, StoredImage), NotStored> {
-    let file = paths.image_manifest(id);
-    let text = match std::fs::read_to_string(&file) {
-        Ok(text) => text,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            return Err(NotStored::NoManifestFile(file));
-        }
-        Err(source) => return Err(NotStored::Io { path: file, source }),
-    };
-    let digest =
-        Digest::from_str(text.trim()).map_err(|_| NotStored::BadManifestFile(file.clone()))?;
-    let unreadable = |source| NotStored::Unreadable {
-        digest: digest.to_string(),
-        source: Box::new(source),
-    };
-    let store = BlobStore::open(paths.image_store()).map_err(unreadable)?;
-    let image = StoredImage::open(&store, &digest).map_err(unreadable)?;
-    Ok((store, image))
 }
 
 /// What [`write_outputs`] wrote.
@@ -374,7 +323,11 @@ mod tests {
 
     /// Writes an image of one file `name` on `parent` into the store, as a build does, and
     /// records it as `id`'s last build.
-    fn store_image(paths: &Paths, id: &str, parent: Option<&StoredImage>) -> StoredImage {
+    fn store_image(
+        paths: &Paths,
+        id: &str,
+        parent: Option<&gbb_image::StoredImage>,
+    ) -> gbb_image::StoredImage {
         let store = BlobStore::open(paths.image_store()).unwrap();
         let root = paths.cache.join(format!("{}.tar", id.replace('/', "-")));
         let mut builder = tar::Builder::new(std::fs::File::create(&root).unwrap());

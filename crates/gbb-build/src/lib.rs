@@ -23,6 +23,7 @@ mod engines;
 mod error;
 mod executor;
 pub mod image_output;
+pub mod image_store;
 mod key;
 mod labels;
 mod loader_check;

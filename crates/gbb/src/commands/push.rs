@@ -11,7 +11,7 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use gbb_build::KEY_LABEL;
-use gbb_build::image_output::stored_image;
+use gbb_build::image_store::stored_image;
 use gbb_engine::Engine;
 use gbb_image::{BlobStore, StoredImage};
 use gbb_plan::{BuildPlan, Request, StepKind};

@@ -208,9 +208,10 @@ impl Build<'_> {
         } else {
             sbom.keep(&output)?;
         }
-        outputs::write_file(
-            &self.options.paths.image_manifest(&id),
-            written.manifest_file().as_bytes(),
+        crate::image_store::write_manifest_digest(
+            &self.options.paths,
+            &id,
+            written.image.digest(),
         )?;
         self.promote(&id, candidate, &names::final_tags(definition))?;
         Ok(size)

@@ -44,37 +44,33 @@ use gbb_stack::Definition;
 use super::super::Build;
 use crate::dockerfile::{self, CopyArgs, Instruction};
 use crate::labels::{container_labels, result_labels};
-use crate::outputs::{self, RunDir, TEXT_LIMIT};
+use crate::outputs::{self, RunDir};
 use crate::{BuildError, names};
 
-/// What phase 2 wrote: the image in the store, ready for its `manifest` file.
+/// What phase 2 wrote: the image in the store, whose digest the step records
+/// ([`crate::image_store`]) once it succeeded.
 pub(crate) struct WrittenImage {
     pub(crate) image: StoredImage,
 }
 
-impl WrittenImage {
-    /// The text of the image's `manifest` file: its manifest digest, `sha256:<hex>`, and
-    /// nothing else (the contract `Paths::image_manifest` names; readers may trim a line end).
-    pub(crate) fn manifest_file(&self) -> String {
-        self.image.digest().to_string()
-    }
-}
-
-/// The parent's image in the store, from its `manifest` file.
+/// The image `id`'s last build in `store`, from its `manifest` file in `paths`
+/// ([`crate::image_store`]); `None` when it has none.
 pub(crate) fn stored_image(
     store: &BlobStore,
     paths: &crate::Paths,
     id: &str,
 ) -> Result<Option<StoredImage>, BuildError> {
-    let path = paths.image_manifest(id);
-    let Some(text) = outputs::read_text(&path, TEXT_LIMIT)? else {
-        return Ok(None);
+    let digest = match crate::image_store::manifest_digest(paths, id) {
+        Ok(Some(digest)) => digest,
+        Ok(None) => return Ok(None),
+        Err(crate::image_store::NotStored::Read(error)) => return Err(*error),
+        Err(error) => {
+            return Err(BuildError::BadSetting {
+                setting: format!("`{}`", paths.image_manifest(id).display()),
+                problem: error.to_string(),
+            });
+        }
     };
-    let digest: gbb_image::oci_spec::image::Digest =
-        text.trim().parse().map_err(|_| BuildError::BadSetting {
-            setting: format!("`{}`", path.display()),
-            problem: format!("`{}` is not a manifest digest", text.trim()),
-        })?;
     StoredImage::open(store, &digest)
         .map(Some)
         .map_err(image_error(id))
