@@ -15,6 +15,11 @@ GBB_DISTFILES=${GBB_DISTFILES:-/distfiles}
 GBB_PORTAGE=${GBB_PORTAGE:-/var/db/repos/gentoo}
 GBB_PACKAGE_CACHE=${GBB_PACKAGE_CACHE:-/var/cache/gbb/binpkgs}
 GBB_PACKAGE_RUN=${GBB_PACKAGE_RUN:-/packages}
+# Whether this phase 1's container is kept as a builder state, because an image of the stack
+# builds in it (crates/gbb-build/src/executor/container.rs). Only then are the image's
+# packages merged into the container's own / as well, its headers and static libraries kept
+# for children and its root emptied before the commit. Unset (a shell): kept, the old way.
+GBB_KEEP_STATE=${GBB_KEEP_STATE:-true}
 GBB_STEP=setup
 export EMERGE_ROOT _EMERGE_ROOT
 
@@ -242,6 +247,11 @@ gbb_emerge() {
     fi
 }
 
+# Whether this container is kept as a builder state (GBB_KEEP_STATE).
+gbb_keeps_state() {
+    [[ ${GBB_KEEP_STATE} != false ]]
+}
+
 gbb_emerge_packages() {
     local -a packages
     read -r -a packages <<<"$(gbb_package_list | tr '\n' ' ')"
@@ -273,10 +283,13 @@ gbb_emerge_packages() {
     gbb_emerge --root="${EMERGE_ROOT}" --buildpkg --usepkg --verbose "${common[@]}" \
         "${packages[@]}"
     # Into the build container's own root too, from the binary packages just made, so that
-    # images built in this kept state can compile and link against them.
-    GBB_STEP=emerge-builder
-    gbb_mark "step emerge-builder ${packages[*]}"
-    gbb_emerge --usepkgonly --noreplace "${common[@]}" "${packages[@]}"
+    # images built in this kept state can compile and link against them; a container that
+    # is not kept (nothing builds in it) would throw that merge away.
+    if gbb_keeps_state; then
+        GBB_STEP=emerge-builder
+        gbb_mark "step emerge-builder ${packages[*]}"
+        gbb_emerge --usepkgonly --noreplace "${common[@]}" "${packages[@]}"
+    fi
     unset PORTAGE_LOGDIR
     GBB_STEP=between-steps
 }
@@ -293,7 +306,9 @@ gbb_drop_no_cache() {
     local var tag entry atom
     local done_file=${GBB_PACKAGE_CACHE}/.gbb-no-cache-done new_file=${PKGDIR:-${GBB_PACKAGE_RUN}}/.gbb-no-cache-done
     local -a atoms=()
-    for var in $(compgen -v _no_cache); do
+    # compgen fails when no variable matches; in the substitution that would set off the ERR
+    # trap (errtrace) and print a failure into every log.
+    for var in $(compgen -v _no_cache || true); do
         [[ $var == _no_cache || $var == _no_cache_?* ]] || continue
         tag=${var#_no_cache}
         tag=${tag#_}
@@ -322,6 +337,8 @@ gbb_drop_no_cache() {
 # kubler way (`tar -cpf "${_ROOTFS_BACKUP}"/glibc-iconv.tar "${_EMERGE_ROOT}"/usr/lib64/gconv`)
 # are extracted the same way.
 gbb_keep_build_resources() {
+    # No state, no children to find them.
+    gbb_keeps_state || return 0
     GBB_STEP=keep-build-resources
     local name=${GBB_ID//\//_} rel=${EMERGE_ROOT#/} kind
     mkdir -p "${_ROOTFS_BACKUP}"
@@ -438,7 +455,9 @@ gbb_record_packages() {
             cpv=${cpv%/}
             printf '%s\t%s\t%s\n' "$cpv" "$(cat "$dir/USE" 2>/dev/null || true)" \
                 "$(cat "$dir/LICENSE" 2>/dev/null || true)" >>"${GBB_OUT}/packages.tsv.tmp"
-            printf '%s\n' "$cpv" >>/etc/portage/profile/package.provided
+            if gbb_keeps_state; then
+                printf '%s\n' "$cpv" >>/etc/portage/profile/package.provided
+            fi
         done
     fi
     if [[ -f ${GBB_OUT}/extra-installed.tsv ]]; then
@@ -551,7 +570,10 @@ gbb_write_rootfs() {
         -cf "${GBB_OUT}/rootfs.tar.tmp" .
     mv "${GBB_OUT}/rootfs.tar.tmp" "${GBB_OUT}/rootfs.tar"
     # The kept builder state must not carry this image's files: a child's root starts empty.
-    gbb_empty_root
+    # A container that is not kept is removed with them.
+    if gbb_keeps_state; then
+        gbb_empty_root
+    fi
     GBB_STEP=between-steps
 }
 

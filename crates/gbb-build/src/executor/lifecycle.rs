@@ -211,6 +211,13 @@ impl Build<'_> {
         let _ = self.engine.remove_image(&candidate.to_string());
     }
 
+    /// Removes the tag of a builder state its image no longer keeps (nothing in the stack
+    /// builds in it now), once the image was built without it. Quietly, as a candidate: a
+    /// state a user's container still uses stays, and nothing reads it.
+    pub(super) fn drop_stale_state(&self, state: &ImageRef) {
+        let _ = self.engine.remove_image(&state.to_string());
+    }
+
     /// The binary package cache of the chain whose root builder is `root`: a folder per root
     /// builder and its content key (`binpkgs.rs`).
     pub(super) fn package_cache(&self, root: &ImageId) -> Result<PackageCache, BuildError> {
