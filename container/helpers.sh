@@ -348,9 +348,31 @@ gbb_emerge_packages() {
         GBB_STEP=emerge-builder
         gbb_mark "step emerge-builder ${packages[*]}"
         gbb_emerge --usepkgonly --noreplace "${common[@]}" "${packages[@]}"
+    else
+        gbb_emerge_builder_accounts "${common[@]}"
     fi
     unset PORTAGE_LOGDIR
     GBB_STEP=between-steps
+}
+
+# gbb_emerge_builder_accounts EMERGE_OPTION...: in a container that is not kept, the users
+# and groups the root got from Gentoo's acct-user and acct-group packages are made in the
+# builder too, by merging just those packages into /, as the merge of all of them would: the
+# builder's account files (with the ancestors' users, and the shadow entries the root's own
+# `useradd --prefix` cannot write without a shadow file) are what gbb_carry_accounts puts into
+# the image.
+gbb_emerge_builder_accounts() {
+    local dir cpv
+    local -a accounts=()
+    for dir in "${EMERGE_ROOT}"/var/db/pkg/acct-group/*/ "${EMERGE_ROOT}"/var/db/pkg/acct-user/*/; do
+        [[ -d $dir ]] || continue
+        cpv=${dir#"${EMERGE_ROOT}"/var/db/pkg/}
+        accounts+=("=${cpv%/}")
+    done
+    (( ${#accounts[@]} )) || return 0
+    GBB_STEP=emerge-builder
+    gbb_mark "step emerge-builder ${accounts[*]}"
+    gbb_emerge --usepkgonly --noreplace --oneshot "$@" "${accounts[@]}"
 }
 
 # _no_cache="cat/pkg ..." builds those packages again instead of taking them from the binary

@@ -66,7 +66,11 @@ fn clean_leaves_another_stacks_images_of_the_same_namespace() {
         format!("IMAGE_PARENT=\"{hello}\"\n"),
     )
     .unwrap();
-    std::fs::write(kid.join("Dockerfile.template"), "FROM ${IMAGE_PARENT}\n").unwrap();
+    std::fs::write(
+        kid.join("Dockerfile.template"),
+        "FROM ${IMAGE_PARENT}\nADD rootfs.tar /\n",
+    )
+    .unwrap();
     let conf = namespace.join("builder/bob/build.conf");
     let text = std::fs::read_to_string(&conf).unwrap_or_default();
     std::fs::write(&conf, format!("{text}# the second stack's builder\n")).unwrap();

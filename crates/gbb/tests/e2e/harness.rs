@@ -210,7 +210,11 @@ impl E2eStack {
             "build.conf",
             &format!("IMAGE_PARENT=\"{}\"\n", self.id(parent)),
         );
-        self.write(&kid, "Dockerfile.template", "FROM ${IMAGE_PARENT}\n");
+        self.write(
+            &kid,
+            "Dockerfile.template",
+            "FROM ${IMAGE_PARENT}\nADD rootfs.tar /\n",
+        );
     }
 
     pub(crate) fn command(&self, args: &[&str]) -> Command {

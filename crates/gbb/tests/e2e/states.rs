@@ -45,7 +45,7 @@ fn a_leaf_keeps_no_state_until_a_child_needs_one() {
     let row = status
         .stdout
         .lines()
-        .find(|line| line.contains(&format!(" {hello} ")))
+        .find(|line| line.split_whitespace().nth(2) == Some(hello.as_str()))
         .unwrap_or_else(|| panic!("no row for hello:\n{}", status.stdout));
     assert!(row.ends_with("state now needed"), "{row}");
 
