@@ -1,8 +1,8 @@
 //! An image step: phase 1 in a build container (its builder, or its parent's kept state),
 //! its programs checked for their loader and libraries (`loader_check.rs`), kept as this
-//! image's state when an image of the stack builds in it (else removed); phase 2 builds the image from the root file system phase 1
-//! left; `build-test.sh` and the health check run on it; only then do `PACKAGES.md`, the kept
-//! outputs and the tags change.
+//! image's state when an image of the stack builds in it (else removed); phase 2 builds the
+//! image from the root file system phase 1 left; `build-test.sh` and the health check run on
+//! it; only then do `PACKAGES.md`, the kept outputs and the tags change.
 
 use gbb_engine::ImageRef;
 use gbb_plan::{ImageBuildsIn, ImageStep, Reason};
