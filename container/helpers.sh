@@ -15,6 +15,11 @@ GBB_DISTFILES=${GBB_DISTFILES:-/distfiles}
 GBB_PORTAGE=${GBB_PORTAGE:-/var/db/repos/gentoo}
 GBB_PACKAGE_CACHE=${GBB_PACKAGE_CACHE:-/var/cache/gbb/binpkgs}
 GBB_PACKAGE_RUN=${GBB_PACKAGE_RUN:-/packages}
+# Whether this phase 1's container is kept as a builder state, because an image of the stack
+# builds in it (crates/gbb-build/src/executor/container.rs). Only then are the image's
+# packages merged into the container's own / as well, its headers and static libraries kept
+# for children and its root emptied before the commit. Unset (a shell): kept, the old way.
+GBB_KEEP_STATE=${GBB_KEEP_STATE:-true}
 GBB_STEP=setup
 export EMERGE_ROOT _EMERGE_ROOT
 
@@ -99,9 +104,66 @@ gbb_setup_env() {
 # a glibc amd64 stage3, `lib` on musl), which hooks use as "${_EMERGE_ROOT}"/usr/"${_LIB}".
 # A profile that does not set LIBDIR_<arch> (the test tree) uses `lib`.
 gbb_kubler_env() {
+    gbb_read_portage_facts
     gbb_find_portage_python 2>/dev/null || true
     _LIB=${_LIB:-lib}
     export _LIB
+}
+
+# ---- work done once per builder -------------------------------------------------------
+# What is the same for every container of a builder is done when the builder (or a kept
+# state) is made and kept in it, so that a container starts with only its image's work left.
+
+# Where the builder keeps what gbb_find_portage_python found (the interpreter with Portage,
+# and _LIB): two lines, written at the end of a builder's hook and of a phase 1 that is kept.
+# Finding them costs a Python start with Portage (about 0.15 s) in every container otherwise.
+GBB_PORTAGE_FACTS=/var/lib/gbb/portage-facts
+
+gbb_read_portage_facts() {
+    [[ -z ${GBB_PORTAGE_PYTHON:-} && -f ${GBB_PORTAGE_FACTS} ]] || return 0
+    local python libdir
+    { IFS= read -r python && IFS= read -r libdir; } <"${GBB_PORTAGE_FACTS}" || return 0
+    # A fact that no longer holds (the interpreter went) is found again.
+    command -v "$python" >/dev/null || return 0
+    export GBB_PORTAGE_PYTHON=$python _LIB=${libdir:-lib}
+}
+
+# Finds the facts again (a hook may have changed the interpreter or the profile) and keeps
+# them in this container.
+gbb_keep_portage_facts() {
+    unset GBB_PORTAGE_PYTHON
+    gbb_find_portage_python 2>/dev/null || return 0
+    mkdir -p "${GBB_PORTAGE_FACTS%/*}"
+    printf '%s\n%s\n' "${GBB_PORTAGE_PYTHON}" "${_LIB}" >"${GBB_PORTAGE_FACTS}.tmp"
+    mv "${GBB_PORTAGE_FACTS}.tmp" "${GBB_PORTAGE_FACTS}"
+}
+
+# Portage's global updates (the package moves of each repository's profiles/updates) for the
+# builder's own /, as emerge does before its first merge, recorded in the builder's mtimedb so
+# that no container of it does them again. emerge would do them in every container: for the
+# empty root every time (its mtimedb is the root's own, and the root starts empty), and for /
+# in every container not kept. Binary packages are left alone here (an empty PKGDIR): the
+# cache of a builder chain is made from this tree (its key covers the tree), so its packages
+# carry the names the updates give already; the same is why phase 1's merges into the empty
+# root and into a kept / skip the moves (--package-moves=n, gbb_emerge_packages).
+# The tree's metadata cache, when it has none (a git checkout of the tree, or a small tree of
+# one's own): Portage then runs an ebuild to learn its metadata, in every container for each
+# ebuild its dependency calculation visits, and keeps the result in that container's
+# depcachedir, which only a kept state keeps. Made here once for the whole tree into the
+# builder's depcachedir (the tree itself is mounted read-only); Portage checks each entry
+# against the ebuild's and eclasses' times, which the same mounted tree keeps.
+gbb_metadata_cache() {
+    [[ -d ${GBB_PORTAGE}/metadata/md5-cache ]] && return 0
+    gbb_mark "step metadata-cache"
+    emerge --regen --quiet --color=n --jobs="$(nproc)"
+}
+
+gbb_global_updates() {
+    local pkgdir status=0
+    pkgdir=$(mktemp -d /var/tmp/gbb-updates.XXXXXX)
+    PKGDIR=$pkgdir gbb_portage global-updates || status=$?
+    rm -rf "$pkgdir"
+    return "$status"
 }
 
 # ---- binary packages -------------------------------------------------------------------
@@ -242,6 +304,11 @@ gbb_emerge() {
     fi
 }
 
+# Whether this container is kept as a builder state (GBB_KEEP_STATE).
+gbb_keeps_state() {
+    [[ ${GBB_KEEP_STATE} != false ]]
+}
+
 gbb_emerge_packages() {
     local -a packages
     read -r -a packages <<<"$(gbb_package_list | tr '\n' ' ')"
@@ -259,7 +326,9 @@ gbb_emerge_packages() {
         printf 'gbb: BOB_KEEP_BUILD_LOG: Portage build logs go to portage-logs/ in the output folder of %s\n' \
             "${GBB_ID:-this image}"
     fi
-    local -a common=(--binpkg-respect-use=y --color=n --quiet-build=y)
+    # No package moves: gbb_global_updates did them for the builder's / once, and the empty
+    # root and the binary package cache (made from this tree) have nothing to move.
+    local -a common=(--binpkg-respect-use=y --color=n --quiet-build=y --package-moves=n)
     # Gentoo's acct-group and acct-user packages run `groupadd`/`useradd --prefix "${ROOT}"`
     # in pkg_preinst, which lock and write ROOT/etc/group, passwd, ...: in a root without an
     # etc folder (a child's root starts empty) they fail. The root gets etc/ anyway (ld.so.conf).
@@ -273,12 +342,37 @@ gbb_emerge_packages() {
     gbb_emerge --root="${EMERGE_ROOT}" --buildpkg --usepkg --verbose "${common[@]}" \
         "${packages[@]}"
     # Into the build container's own root too, from the binary packages just made, so that
-    # images built in this kept state can compile and link against them.
-    GBB_STEP=emerge-builder
-    gbb_mark "step emerge-builder ${packages[*]}"
-    gbb_emerge --usepkgonly --noreplace "${common[@]}" "${packages[@]}"
+    # images built in this kept state can compile and link against them; a container that
+    # is not kept (nothing builds in it) would throw that merge away.
+    if gbb_keeps_state; then
+        GBB_STEP=emerge-builder
+        gbb_mark "step emerge-builder ${packages[*]}"
+        gbb_emerge --usepkgonly --noreplace "${common[@]}" "${packages[@]}"
+    else
+        gbb_emerge_builder_accounts "${common[@]}"
+    fi
     unset PORTAGE_LOGDIR
     GBB_STEP=between-steps
+}
+
+# gbb_emerge_builder_accounts EMERGE_OPTION...: in a container that is not kept, the users
+# and groups the root got from Gentoo's acct-user and acct-group packages are made in the
+# builder too, by merging just those packages into /, as the merge of all of them would: the
+# builder's account files (with the ancestors' users, and the shadow entries the root's own
+# `useradd --prefix` cannot write without a shadow file) are what gbb_carry_accounts puts into
+# the image.
+gbb_emerge_builder_accounts() {
+    local dir cpv
+    local -a accounts=()
+    for dir in "${EMERGE_ROOT}"/var/db/pkg/acct-group/*/ "${EMERGE_ROOT}"/var/db/pkg/acct-user/*/; do
+        [[ -d $dir ]] || continue
+        cpv=${dir#"${EMERGE_ROOT}"/var/db/pkg/}
+        accounts+=("=${cpv%/}")
+    done
+    (( ${#accounts[@]} )) || return 0
+    GBB_STEP=emerge-builder
+    gbb_mark "step emerge-builder ${accounts[*]}"
+    gbb_emerge --usepkgonly --noreplace --oneshot "$@" "${accounts[@]}"
 }
 
 # _no_cache="cat/pkg ..." builds those packages again instead of taking them from the binary
@@ -293,7 +387,9 @@ gbb_drop_no_cache() {
     local var tag entry atom
     local done_file=${GBB_PACKAGE_CACHE}/.gbb-no-cache-done new_file=${PKGDIR:-${GBB_PACKAGE_RUN}}/.gbb-no-cache-done
     local -a atoms=()
-    for var in $(compgen -v _no_cache); do
+    # compgen fails when no variable matches; in the substitution that would set off the ERR
+    # trap (errtrace) and print a failure into every log.
+    for var in $(compgen -v _no_cache || true); do
         [[ $var == _no_cache || $var == _no_cache_?* ]] || continue
         tag=${var#_no_cache}
         tag=${tag#_}
@@ -322,6 +418,8 @@ gbb_drop_no_cache() {
 # kubler way (`tar -cpf "${_ROOTFS_BACKUP}"/glibc-iconv.tar "${_EMERGE_ROOT}"/usr/lib64/gconv`)
 # are extracted the same way.
 gbb_keep_build_resources() {
+    # No state, no children to find them.
+    gbb_keeps_state || return 0
     GBB_STEP=keep-build-resources
     local name=${GBB_ID//\//_} rel=${EMERGE_ROOT#/} kind
     mkdir -p "${_ROOTFS_BACKUP}"
@@ -438,7 +536,9 @@ gbb_record_packages() {
             cpv=${cpv%/}
             printf '%s\t%s\t%s\n' "$cpv" "$(cat "$dir/USE" 2>/dev/null || true)" \
                 "$(cat "$dir/LICENSE" 2>/dev/null || true)" >>"${GBB_OUT}/packages.tsv.tmp"
-            printf '%s\n' "$cpv" >>/etc/portage/profile/package.provided
+            if gbb_keeps_state; then
+                printf '%s\n' "$cpv" >>/etc/portage/profile/package.provided
+            fi
         done
     fi
     if [[ -f ${GBB_OUT}/extra-installed.tsv ]]; then
@@ -551,7 +651,10 @@ gbb_write_rootfs() {
         -cf "${GBB_OUT}/rootfs.tar.tmp" .
     mv "${GBB_OUT}/rootfs.tar.tmp" "${GBB_OUT}/rootfs.tar"
     # The kept builder state must not carry this image's files: a child's root starts empty.
-    gbb_empty_root
+    # A container that is not kept is removed with them.
+    if gbb_keeps_state; then
+        gbb_empty_root
+    fi
     GBB_STEP=between-steps
 }
 
@@ -596,6 +699,7 @@ gbb_find_portage_python() {
 #                           install); a warning on stderr for an atom with none
 #   unprovide FILE ATOM...  drops the lines of FILE that are the CPV or match the atom
 #   installed ATOM          the best installed version in the builder
+#   global-updates          Portage's global updates for ROOT, recorded in its mtimedb
 #   sources DIR CPV::REPO...  for gbb_record_pkgdb: each package's SRC_URI as its ebuild in
 #                           REPO has it (var/db/pkg keeps none) into DIR/pkg/CPV/SRC_URI, and
 #                           the Manifest of the ebuild's folder into DIR/pkg/CPV/Manifest;
@@ -704,6 +808,13 @@ elif command == "sources":
         manifest = os.path.join(os.path.dirname(ebuild), "Manifest") if ebuild else ""
         if os.path.isfile(manifest):
             shutil.copyfile(manifest, os.path.join(out, "Manifest"))
+elif command == "global-updates":
+    from portage._global_updates import _global_updates
+
+    # emerge's own call (_emerge/actions.py, run_action), for / alone.
+    mtimedb = portage.mtimedb
+    _global_updates(portage.root, portage.db, mtimedb["updates"], quiet=True)
+    mtimedb.commit()
 elif command == "installed":
     matches = portage.db[portage.root]["vartree"].dbapi.match(args[0])
     if not matches:

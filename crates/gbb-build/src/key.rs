@@ -10,7 +10,9 @@
 //!   scripts and the core's Dockerfile;
 //! - builders and images: their kind and id, every file of their folder (path and content;
 //!   `PACKAGES.md` is an output and left out), their resolved config (names and values, not
-//!   where they were set), and the keys of what they are built on and in.
+//!   where they were set), and the keys of what they are built on and in; images also whether
+//!   they keep a builder state (`gbb_plan::ImageStep::keeps_state`), so that an image whose
+//!   first child was added is built again, this time with the state its child needs.
 //!
 //! Hashing a local stage3's contents would cost seconds for every run; its size and time stand
 //! in for it, as `make` does.
@@ -51,6 +53,10 @@ pub struct KeyInputs {
     /// The key of the builder an image runs in.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub builder: Option<String>,
+    /// Images: whether phase 1 keeps a builder state (an image of the stack builds in it).
+    /// `None` in records of a gbb that did not decide it (it kept every state).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub keeps_state: Option<bool>,
     /// Cores: the stage3, the portage tree and gbb's scripts.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub core: BTreeMap<String, String>,
@@ -293,11 +299,13 @@ pub(crate) fn core_key_with_inputs(
 }
 
 /// The key of an image or builder, given the keys of what it is built on (`parent`) and in
-/// (`builder`).
+/// (`builder`), and for an image whether it keeps a builder state (`keeps_state`; `None` for
+/// builders, which always are kept).
 pub(crate) fn definition_key(
     definition: &Definition,
     parent: Option<&ContentKey>,
     builder: Option<&ContentKey>,
+    keeps_state: Option<bool>,
 ) -> Result<(ContentKey, KeyInputs), BuildError> {
     let mut record = KeyInputs::default();
     let mut hasher = KeyHasher::new(definition.kind.as_str());
@@ -325,13 +333,19 @@ pub(crate) fn definition_key(
     hasher.field(parent.map_or("", ContentKey::as_str).as_bytes());
     hasher.field(b"builder");
     hasher.field(builder.map_or("", ContentKey::as_str).as_bytes());
+
     if definition.kind == gbb_stack::Kind::Image {
         // How phase 2 makes the image: a new format rebuilds every image once.
         hasher.field(b"phase 2");
         hasher.field(PHASE2_FORMAT.as_bytes());
     }
+    if let Some(keeps) = keeps_state {
+        hasher.field(b"state");
+        hasher.field(if keeps { b"kept" } else { b"none" });
+    }
     record.parent = parent.map(|key| key.short().to_owned());
     record.builder = builder.map(|key| key.short().to_owned());
+    record.keeps_state = keeps_state;
     Ok((hasher.finish(), record))
 }
 

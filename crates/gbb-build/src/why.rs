@@ -35,6 +35,9 @@ pub enum Change {
     Builder,
     /// One of a core's inputs: its stage3, its portage tree or gbb's scripts.
     Core(String),
+    /// An image's kept builder state became needed (a child that builds in it was added) or
+    /// no longer is (its last such child went, or names a `BUILDER` now).
+    State { needed: bool },
     /// The existing result has no record to compare with (made by an older gbb, or not by
     /// gbb): the key differs, the cause is not known.
     Unknown,
@@ -89,6 +92,12 @@ impl Why {
         if before.builder != now.builder {
             changes.push(Change::Builder);
         }
+        // A record without the field comes from a gbb that kept every state: no cause to name.
+        if let (Some(before), Some(now)) = (before.keeps_state, now.keeps_state)
+            && before != now
+        {
+            changes.push(Change::State { needed: now });
+        }
         for (part, digest) in &now.core {
             if before.core.get(part) != Some(digest) {
                 changes.push(Change::Core(part.clone()));
@@ -142,6 +151,8 @@ impl fmt::Display for Change {
             Self::Parent => f.write_str("parent rebuilt"),
             Self::Builder => f.write_str("builder rebuilt"),
             Self::Core(part) => write!(f, "{part} changed"),
+            Self::State { needed: true } => f.write_str("state now needed"),
+            Self::State { needed: false } => f.write_str("state no longer needed"),
             Self::Unknown => f.write_str("key changed"),
         }
     }
@@ -188,6 +199,29 @@ mod tests {
             Why::changed(Some(&now), &now).to_string(),
             "key changed",
             "a differing key with the same record is still a change"
+        );
+    }
+
+    /// Issue 14: a child added (or gone) changes the parent's key, and says so.
+    #[test]
+    fn a_state_needed_or_no_longer_needed_is_named() {
+        let mut before = record(&[("build.sh", "a")], &[], "p1");
+        let mut now = before.clone();
+        before.keeps_state = Some(false);
+        now.keeps_state = Some(true);
+        assert_eq!(
+            Why::changed(Some(&before), &now).to_string(),
+            "state now needed"
+        );
+        assert_eq!(
+            Why::changed(Some(&now), &before).to_string(),
+            "state no longer needed"
+        );
+        before.keeps_state = None;
+        assert_eq!(
+            Why::changed(Some(&before), &now).to_string(),
+            "key changed",
+            "a record of a gbb that kept every state names no cause"
         );
     }
 

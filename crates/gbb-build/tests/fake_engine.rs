@@ -30,6 +30,8 @@ struct FakeEngine {
     images: Mutex<BTreeMap<String, BTreeMap<String, String>>>,
     containers: Mutex<BTreeMap<String, ContainerSpec>>,
     calls: Mutex<Vec<String>>,
+    /// `GBB_KEEP_STATE=...` of each phase 1 container, in order.
+    keep_state: Mutex<Vec<String>>,
 }
 
 impl FakeEngine {
@@ -39,6 +41,10 @@ impl FakeEngine {
 
     fn calls(&self) -> Vec<String> {
         std::mem::take(&mut *self.calls.lock().unwrap())
+    }
+
+    fn has(&self, reference: &str) -> bool {
+        self.images.lock().unwrap().contains_key(reference)
     }
 }
 
@@ -124,6 +130,9 @@ impl Engine for FakeEngine {
         let mut containers = self.containers.lock().unwrap();
         let id = format!("c{}", containers.len());
         self.record(format!("run {} {}", spec.image, spec.cmd.join(" ")));
+        if let Some(keep) = spec.env.iter().find(|e| e.starts_with("GBB_KEEP_STATE=")) {
+            self.keep_state.lock().unwrap().push(keep.clone());
+        }
         if let Some(tree) = spec
             .mounts
             .iter()
@@ -381,7 +390,7 @@ fn builds_in_order_then_skips_without_containers() {
             "commit ns/bob-base:gbb-candidate".to_owned(),
             "load ns/base:gbb-candidate".to_owned(),
             "run ns/bob-base:latest image".to_owned(),
-            "commit ns/bob-app:gbb-candidate".to_owned(),
+            // Nothing builds in ns/app's state (issue 14): its container is not kept.
             "load ns/app:gbb-candidate".to_owned(),
         ]
     );
@@ -914,10 +923,15 @@ fn clean_takes_only_what_this_stack_made_with_every_tag() {
     let first_id = gbb_build::stack_identity(&first.root);
 
     let found =
-        gbb_build::images_to_clean(&engine, &first, &named(&first, "ns/app"), &first_id).unwrap();
+        gbb_build::images_to_clean(&engine, &first, &named(&first, "ns/base"), &first_id).unwrap();
     assert_eq!(
         found.remove,
-        ["ns/app:1", "ns/app:2", "ns/app:latest", "ns/bob-app:latest"],
+        [
+            "ns/base:1",
+            "ns/base:2",
+            "ns/base:latest",
+            "ns/bob-base:latest"
+        ],
         "every tag of the id and its state, nothing else"
     );
     assert!(found.foreign.is_empty(), "{:?}", found.foreign);
@@ -942,7 +956,7 @@ fn clean_takes_only_what_this_stack_made_with_every_tag() {
     // Children before what they are built on: the images, then the builder.
     let position = |name: &str| found.remove.iter().position(|n| n == name).unwrap();
     assert!(position("ns/app:latest") < position("ns/bob:latest"));
-    assert!(position("ns/bob-app:latest") < position("ns/bob:latest"));
+    assert!(position("ns/bob-base:latest") < position("ns/bob:latest"));
     // Shared cores are nobody's to remove.
     assert!(
         found.remove.iter().all(|n| !n.starts_with("gbb-")),
@@ -1075,4 +1089,70 @@ fn orphans_of_gone_processes_are_removed_and_no_others() {
     let mut kept = vec![mine, old, remote, other_stack];
     kept.sort();
     assert_eq!(left, kept);
+}
+
+/// Issue 14: an image nothing builds in keeps no state; a child added later changes its
+/// parent's key ("state now needed"), so the parent is built again and kept this time, and
+/// the child then builds in that state.
+#[test]
+fn a_child_added_later_gives_its_parent_a_state() {
+    let dir = tempfile::tempdir().unwrap();
+    let stack_value = stack(dir.path());
+    let engine = FakeEngine::default();
+    build(&stack_value, &engine, dir.path(), Force::Nothing, &[]).unwrap();
+    let commits: Vec<String> = engine
+        .calls()
+        .into_iter()
+        .filter(|c| c.starts_with("commit"))
+        .collect();
+    assert_eq!(
+        commits,
+        [
+            "commit ns/bob:gbb-candidate",
+            "commit ns/bob-base:gbb-candidate"
+        ],
+        "ns/app is a leaf"
+    );
+    assert!(!engine.has("ns/bob-app:latest"));
+    assert_eq!(
+        std::mem::take(&mut *engine.keep_state.lock().unwrap()),
+        ["GBB_KEEP_STATE=true", "GBB_KEEP_STATE=false"],
+        "phase 1 of ns/base, then of ns/app, told whether they are kept"
+    );
+
+    write(
+        dir.path(),
+        "stack/dock/ns/images/child/build.conf",
+        "IMAGE_PARENT=ns/app\n",
+    );
+    write(
+        dir.path(),
+        "stack/dock/ns/images/child/Dockerfile.template",
+        "FROM ${IMAGE_PARENT}\nADD rootfs.tar /\n",
+    );
+    let stack_value = Stack::discover(
+        &dir.path().join("stack"),
+        &LoadOptions {
+            env: Environment::empty(),
+            user_config: None,
+        },
+    )
+    .unwrap();
+    let summary = build(&stack_value, &engine, dir.path(), Force::Nothing, &[]).unwrap();
+    let app = summary.reports.iter().find(|r| r.id == "ns/app").unwrap();
+    assert_eq!(
+        app.why.as_ref().map(ToString::to_string).as_deref(),
+        Some("state now needed")
+    );
+    assert_eq!(
+        engine.calls(),
+        [
+            "run ns/bob-base:latest image",
+            "commit ns/bob-app:gbb-candidate",
+            "load ns/app:gbb-candidate",
+            "run ns/bob-app:latest image",
+            "load ns/child:gbb-candidate",
+        ]
+    );
+    assert!(engine.has("ns/bob-app:latest"));
 }

@@ -9,8 +9,9 @@
 //! Every step has `kind`, `id`, `parent` and `builder` (`null` for cores; `"scratch"` as the
 //! parent of images built from nothing), `builds_in` (`core`, `builder` or `state`), `needs`
 //! (ids of earlier steps) and `reason`. Images and builders add `path`, `tag`, `packages`
-//! and `hooks`; images add `state` (the kept builder state they leave); cores add `stage3` and
-//! `portage`.
+//! and `hooks`; images add `state` (the name of their kept builder state) and `keeps_state`
+//! (whether an image of the stack builds in that state, so that phase 1 keeps it); cores add
+//! `stage3` and `portage`.
 //!
 //! The document is written straight to the output from borrowed data (no intermediate JSON
 //! tree): a 10,000-image plan is several megabytes, and building it as `serde_json::Value`s
@@ -49,6 +50,8 @@ struct StepDocument<'a> {
     hooks: Option<Vec<&'static str>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     state: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    keeps_state: Option<bool>,
     #[serde(skip_serializing_if = "Option::is_none")]
     stage3: Option<Stage3Document<'a>>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -111,6 +114,10 @@ impl BuildPlan {
                     hooks: definition.map(|d| d.script.hooks.iter().map(|h| h.as_str()).collect()),
                     state: match step {
                         Step::Image(image) => Some(image.state.as_str()),
+                        _ => None,
+                    },
+                    keeps_state: match step {
+                        Step::Image(image) => Some(image.keeps_state),
                         _ => None,
                     },
                     stage3: core.map(|core| match &core.stage3 {

@@ -38,6 +38,8 @@ struct Resolver<'s> {
     root_builder: Vec<Option<&'s ImageId>>,
     /// Builder ids, to catch a kept state named like an existing builder.
     builder_ids: FxHashSet<&'s str>,
+    /// By definition: whether an image of the stack builds in its kept state.
+    state_needed: Vec<bool>,
     /// `-e`: not visited; what needs them takes them as built.
     excluded: FxHashSet<NodeIx>,
     /// `-n`: the requested ids; nothing else is visited.
@@ -67,6 +69,7 @@ impl BuildPlan {
                 .filter(|d| d.kind == Kind::Builder)
                 .map(|d| d.id.as_str())
                 .collect(),
+            state_needed: states_needed(stack),
             excluded,
             only: request
                 .only_given
@@ -400,6 +403,7 @@ impl<'s> Resolver<'s> {
                 ancestors: self.ancestors(definition),
                 builds_in,
                 state,
+                keeps_state: self.state_needed[ix],
                 root_builder: root.cloned(),
                 core: self.chain_core(definition),
                 reason,
@@ -528,6 +532,26 @@ impl<'s> Resolver<'s> {
         }
         out
     }
+}
+
+/// By position in [`Stack::definitions`]: whether an image of the whole stack builds in that
+/// image's kept state (see [`ImageStep::keeps_state`]): a child image with no `BUILDER` of its
+/// own. A child whose parent is unknown or not an image is refused by the walk, not here.
+fn states_needed(stack: &Stack) -> Vec<bool> {
+    let mut needed = vec![false; stack.definitions().len()];
+    for definition in stack.definitions() {
+        if definition.kind != Kind::Image || definition.builder.is_some() {
+            continue;
+        }
+        if let Some(parent) = definition
+            .parent
+            .as_ref()
+            .and_then(|parent| stack.position(&parent.id))
+        {
+            needed[parent] = true;
+        }
+    }
+    needed
 }
 
 /// The repository of the builder state an image's phase 1 leaves: `ns/<root builder>-<name>`

@@ -155,8 +155,16 @@ pub struct ImageStep {
     /// Its parent, its parent's parent, and so on: whose outputs `PACKAGES.md` lists.
     pub ancestors: Vec<ImageId>,
     pub builds_in: ImageBuildsIn,
-    /// The repository of the builder state its phase 1 leaves (`ns/<root builder>-<name>`).
+    /// The repository of the builder state its phase 1 leaves (`ns/<root builder>-<name>`),
+    /// when it keeps one (see `keeps_state`).
     pub state: String,
+    /// Whether an image of the stack builds in this image's kept state: an image whose
+    /// `IMAGE_PARENT` is this one and that names no `BUILDER` (builders are made only from
+    /// builders and cores, never from a state). Only then does phase 1 merge the packages into
+    /// the build container's own `/` as well and keep the container as `state`; a leaf image
+    /// pays for neither. Decided from the whole stack, not from what was requested, so that
+    /// the image's content key (which covers it) does not depend on the ids given.
+    pub keeps_state: bool,
     /// The builder its chain of kept states started in: whose binary package cache it uses.
     /// `None` only when the chain cannot be followed (a broken stack pruned with `-n`).
     pub root_builder: Option<ImageId>,

@@ -24,8 +24,9 @@ use crate::{BuildError, Paths};
 pub(crate) enum Mode {
     /// A builder's `configure_builder` hook.
     Builder,
-    /// An image's phase 1.
-    Image,
+    /// An image's phase 1; `keeps_state` when an image of the stack builds in its kept
+    /// state (`gbb_plan::ImageStep::keeps_state`), passed as [`KEEP_STATE_VARIABLE`].
+    Image { keeps_state: bool },
     /// An interactive bash with the helpers and `build.sh` loaded (`gbb shell`, `gbb build -i`).
     Shell,
 }
@@ -34,11 +35,17 @@ impl Mode {
     fn as_str(self) -> &'static str {
         match self {
             Self::Builder => "builder",
-            Self::Image => "image",
+            Self::Image { .. } => "image",
             Self::Shell => "shell",
         }
     }
 }
+
+/// Tells phase 1 whether the container is kept as a builder state for children (`true`) or
+/// thrown away (`false`): only a kept one needs the image's packages merged into its own `/`,
+/// the headers and static libraries kept for children, and the root emptied before the commit
+/// (`container/helpers.sh`). Unset (a shell, a builder's hook) means `true`, the old way.
+pub(crate) const KEEP_STATE_VARIABLE: &str = "GBB_KEEP_STATE";
 
 /// The host folders a build container mounts, as absolute paths (the engine resolves nothing
 /// relative), made ready by [`HostFolders::prepare`].
@@ -136,7 +143,7 @@ pub(crate) fn container_spec(request: ContainerRequest<'_>) -> ContainerSpec {
         entrypoint: Some(vec!["/usr/local/lib/gbb/gbb-build".to_owned()]),
         name: None,
         cmd: vec![mode.as_str().to_owned()],
-        env: environment(definition, source_date_epoch, owner),
+        env: environment(definition, mode, source_date_epoch, owner),
         mounts,
         labels: container_labels(stack_identity, definition.id.as_str()),
         cap_add: Vec::new(),
@@ -153,7 +160,12 @@ pub(crate) fn container_spec(request: ContainerRequest<'_>) -> ContainerSpec {
 }
 
 /// The environment of a build container: every BOB_* variable, and gbb's own.
-fn environment(definition: &Definition, source_date_epoch: u64, owner: Owner) -> Vec<String> {
+fn environment(
+    definition: &Definition,
+    mode: Mode,
+    source_date_epoch: u64,
+    owner: Owner,
+) -> Vec<String> {
     let mut env: Vec<String> = definition
         .settings
         .bob_vars
@@ -177,5 +189,8 @@ fn environment(definition: &Definition, source_date_epoch: u64, owner: Owner) ->
     env.push("EMERGE_ROOT=/emerge-root".to_owned());
     env.push("_EMERGE_ROOT=/emerge-root".to_owned());
     env.push(format!("SOURCE_DATE_EPOCH={source_date_epoch}"));
+    if let Mode::Image { keeps_state } = mode {
+        env.push(format!("{KEEP_STATE_VARIABLE}={keeps_state}"));
+    }
     env
 }

@@ -2,7 +2,8 @@
 //!
 //! A step's key covers everything its result is made of: a core's stage3 file, portage tree
 //! and gbb's scripts; a builder's or image's folder and config, and the keys of what it is
-//! built on (its base builder or core; its parent image and builder). Steps are keyed in plan
+//! built on (its base builder or core; its parent image and builder), and for an image
+//! whether it keeps a builder state for a child. Steps are keyed in plan
 //! order, parents first. What the plan builds on from outside (`-n`, `-e`) has its key from the
 //! inputs stage, which read it from the image already built; so this is hashing only, and the
 //! steps can then run on several threads from shared, read-only keys.
@@ -43,7 +44,7 @@ impl Keys {
                         BuilderBuildsIn::Builder(base) => keys.built(base, inputs)?,
                     };
                     let definition = &stack.definitions()[builder.definition];
-                    definition_key(definition, Some(&base), None)?
+                    definition_key(definition, Some(&base), None, None)?
                 }
                 Step::Image(image) => {
                     let parent = image
@@ -57,7 +58,12 @@ impl Keys {
                         ImageBuildsIn::ParentState { .. } => None,
                     };
                     let definition = &stack.definitions()[image.definition];
-                    definition_key(definition, parent.as_ref(), builder.as_ref())?
+                    definition_key(
+                        definition,
+                        parent.as_ref(),
+                        builder.as_ref(),
+                        Some(image.keeps_state),
+                    )?
                 }
             };
             keys.by_step.insert(step.id().clone(), key);

@@ -211,6 +211,22 @@ impl Build<'_> {
         let _ = self.engine.remove_image(&candidate.to_string());
     }
 
+    /// Removes the tag of a builder state its image no longer keeps (nothing in the stack
+    /// builds in it now), once the image was built without it; only a state this stack made
+    /// (another stack with the same namespace may keep one under the name). Quietly, as a
+    /// candidate: a state a user's container still uses stays, and nothing reads it.
+    pub(super) fn drop_stale_state(&self, state: &ImageRef) {
+        let reference = state.to_string();
+        let ours = self.engine.inspect_image(&reference).is_ok_and(|info| {
+            info.is_some_and(|info| {
+                info.labels.get(crate::STACK_LABEL) == Some(&self.prepared.stack_identity)
+            })
+        });
+        if ours {
+            let _ = self.engine.remove_image(&reference);
+        }
+    }
+
     /// The binary package cache of the chain whose root builder is `root`: a folder per root
     /// builder and its content key (`binpkgs.rs`).
     pub(super) fn package_cache(&self, root: &ImageId) -> Result<PackageCache, BuildError> {

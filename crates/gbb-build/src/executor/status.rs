@@ -7,10 +7,12 @@ use gbb_plan::{BuilderStep, CoreStep, ImageStep, Step, StepId};
 use super::{Build, Existing};
 use crate::{BuildError, Why, names};
 
-/// An image step's results: the image and its kept state.
+/// An image step's results: the image and, when it keeps one, its kept state.
 pub(super) struct ImageStatus {
     pub(super) why: Why,
-    /// The kept state exists with this step's key (phase 1 need not run for `-f`).
+    /// Phase 1's result in the engine is current: the kept state exists with this step's key,
+    /// or the image keeps none (then its outputs in `.gbb/build` are all phase 1 left). With
+    /// `-f`, phase 1 need not run again.
     pub(super) state_current: bool,
 }
 
@@ -71,18 +73,27 @@ impl Build<'_> {
         Ok(self.why(&step.id, self.existing(&reference)?.as_ref()))
     }
 
-    /// An image is up to date when both the image and its kept state carry its key.
+    /// An image is up to date when the image and its kept state carry its key; an image that
+    /// keeps no state (nothing builds in it) needs only the image. A state left from when it
+    /// kept one is not looked at: its key differs, and the image's key says why.
     pub(super) fn image_status(&self, step: &ImageStep) -> Result<ImageStatus, BuildError> {
         let definition = self.definition(step.definition);
         let image = self.existing(&names::latest(&definition.id))?;
-        let state = self.existing(&names::state(&step.state))?;
         let image_why = self.why(&step.id, image.as_ref());
+        if !step.keeps_state {
+            return Ok(ImageStatus {
+                why: image_why,
+                state_current: true,
+            });
+        }
+        let state = self.existing(&names::state(&step.state))?;
         let state_why = self.why(&step.id, state.as_ref());
         let state_current = state_why == Why::UpToDate;
+        // The image's record says why first: a state missing because it was not needed
+        // before is "state now needed", not "not built yet".
         let why = match (image_why, state_why) {
-            (Why::NotBuilt, _) | (_, Why::NotBuilt) => Why::NotBuilt,
-            (Why::UpToDate, Why::UpToDate) => Why::UpToDate,
-            (Why::UpToDate, changed) | (changed, _) => changed,
+            (Why::UpToDate, state) => state,
+            (image, _) => image,
         };
         Ok(ImageStatus { why, state_current })
     }

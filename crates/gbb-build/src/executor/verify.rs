@@ -109,7 +109,11 @@ impl Build<'_> {
                 step.definition,
                 step.core.as_ref(),
                 &run_image,
-                Mode::Image,
+                // As the build ran it (the root is the same either way; the container is
+                // removed here whatever it says).
+                Mode::Image {
+                    keeps_state: step.keeps_state,
+                },
                 run.path(),
                 packages.mounts()?,
             )?;

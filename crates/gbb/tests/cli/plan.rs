@@ -84,11 +84,16 @@ fn json_steps_have_kind_id_parent_builder() {
     assert_eq!(app["builds_in"], "state");
     assert_eq!(app["needs"], serde_json::json!(["ns/lib"]));
     assert_eq!(app["state"], "ns/bob-app");
+    assert_eq!(
+        app["keeps_state"], false,
+        "nothing builds in the state of ns/app"
+    );
     assert_eq!(app["path"], "dock/ns/images/app");
     let base = steps.iter().find(|s| s["id"] == "ns/base").unwrap();
     assert_eq!(base["parent"], "scratch");
     assert_eq!(base["builder"], "ns/bob");
     assert_eq!(base["needs"], serde_json::json!(["ns/bob"]));
+    assert_eq!(base["keeps_state"], true, "ns/lib builds in it");
 }
 
 #[test]
@@ -184,6 +189,7 @@ fn builder_setting_beats_the_parent_state() {
     assert_eq!(tool["builder"], "ns/bob-musl");
     assert_eq!(tool["builds_in"], "builder");
     assert_eq!(tool["state"], "ns/bob-musl-tool");
+    assert_eq!(tool["keeps_state"], true, "ns/tool2 builds in it");
     let tool2 = steps.iter().find(|s| s["id"] == "ns/tool2").unwrap();
     assert_eq!(
         tool2["builder"], "ns/bob-musl-tool",
@@ -333,4 +339,46 @@ fn large_stack_reads_in_order() {
             run.all()
         );
     }
+}
+
+/// Issue 14: an image keeps a builder state only when an image of the stack builds in it,
+/// whatever was asked for (the key covers it, so it must not depend on the ids given).
+#[test]
+fn an_image_keeps_its_state_only_for_a_child_built_in_it() {
+    let keeps = |plan: &serde_json::Value, id: &str| {
+        plan["steps"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["id"] == id)
+            .unwrap_or_else(|| panic!("{id} is in the plan"))["keeps_state"]
+            .clone()
+    };
+    let plan = small_stack()
+        .gbb(&["plan", "--json", "-n", "ns/lib"])
+        .json();
+    assert_eq!(
+        keeps(&plan, "ns/lib"),
+        true,
+        "ns/app builds in it, though not asked for"
+    );
+    let plan = small_stack()
+        .file("dock/ns/builder/bob-musl/build.conf", "BUILDER=ns/bob\n")
+        .file(
+            "dock/ns/images/app/build.conf",
+            "IMAGE_PARENT=ns/lib\nBUILDER=ns/bob-musl\n",
+        )
+        .gbb(&["plan", "--json"])
+        .json();
+    assert_eq!(
+        keeps(&plan, "ns/lib"),
+        false,
+        "ns/app names a builder of its own"
+    );
+    assert_eq!(
+        keeps(&plan, "ns/base"),
+        true,
+        "ns/lib and ns/tool build in it"
+    );
+    assert_eq!(keeps(&plan, "ns/app"), false);
 }

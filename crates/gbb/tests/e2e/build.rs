@@ -182,6 +182,8 @@ fn builds_runs_and_rebuilds_only_what_changed() {
 #[test]
 fn force_flags_rebuild_down_to_their_level() {
     let stack = E2eStack::new();
+    // So that hello keeps a state, which -f keeps and -F makes again.
+    stack.with_child("hello");
     let hello = stack.id("hello");
     let bob = stack.id("bob");
     let run = stack.gbb(&["build", &hello]);

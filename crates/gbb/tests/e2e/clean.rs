@@ -50,6 +50,7 @@ fn clean_checks_the_ids_first_and_removes_only_what_was_named() {
 #[test]
 fn clean_leaves_another_stacks_images_of_the_same_namespace() {
     let first = E2eStack::new();
+    first.with_child("hello");
     let hello = first.id("hello");
     first.gbb(&["build", &hello]).success();
     // A second stack with the same namespace name, and a builder of its own, builds over the
@@ -58,6 +59,18 @@ fn clean_leaves_another_stacks_images_of_the_same_namespace() {
     let second = E2eStack::new();
     let namespace = second.root().join("dock").join(&first.ns);
     std::fs::rename(second.root().join("dock").join(&second.ns), &namespace).unwrap();
+    let kid = namespace.join("images/hello-kid");
+    std::fs::create_dir_all(&kid).unwrap();
+    std::fs::write(
+        kid.join("build.conf"),
+        format!("IMAGE_PARENT=\"{hello}\"\n"),
+    )
+    .unwrap();
+    std::fs::write(
+        kid.join("Dockerfile.template"),
+        "FROM ${IMAGE_PARENT}\nADD rootfs.tar /\n",
+    )
+    .unwrap();
     let conf = namespace.join("builder/bob/build.conf");
     let text = std::fs::read_to_string(&conf).unwrap_or_default();
     std::fs::write(&conf, format!("{text}# the second stack's builder\n")).unwrap();
@@ -95,6 +108,7 @@ fn clean_leaves_another_stacks_images_of_the_same_namespace() {
 #[test]
 fn dangling_removes_old_states_and_builder_tags_and_keeps_releases() {
     let stack = E2eStack::new();
+    stack.with_child("hello");
     let hello = stack.id("hello");
     let run = stack
         .command(&["build", &hello])

@@ -252,6 +252,23 @@ impl E2eStack {
         std::fs::write(dir.join(file), content).unwrap();
     }
 
+    /// Adds an image `<parent>-kid` built in the kept state of `parent` (not built unless
+    /// asked for), so that `parent` keeps a builder state: an image nothing builds in keeps
+    /// none (issue 14).
+    pub(crate) fn with_child(&self, parent: &str) {
+        let kid = format!("{parent}-kid");
+        self.write(
+            &kid,
+            "build.conf",
+            &format!("IMAGE_PARENT=\"{}\"\n", self.id(parent)),
+        );
+        self.write(
+            &kid,
+            "Dockerfile.template",
+            "FROM ${IMAGE_PARENT}\nADD rootfs.tar /\n",
+        );
+    }
+
     pub(crate) fn command(&self, args: &[&str]) -> Command {
         let mut command = Command::new(env!("CARGO_BIN_EXE_gbb"));
         command

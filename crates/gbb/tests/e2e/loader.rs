@@ -50,6 +50,8 @@ fn a_dynamic_program_on_scratch_fails_and_on_glibc_runs() {
     // A hook plants an index of its own; gbb's replaces it.
     let plant = "finish_rootfs_build() {\n  echo '{\"format\":\"gbb-file-index\",\"version\":1,\"files\":{}}' > \"${GBB_OUT:-/gbb-out}/files.json\"\n}\n";
     image(&stack, "app", &glibc, "app-misc/greet", "", plant);
+    // So that app keeps a state, which its failure must leave as it was.
+    stack.with_child("app");
     stack.gbb(&["build", &app]).success();
     assert_eq!(
         docker(&[

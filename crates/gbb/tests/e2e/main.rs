@@ -28,4 +28,5 @@ mod sbom;
 mod shell;
 mod signals;
 mod stage3_tools;
+mod states;
 mod status;

@@ -217,8 +217,9 @@ fn packages_tsv_and_purged_txt_links_are_refused() {
 
 #[test]
 fn failures_after_phase_1_leave_the_previous_state_tags_and_outputs() {
-    // busybox: it has a shell, for build-test.sh.
+    // busybox: it has a shell, for build-test.sh; with a child, so that it keeps a state.
     let stack = E2eStack::new();
+    stack.with_child("busybox");
     let busybox = stack.id("busybox");
     stack.gbb(&["build", &busybox]).success();
     let before = kept(&stack, "busybox");

@@ -164,6 +164,9 @@ fn push_sends_tags_and_skips_layers_the_registry_has() {
 #[test]
 fn clean_removes_the_stacks_files_and_images_only() {
     let stack = E2eStack::new();
+    // Both keep a state (a child builds in each), which clean removes with its image.
+    stack.with_child("hello");
+    stack.with_child("busybox");
     let hello = stack.id("hello");
     let busybox = stack.id("busybox");
     stack.gbb(&["build", &hello, &busybox]).success();

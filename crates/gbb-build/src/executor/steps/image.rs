@@ -1,8 +1,8 @@
 //! An image step: phase 1 in a build container (its builder, or its parent's kept state),
 //! its programs checked for their loader and libraries (`loader_check.rs`), kept as this
-//! image's state; phase 2 builds the image from the root file system phase 1
-//! left; `build-test.sh` and the health check run on it; only then do `PACKAGES.md`, the kept
-//! outputs and the tags change.
+//! image's state when an image of the stack builds in it (else removed); phase 2 builds the
+//! image from the root file system phase 1 left; `build-test.sh` and the health check run on
+//! it; only then do `PACKAGES.md`, the kept outputs and the tags change.
 
 use gbb_engine::ImageRef;
 use gbb_plan::{ImageBuildsIn, ImageStep, Reason};
@@ -52,8 +52,10 @@ impl Build<'_> {
 
         // Phase 1, unless only phase 2 is asked for (-f) and phase 1's output is current. Its
         // container writes into a folder of its own (removed when this returns, whatever
-        // happened) and is kept as a candidate state: the state's tag and the outputs in
-        // `.gbb/build` change only once the whole step succeeded.
+        // happened) and, when a child builds in it, is kept as a candidate state: the state's
+        // tag and the outputs in `.gbb/build` change only once the whole step succeeded. An
+        // image nothing builds in keeps no state: its container is removed once phase 1's
+        // outputs are checked, and its merge into the container's own `/` was skipped.
         let phase1_current = state_current
             && outputs::open_regular(&rootfs).is_ok_and(|f| f.is_some())
             && outputs::read_text(&key_file, TEXT_LIMIT)
@@ -61,7 +63,7 @@ impl Build<'_> {
                 .flatten()
                 .as_deref()
                 == Some(key.as_str());
-        let mut phase1: Option<(RunDir, ImageRef)> = None;
+        let mut phase1: Option<(RunDir, Option<ImageRef>)> = None;
         if (forced && self.options.force >= Force::ImagesPhase1) || !phase1_current {
             self.reporter
                 .started(&id, &format!("phase 1 in {run_image}"));
@@ -82,7 +84,9 @@ impl Build<'_> {
                 step.definition,
                 step.core.as_ref(),
                 &run_image,
-                Mode::Image,
+                Mode::Image {
+                    keeps_state: step.keeps_state,
+                },
                 run.path(),
                 packages.mounts()?,
             )?;
@@ -115,8 +119,14 @@ impl Build<'_> {
             ) {
                 return Err(self.discard(&container, error));
             }
-            let state_candidate = names::candidate(&step.state);
-            self.keep(&step.id, &container, &state_candidate, &spec.mounts)?;
+            let state_candidate = if step.keeps_state {
+                let candidate = names::candidate(&step.state);
+                self.keep(&step.id, &container, &candidate, &spec.mounts)?;
+                Some(candidate)
+            } else {
+                self.remove(&id, &container, &format!("container `{container}`"))?;
+                None
+            };
             phase1 = Some((run, state_candidate));
         }
         let image_candidate = names::candidate(definition.id.as_str());
@@ -124,15 +134,18 @@ impl Build<'_> {
             .image_phase2(
                 step,
                 key,
-                phase1.as_ref().map(|(run, state)| (run, state)),
+                phase1.as_ref().map(|(run, state)| (run, state.as_ref())),
                 &image_candidate,
             )
             .map(|size| Done::built(why, size));
         if result.is_err() {
             self.drop_candidate(&image_candidate);
-            if let Some((_, state_candidate)) = &phase1 {
+            if let Some((_, Some(state_candidate))) = &phase1 {
                 self.drop_candidate(state_candidate);
             }
+        } else if !step.keeps_state {
+            // A state kept when something built in it, which nothing does any more.
+            self.drop_stale_state(&names::state(&step.state));
         }
         result
     }
@@ -147,7 +160,7 @@ impl Build<'_> {
         &self,
         step: &ImageStep,
         key: &ContentKey,
-        phase1: Option<(&RunDir, &ImageRef)>,
+        phase1: Option<(&RunDir, Option<&ImageRef>)>,
         candidate: &ImageRef,
     ) -> Result<Option<u64>, BuildError> {
         let definition = self.definition(step.definition);
@@ -204,7 +217,9 @@ impl Build<'_> {
             run.take_folder_into("portage-logs", &output, Owner::of_this_process())?;
             sbom.keep(&output)?;
             outputs::write_file(&key_file, key.as_str().as_bytes())?;
-            self.promote(&id, state_candidate, &[names::state(&step.state)])?;
+            if let Some(state_candidate) = state_candidate {
+                self.promote(&id, state_candidate, &[names::state(&step.state)])?;
+            }
         } else {
             sbom.keep(&output)?;
         }
