@@ -457,15 +457,23 @@ fn build_output_writes_a_layout_and_an_archive_that_tools_and_docker_read() {
     );
     assert!(bundle.join("rootfs/bin/hello").is_file());
     assert!(bundle.join("config.json").is_file());
-    // And the engine takes it back from the layout: same id, it runs.
-    let copied = format!("{hello}:from-layout");
+    // And the engine takes it back from the layout: same id, it runs. A name with a registry
+    // part, so that both engines keep it as given (Podman files a short name a loaded archive
+    // carries under `localhost/`, and then looks a short name up under `docker.io/`).
+    let copied = format!("localhost/{hello}:from-layout");
+    // skopeo's `docker-daemon:` reads no DOCKER_HOST: the engine the tests use is passed on.
+    let daemon_host = std::env::var("DOCKER_HOST").unwrap_or_default();
+    let mut copy = vec![
+        "copy".to_owned(),
+        format!("oci:{}:{hello}:2026.11", layout.display()),
+        format!("docker-daemon:{copied}"),
+    ];
+    if !daemon_host.is_empty() {
+        copy.insert(1, format!("--dest-daemon-host={daemon_host}"));
+    }
     tool(
         "skopeo",
-        &[
-            "copy",
-            &format!("oci:{}:{hello}:2026.11", layout.display()),
-            &format!("docker-daemon:{copied}"),
-        ],
+        &copy.iter().map(String::as_str).collect::<Vec<_>>(),
     );
     assert_eq!(
         docker(&["image", "inspect", "--format", "{{.Id}}", &copied]).trim(),
