@@ -210,6 +210,8 @@ fn builds_on_a_remote_engine_over_tls_without_bind_mounts() {
     let stack = E2eStack::new();
     let cache = tempfile::tempdir().unwrap();
     let busybox = stack.id("busybox");
+    // A child, so that busybox keeps a builder state to look into (a leaf keeps none).
+    stack.with_child("busybox");
     let build = |args: &[&str]| {
         let mut all = vec!["--engine", "docker", "build"];
         all.extend_from_slice(args);
