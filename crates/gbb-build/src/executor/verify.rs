@@ -13,11 +13,10 @@
 //! field) that does: a hook that writes the date into the root shows up as that file.
 
 use gbb_image::BlobStore;
-use gbb_plan::{ImageBuildsIn, Reason, Step};
+use gbb_plan::{Reason, Step};
 
 use super::Build;
-use super::container::Mode;
-use super::steps::image::parent_image;
+use super::steps::image::{parent_image, run_image};
 use super::steps::image_phase2::{ImageTarget, stored_image};
 use crate::{BuildError, Paths, names, template};
 
@@ -88,48 +87,8 @@ impl Build<'_> {
 
             // Phase 1, into a scratch folder, in the container a build would use.
             self.reporter.started(&id, "verify: phase 1");
-            let run_image = match &step.builds_in {
-                ImageBuildsIn::Builder(builder) => names::latest(builder),
-                ImageBuildsIn::ParentState { state, .. } => names::state(state),
-            };
-            let run = crate::outputs::RunDir::new(&self.options.paths, &id)?;
-            let root = step
-                .root_builder
-                .as_ref()
-                .ok_or_else(|| BuildError::NotBuilt {
-                    id: format!("the builder of {id}"),
-                })?;
-            let packages = self
-                .package_cache(root)?
-                .open_run(&self.options.paths.package_runs())?;
-            let spec = super::step_container(
-                &self.prepared,
-                self.stack,
-                self.options,
-                step.definition,
-                step.core.as_ref(),
-                &run_image,
-                // As the build ran it (the root is the same either way; the container is
-                // removed here whatever it says).
-                Mode::Image {
-                    keeps_state: step.keeps_state,
-                },
-                run.path(),
-                packages.mounts()?,
-            )?;
-            let log_path = self.options.paths.log(&id);
-            let ran = self.run_container(&id, &spec, &log_path);
-            let container = self.take_packages(&id, packages, ran)?;
-            self.remove(&id, &container, "the phase 1 container")?;
-            let rootfs = run
-                .regular_file("rootfs.tar")?
-                .ok_or_else(|| BuildError::StepFailed {
-                    id: id.clone(),
-                    step: "rootfs.tar".to_owned(),
-                    status: 1,
-                    log: log_path.clone(),
-                    tail: vec!["phase 1 ended without writing /gbb-out/rootfs.tar".to_owned()],
-                })?;
+            let phase1 = self.run_phase1(step, &run_image(step))?;
+            self.remove(&id, &phase1.container, "the phase 1 container")?;
 
             // Phase 2, into the scratch store, on the parent as it was kept.
             self.reporter.started(&id, "verify: phase 2");
@@ -138,14 +97,14 @@ impl Build<'_> {
                 step,
                 definition,
                 &rendered,
-                &rootfs,
+                &phase1.rootfs,
                 &ImageTarget {
                     store: &scratch_store,
                     parents: (&kept_store, kept),
                     load_as: None,
                 },
             )?;
-            drop(run);
+            drop(phase1);
             let (kept_digest, rebuilt) = (
                 kept_image.digest().to_string(),
                 written.image.digest().to_string(),

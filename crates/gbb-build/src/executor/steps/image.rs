@@ -26,14 +26,19 @@ pub(crate) fn parent_image(step: &ImageStep) -> String {
     }
 }
 
+/// The image an image step's phase 1 runs in: its builder, or its parent's kept state.
+pub(crate) fn run_image(step: &ImageStep) -> ImageRef {
+    match &step.builds_in {
+        ImageBuildsIn::Builder(builder) => names::latest(builder),
+        ImageBuildsIn::ParentState { state, .. } => names::state(state),
+    }
+}
+
 impl Build<'_> {
     pub(in super::super) fn image(&self, step: &ImageStep) -> StepResult {
         let definition = self.definition(step.definition);
         let id = definition.id.to_string();
-        let run_image = match &step.builds_in {
-            ImageBuildsIn::Builder(builder) => names::latest(builder),
-            ImageBuildsIn::ParentState { state, .. } => names::state(state),
-        };
+        let run_image = run_image(step);
         let key = self.key_of_step(&step.id);
         let output = self.options.paths.output(&id);
         let rootfs = output.join("rootfs.tar");
@@ -67,46 +72,12 @@ impl Build<'_> {
         if (forced && self.options.force >= Force::ImagesPhase1) || !phase1_current {
             self.reporter
                 .started(&id, &format!("phase 1 in {run_image}"));
-            let run = RunDir::new(&self.options.paths, &id)?;
-            let root = step
-                .root_builder
-                .as_ref()
-                .ok_or_else(|| BuildError::NotBuilt {
-                    id: format!("the builder of {id}"),
-                })?;
-            let packages = self
-                .package_cache(root)?
-                .open_run(&self.options.paths.package_runs())?;
-            let spec = step_container(
-                &self.prepared,
-                self.stack,
-                self.options,
-                step.definition,
-                step.core.as_ref(),
-                &run_image,
-                Mode::Image {
-                    keeps_state: step.keeps_state,
-                },
-                run.path(),
-                packages.mounts()?,
-            )?;
-            let log_path = self.options.paths.log(&id);
-            let ran = self.run_container(&id, &spec, &log_path);
-            let container = self.take_packages(&id, packages, ran)?;
-            match run.regular_file("rootfs.tar") {
-                Ok(Some(_)) => {}
-                Ok(None) => {
-                    let error = BuildError::StepFailed {
-                        id: id.clone(),
-                        step: "rootfs.tar".to_owned(),
-                        status: 1,
-                        log: log_path,
-                        tail: vec!["phase 1 ended without writing /gbb-out/rootfs.tar".to_owned()],
-                    };
-                    return Err(self.discard(&container, error));
-                }
-                Err(error) => return Err(self.discard(&container, error)),
-            }
+            let Phase1Run {
+                run,
+                container,
+                mounts,
+                ..
+            } = self.run_phase1(step, &run_image)?;
             // Can every program be loaded? Asked before the container is kept, so a failure
             // leaves no candidate state and moves no tag.
             if let Err(error) = loader_check::check_phase1(
@@ -121,7 +92,7 @@ impl Build<'_> {
             }
             let state_candidate = if step.keeps_state {
                 let candidate = names::candidate(&step.state);
-                self.keep(&step.id, &container, &candidate, &spec.mounts)?;
+                self.keep(&step.id, &container, &candidate, &mounts)?;
                 Some(candidate)
             } else {
                 self.remove(&id, &container, &format!("container `{container}`"))?;
@@ -281,5 +252,74 @@ impl Build<'_> {
             &purged,
         );
         outputs::write_file(&definition.dir.join("PACKAGES.md"), text.as_bytes())
+    }
+}
+
+/// A finished phase-1 container and what it left: the run's folder, its `rootfs.tar`
+/// (checked to be a regular file), the stopped container (not yet kept or removed) and the
+/// mounts it had.
+pub(in super::super) struct Phase1Run {
+    pub(in super::super) run: RunDir,
+    pub(in super::super) rootfs: std::path::PathBuf,
+    pub(in super::super) container: String,
+    pub(in super::super) mounts: Vec<gbb_engine::Mount>,
+}
+
+impl Build<'_> {
+    /// Runs phase 1 of `step` in `run_image` (its builder or its parent's kept state), with
+    /// the binary packages of its chain, into a run folder of its own; the build and
+    /// `gbb verify` share it. A container that ended without writing `rootfs.tar` is removed
+    /// and the step fails.
+    pub(in super::super) fn run_phase1(
+        &self,
+        step: &ImageStep,
+        run_image: &ImageRef,
+    ) -> Result<Phase1Run, BuildError> {
+        let id = self.definition(step.definition).id.to_string();
+        let run = RunDir::new(&self.options.paths, &id)?;
+        let root = step
+            .root_builder
+            .as_ref()
+            .ok_or_else(|| BuildError::NotBuilt {
+                id: format!("the builder of {id}"),
+            })?;
+        let packages = self
+            .package_cache(root)?
+            .open_run(&self.options.paths.package_runs())?;
+        let spec = step_container(
+            &self.prepared,
+            self.stack,
+            self.options,
+            step.definition,
+            step.core.as_ref(),
+            run_image,
+            Mode::Image {
+                keeps_state: step.keeps_state,
+            },
+            run.path(),
+            packages.mounts()?,
+        )?;
+        let log_path = self.options.paths.log(&id);
+        let ran = self.run_container(&id, &spec, &log_path);
+        let container = self.take_packages(&id, packages, ran)?;
+        match run.regular_file("rootfs.tar") {
+            Ok(Some(rootfs)) => Ok(Phase1Run {
+                run,
+                rootfs,
+                container,
+                mounts: spec.mounts,
+            }),
+            Ok(None) => {
+                let error = BuildError::StepFailed {
+                    id,
+                    step: "rootfs.tar".to_owned(),
+                    status: 1,
+                    log: log_path,
+                    tail: vec!["phase 1 ended without writing /gbb-out/rootfs.tar".to_owned()],
+                };
+                Err(self.discard(&container, error))
+            }
+            Err(error) => Err(self.discard(&container, error)),
+        }
     }
 }
