@@ -155,13 +155,22 @@ impl Context {
             jobs: 1,
             fail_fast: false,
             paths: self.paths(stack),
-            source_date_epoch: self
-                .options
-                .env
-                .get("SOURCE_DATE_EPOCH")
-                .and_then(|v| v.parse().ok())
-                .unwrap_or(0),
+            source_date_epoch: self.source_date_epoch()?,
         })
+    }
+
+    /// `SOURCE_DATE_EPOCH` (seconds since 1970), the time every file and config of an image
+    /// gets; 0 when unset or empty. Anything else is refused rather than read as 0: a typo
+    /// would silently give other digests than the user asked for.
+    fn source_date_epoch(&self) -> anyhow::Result<u64> {
+        match self.options.env.get("SOURCE_DATE_EPOCH") {
+            None | Some("") => Ok(0),
+            Some(value) => value.parse().map_err(|_| {
+                anyhow::anyhow!(
+                    "SOURCE_DATE_EPOCH is `{value}`: give whole seconds since 1970 (e.g. `$(git log -1 --format=%ct)`), or unset it for 0"
+                )
+            }),
+        }
     }
 
     /// The shared cache: `GBB_CACHE_DIR`, else `$XDG_CACHE_HOME/gbb`, else `~/.cache/gbb`.

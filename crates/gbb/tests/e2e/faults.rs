@@ -3,7 +3,7 @@
 
 use std::time::{Duration, Instant};
 
-use crate::harness::{E2eStack, now};
+use crate::harness::{E2eStack, Run, now};
 
 const HELLO_BUILD_SH: &str = "_packages=\"app-misc/hello-static\"\n";
 
@@ -259,4 +259,26 @@ fn build_test_runs_in_the_new_image_and_guards_its_tags() {
         "the tested-out image is not tagged"
     );
     assert!(stack.image_id("busybox:gbb-candidate").is_none());
+}
+
+#[test]
+fn a_source_date_epoch_that_is_no_number_is_refused_before_anything_runs() {
+    let stack = E2eStack::new();
+    let hello = stack.id("hello");
+    let run = Run::from(
+        stack
+            .command(&["build", &hello])
+            .env("SOURCE_DATE_EPOCH", "yesterday")
+            .output()
+            .expect("gbb runs"),
+    );
+    assert_eq!(run.code, Some(2), "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("error: SOURCE_DATE_EPOCH is `yesterday`: give whole seconds since 1970"),
+        "{}",
+        run.stderr
+    );
+    assert!(stack.containers().is_empty(), "{:?}", stack.containers());
+    assert!(stack.image_id("hello:latest").is_none());
 }

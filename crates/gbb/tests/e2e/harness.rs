@@ -119,7 +119,7 @@ pub(crate) struct Run {
 }
 
 impl Run {
-    fn from(output: Output) -> Self {
+    pub(crate) fn from(output: Output) -> Self {
         Self {
             code: output.status.code(),
             stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
