@@ -367,13 +367,17 @@ fn actions(stack: &Stack, step: &Step) -> Vec<String> {
         out.push(format!("run {name}"));
     }
     out.push("clean up the root and write rootfs.tar".to_owned());
-    out.push(format!("keep the container as `{}`", image.state));
+    out.push(if image.keeps_state {
+        format!("keep the container as `{}`", image.state)
+    } else {
+        "remove the container (nothing builds in it)".to_owned()
+    });
     let parent = match &image.parent {
         Some(parent) => format!("`{parent}`"),
         None => "scratch".to_owned(),
     };
     out.push(format!(
-        "build the image from Dockerfile.template on {parent} with rootfs.tar, tag `{}:{}` and `:latest`",
+        "write the image from Dockerfile.template on {parent} with rootfs.tar, load it, tag `{}:{}` and `:latest`",
         definition.id, definition.tag
     ));
     out

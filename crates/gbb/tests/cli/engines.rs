@@ -85,8 +85,8 @@ fn a_dummy_build_lists_each_step_and_builds_nothing() {
            emerge sys-apps/busybox into /emerge-root
            run finish_rootfs_build
            clean up the root and write rootfs.tar
-           keep the container as `dummy/bob-busybox`
-           build the image from Dockerfile.template on scratch with rootfs.tar, tag `dummy/busybox:latest` and `:latest`
+           remove the container (nothing builds in it)
+           write the image from Dockerfile.template on scratch with rootfs.tar, load it, tag `dummy/busybox:latest` and `:latest`
     --- stderr
     ");
     // Nothing written: no lock, no logs, no build output.
