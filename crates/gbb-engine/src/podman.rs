@@ -31,8 +31,9 @@
 //!   (interval, timeout, retries, start period: [`HealthProbe`]).
 //! - **Build cancel (not handled).** Closing the connection of a build does not stop Podman's
 //!   build: its `RUN` keeps running under buildah, in a container the compatible API neither
-//!   lists nor stops, until it ends; the result is then left untagged. gbb stops waiting at
-//!   once, as with Docker, and removes its own containers.
+//!   lists nor stops, until it ends; the result is then left untagged. gbb's phase 2 no
+//!   longer calls the build API (it runs a template's `RUN` as a container of its own, which
+//!   Ctrl-C removes on either engine), so only a caller of [`Engine::build_image`] meets this.
 //! - **Listings lose races.** Listing images or containers fails ("image not known") when
 //!   one of them is removed while the listing is made, as another build on the engine may do
 //!   at any time; so does inspecting one image while another is removed. gbb asks again
