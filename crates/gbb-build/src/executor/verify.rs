@@ -17,7 +17,7 @@ use gbb_plan::{Reason, Step};
 
 use super::Build;
 use super::steps::image::{parent_image, run_image};
-use super::steps::image_phase2::{ImageTarget, stored_image};
+use super::steps::image_phase2::{ImageTarget, image_error, stored_image};
 use crate::{BuildError, Paths, names, template};
 
 /// What `gbb verify` found for one image.
@@ -50,13 +50,10 @@ impl Build<'_> {
     /// are the scratch place, `kept` the stack's own.
     pub fn verify(&self, kept: &Paths) -> Result<Vec<Verified>, BuildError> {
         crate::outputs::remove_leftover_runs(&self.options.paths)?;
-        let store_error = |source| BuildError::Image {
-            id: "gbb verify".to_owned(),
-            source,
-        };
-        let kept_store = BlobStore::open(kept.image_store()).map_err(store_error)?;
+        let store_error = image_error("gbb verify");
+        let kept_store = BlobStore::open(kept.image_store()).map_err(&store_error)?;
         let scratch_store =
-            BlobStore::open(self.options.paths.state.join("images")).map_err(store_error)?;
+            BlobStore::open(self.options.paths.state.join("images")).map_err(&store_error)?;
         let mut results = Vec::new();
         for step in &self.plan.steps {
             let Step::Image(step) = step else { continue };
@@ -120,10 +117,7 @@ impl Build<'_> {
                     &scratch_store,
                     &written.image,
                 )
-                .map_err(|source| BuildError::Image {
-                    id: id.clone(),
-                    source,
-                })?
+                .map_err(image_error(&id))?
                 .map_or_else(|| "the manifests".to_owned(), |d| d.to_string());
                 VerifyOutcome::Different {
                     kept: kept_digest,

@@ -144,13 +144,8 @@ impl Build<'_> {
         // Written by gbb (`image_phase2.rs`) and loaded under a candidate tag first: the
         // image's own tags move only once it passed its tests, so a failure leaves the
         // previous image tagged as it was.
-        let store =
-            gbb_image::BlobStore::open(self.options.paths.image_store()).map_err(|source| {
-                BuildError::Image {
-                    id: id.clone(),
-                    source,
-                }
-            })?;
+        let store = gbb_image::BlobStore::open(self.options.paths.image_store())
+            .map_err(super::image_phase2::image_error(&id))?;
         let written = self.write_phase2_image(
             step,
             definition,

@@ -78,7 +78,7 @@ pub(crate) fn stored_image(
 
 /// The error of writing an image for `id`: [`BuildError::NoSpace`] when the disk is full (the
 /// message says so and names the file), [`BuildError::Image`] otherwise.
-fn image_error(id: &str) -> impl Fn(gbb_image::Error) -> BuildError + '_ {
+pub(crate) fn image_error(id: &str) -> impl Fn(gbb_image::Error) -> BuildError + '_ {
     move |error| match &error {
         gbb_image::Error::Io { path, source, .. } if outputs::is_no_space(source) => {
             BuildError::NoSpace { path: path.clone() }
