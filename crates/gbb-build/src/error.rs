@@ -256,6 +256,27 @@ pub enum BuildError {
 }
 
 impl BuildError {
+    /// A container's failure named as the step it ran (`build-test.sh`, `RUN ...`): a
+    /// [`BuildError::StepFailed`] gets `step` as its step; any other error is left as it is.
+    pub(crate) fn named_step(self, step: impl Into<String>) -> Self {
+        match self {
+            Self::StepFailed {
+                id,
+                status,
+                log,
+                tail,
+                ..
+            } => Self::StepFailed {
+                id,
+                step: step.into(),
+                status,
+                log,
+                tail,
+            },
+            other => other,
+        }
+    }
+
     /// Whether the environment, not the input, failed the build: a file that could not be
     /// read or written, a full disk (on the host, or inside a build container, as its log
     /// says). The command line exits 3 for these.

@@ -35,22 +35,7 @@ impl Build<'_> {
         let log_path = self.options.paths.log(&format!("{id}.test"));
         let container = self
             .run_container(&id, &spec, &log_path)
-            .map_err(|e| match e {
-                BuildError::StepFailed {
-                    id,
-                    status,
-                    log,
-                    tail,
-                    ..
-                } => BuildError::StepFailed {
-                    id,
-                    step: "build-test.sh".to_owned(),
-                    status,
-                    log,
-                    tail,
-                },
-                other => other,
-            })?;
+            .map_err(|e| e.named_step("build-test.sh"))?;
         self.remove(&id, &container, "the test container")
     }
 

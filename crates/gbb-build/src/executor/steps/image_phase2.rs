@@ -340,22 +340,7 @@ impl Build<'_> {
         let log_path = self.options.paths.log(&format!("{id}.phase2"));
         let container = self
             .run_container(id, &spec, &log_path)
-            .map_err(|e| match e {
-                BuildError::StepFailed {
-                    id,
-                    status,
-                    log,
-                    tail,
-                    ..
-                } => BuildError::StepFailed {
-                    id,
-                    step: format!("RUN {}", shown(argv)),
-                    status,
-                    log,
-                    tail,
-                },
-                other => other,
-            })?;
+            .map_err(|e| e.named_step(format!("RUN {}", shown(argv))))?;
         if let Err(e) = self
             .engine
             .commit_container(&container, &committed, &Default::default())
