@@ -99,6 +99,21 @@ fn api(operation: impl Into<String>) -> impl FnOnce(bollard::errors::Error) -> E
 
 /// The engine's message, or one line saying what it means when its cause is known (Podman's
 /// default ulimits, see `podman.rs`).
+/// The error a streamed answer (an import, a load, a build, a push) carries, as the failure
+/// of `operation`; `Ok` when it carries none.
+fn streamed(
+    operation: &str,
+    detail: Option<bollard::models::ErrorDetail>,
+) -> Result<(), EngineError> {
+    match detail {
+        Some(detail) => Err(EngineError::Api {
+            operation: operation.to_owned(),
+            message: engine_message(detail.message.unwrap_or_default()),
+        }),
+        None => Ok(()),
+    }
+}
+
 fn engine_message(message: String) -> String {
     crate::podman::explain(&message).unwrap_or(message)
 }
@@ -448,14 +463,10 @@ impl Engine for Docker {
                 },
             };
             let mut stream = self.client.create_image(Some(options), Some(body), None);
+            let operation = format!("importing `{}`", tarball.display());
             while let Some(info) = stream.next().await {
-                let info = info.map_err(api(format!("importing `{}`", tarball.display())))?;
-                if let Some(detail) = info.error_detail {
-                    return Err(EngineError::Api {
-                        operation: format!("importing `{}`", tarball.display()),
-                        message: detail.message.unwrap_or_default(),
-                    });
-                }
+                let info = info.map_err(api(operation.clone()))?;
+                streamed(&operation, info.error_detail)?;
             }
             Ok(())
         }))
@@ -493,12 +504,7 @@ impl Engine for Docker {
                         log(line);
                     }
                 }
-                if let Some(detail) = info.error_detail {
-                    return Err(EngineError::Api {
-                        operation: operation.clone(),
-                        message: engine_message(detail.message.unwrap_or_default()),
-                    });
-                }
+                streamed(&operation, info.error_detail)?;
                 if let Some(aux) = info.aux
                     && let Some(image_id) = aux.id
                 {
@@ -838,12 +844,7 @@ impl Engine for Docker {
             let mut stream = self.client.push_image(repo, Some(options), None);
             while let Some(info) = stream.next().await {
                 let info = info.map_err(api(operation.clone()))?;
-                if let Some(detail) = info.error_detail {
-                    return Err(EngineError::Api {
-                        operation: operation.clone(),
-                        message: detail.message.unwrap_or_default(),
-                    });
-                }
+                streamed(&operation, info.error_detail)?;
                 // "Pushing" lines are byte counts; the others say what happened to a layer.
                 if let Some(status) = info.status.filter(|s| s != "Pushing") {
                     log(&status);
@@ -955,12 +956,7 @@ impl Engine for Docker {
             let mut stream = self.client.import_image(options, body, None);
             while let Some(info) = stream.next().await {
                 let info = info.map_err(api(operation.clone()))?;
-                if let Some(detail) = info.error_detail {
-                    return Err(EngineError::Api {
-                        operation: operation.clone(),
-                        message: detail.message.unwrap_or_default(),
-                    });
-                }
+                streamed(&operation, info.error_detail)?;
             }
             Ok(())
         }))
