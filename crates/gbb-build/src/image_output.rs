@@ -301,24 +301,15 @@ mod tests {
 
     /// A stack with `ns/base` and `ns/app` (tag `1.0`) on it, and its paths.
     fn stack(dir: &Path) -> (Stack, Paths) {
-        let write = |path: &str, text: &str| {
-            let path = dir.join(path);
-            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-            std::fs::write(path, text).unwrap();
-        };
-        write("build.conf", "IMAGE_TAG=1.0\n");
-        write("dock/ns/build.conf", "");
-        write("dock/ns/images/base/build.conf", "");
-        write("dock/ns/images/app/build.conf", "IMAGE_PARENT=ns/base\n");
-        let stack = Stack::discover(
+        crate::test_stack::stack(
             dir,
-            &gbb_stack::LoadOptions {
-                env: gbb_config::Environment::empty(),
-                user_config: None,
-            },
+            &[
+                ("build.conf", "IMAGE_TAG=1.0\n"),
+                ("dock/ns/build.conf", ""),
+                ("dock/ns/images/base/build.conf", ""),
+                ("dock/ns/images/app/build.conf", "IMAGE_PARENT=ns/base\n"),
+            ],
         )
-        .unwrap();
-        (stack, Paths::new(dir, &dir.join("cache")))
     }
 
     /// Writes an image of one file `name` on `parent` into the store, as a build does, and

@@ -39,6 +39,8 @@ mod packages_md;
 mod paths;
 mod registry;
 mod template;
+#[cfg(test)]
+mod test_stack;
 mod why;
 
 pub use clean::{

@@ -246,25 +246,16 @@ mod tests {
 
     /// A stack with `ns/glibc` and `ns/app` on it, and its paths.
     fn stack(dir: &Path, app_build_sh: &str) -> (Stack, Paths) {
-        let write = |path: &str, text: &str| {
-            let path = dir.join(path);
-            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-            std::fs::write(path, text).unwrap();
-        };
-        write("build.conf", "");
-        write("dock/ns/build.conf", "");
-        write("dock/ns/images/glibc/build.conf", "");
-        write("dock/ns/images/app/build.conf", "IMAGE_PARENT=ns/glibc\n");
-        write("dock/ns/images/app/build.sh", app_build_sh);
-        let stack = Stack::discover(
+        crate::test_stack::stack(
             dir,
-            &gbb_stack::LoadOptions {
-                env: gbb_config::Environment::empty(),
-                user_config: None,
-            },
+            &[
+                ("build.conf", ""),
+                ("dock/ns/build.conf", ""),
+                ("dock/ns/images/glibc/build.conf", ""),
+                ("dock/ns/images/app/build.conf", "IMAGE_PARENT=ns/glibc\n"),
+                ("dock/ns/images/app/build.sh", app_build_sh),
+            ],
         )
-        .unwrap();
-        (stack, Paths::new(dir, &dir.join("cache")))
     }
 
     fn app(stack: &Stack) -> &Definition {
