@@ -182,6 +182,11 @@ gbb_binpkg_setup() {
     # `gbb shell` sets up twice (gbb-build, then its start-up file): link once.
     [[ -z ${GBB_BINPKG_LINKED:-} ]] || return 0
     export GBB_BINPKG_LINKED=1
+    # A Packages file in the fresh PKGDIR before anything ran is the index this image's last
+    # run made, which gbb gives only when the cache is as it was then (binpkg_index.rs).
+    if [[ -f ${PKGDIR}/Packages && ! -L ${PKGDIR}/Packages ]]; then
+        GBB_BINPKG_INDEX_GIVEN=1
+    fi
     [[ -d ${GBB_PACKAGE_CACHE} ]] || return 0
     mkdir -p "${PKGDIR}"
     cp -rs "${GBB_PACKAGE_CACHE}/." "${PKGDIR}/"
@@ -193,9 +198,24 @@ gbb_binpkg_setup() {
 gbb_binpkg_index() {
     # An empty cache (a chain's first build) needs no index: Portage starts one itself.
     [[ -n $(find "${GBB_PACKAGE_CACHE}" -type f -print -quit 2>/dev/null) ]] || return 0
+    if (( ${#GBB_BINPKG_EXCLUDED[@]} == 0 )) && [[ -n ${GBB_BINPKG_INDEX_GIVEN:-} ]]; then
+        gbb_binpkg_keep_index
+        return 0
+    fi
     # The interpreter gbb_kubler_env found with Portage, as every other Portage question.
     "${GBB_PORTAGE_PYTHON:-python3}" "${GBB_LIB:-/usr/local/lib/gbb}/binpkg-index.py" \
         "${GBB_PACKAGE_CACHE}" "${PKGDIR}" "${GBB_BINPKG_EXCLUDED[@]}"
+    if (( ${#GBB_BINPKG_EXCLUDED[@]} == 0 )); then
+        gbb_binpkg_keep_index
+    fi
+}
+
+# The index of the whole cache (no _no_cache package left out) goes with the run's outputs,
+# for gbb to give to the image's next run (binpkg_index.rs). Before anything emerges:
+# Portage rewrites PKGDIR's index when it adds a package.
+gbb_binpkg_keep_index() {
+    [[ -n ${GBB_OUT:-} && -d ${GBB_OUT} && -f ${PKGDIR}/Packages ]] || return 0
+    cp -- "${PKGDIR}/Packages" "${GBB_OUT}/binpkg-index" || true
 }
 
 # gbb_binpkg_index makes PKGDIR's index once per run, after build.sh is read (gbb_image,

@@ -53,6 +53,11 @@ impl PackageCache {
         Self { dir }
     }
 
+    /// The cache's folder on this machine.
+    pub(crate) fn dir(&self) -> &Path {
+        &self.dir
+    }
+
     /// The read-only mount of the cache alone: for `gbb shell`, whose `PKGDIR` stays inside
     /// its container and goes with it.
     pub(crate) fn read_only_mounts(&self) -> Result<Vec<Mount>, BuildError> {
@@ -124,6 +129,11 @@ pub(crate) struct Harvest {
 }
 
 impl PackageRun {
+    /// This run's own `PKGDIR` on this machine (empty until the container runs).
+    pub(crate) fn dir(&self) -> &Path {
+        self.dir.path()
+    }
+
     /// The mounts of a build container: the cache read-only, this run's folder as `PKGDIR`.
     pub(crate) fn mounts(&self) -> Result<Vec<Mount>, BuildError> {
         let mut mounts = self.cache.read_only_mounts()?;

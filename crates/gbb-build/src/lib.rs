@@ -15,6 +15,7 @@
 //! Every result carries a [`ContentKey`] label: the hash of everything it depends on. A step
 //! whose images already carry the key it would get is skipped without starting a container.
 
+mod binpkg_index;
 mod binpkgs;
 mod clean;
 mod context;

@@ -40,13 +40,15 @@ pub(crate) const TEXT_LIMIT: u64 = 4 * 1024 * 1024;
 /// its children; `pkgdb.tar`: see the gbb-sbom crate), and the file index children's loader
 /// checks read (`files.json`, which gbb itself writes into the run's folder after the
 /// container ended, over anything a hook left there: see `loader_check.rs`).
-pub(crate) const KEPT_OUTPUTS: [&str; 6] = [
+pub(crate) const KEPT_OUTPUTS: [&str; 8] = [
     "rootfs.tar",
     "packages.tsv",
     "purged.txt",
     "package.installed",
     "pkgdb.tar",
     crate::loader_check::FILE_INDEX,
+    crate::binpkg_index::KEPT_INDEX,
+    crate::binpkg_index::KEPT_STAMP,
 ];
 
 /// The mode of every file gbb hands to the user: data, never executable or set-id (a

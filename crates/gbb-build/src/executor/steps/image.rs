@@ -13,6 +13,7 @@ use super::super::options::Force;
 use super::super::sbom::KeptSbom;
 use super::super::schedule::{Done, StepResult};
 use super::super::{Build, step_container};
+use crate::binpkg_index::{self, IndexStamp};
 use crate::error::io;
 use crate::outputs::{self, KEPT_OUTPUTS, Owner, RunDir, TEXT_LIMIT};
 use crate::packages_md::{self, Installed};
@@ -68,16 +69,11 @@ impl Build<'_> {
                 .flatten()
                 .as_deref()
                 == Some(key.as_str());
-        let mut phase1: Option<(RunDir, Option<ImageRef>)> = None;
+        let mut phase1: Option<Phase1Run> = None;
         if (forced && self.options.force >= Force::ImagesPhase1) || !phase1_current {
             self.reporter
                 .started(&id, &format!("phase 1 in {run_image}"));
-            let Phase1Run {
-                run,
-                container,
-                mounts,
-                ..
-            } = self.run_phase1(step, &run_image)?;
+            let run = self.run_phase1(step, &run_image)?;
             // Can every program be loaded? Asked before the container is kept, so a failure
             // leaves no candidate state and moves no tag.
             if let Err(error) = loader_check::check_phase1(
@@ -86,32 +82,50 @@ impl Build<'_> {
                 self.reporter,
                 definition,
                 &step.ancestors,
-                &run,
+                &run.run,
             ) {
-                return Err(self.discard(&container, error));
+                return Err(self.discard(&run.container, error));
             }
-            let state_candidate = if step.keeps_state {
-                let candidate = names::candidate(&step.state);
-                self.keep(&step.id, &container, &candidate, &mounts)?;
-                Some(candidate)
-            } else {
-                self.remove(&id, &container, &format!("container `{container}`"))?;
-                None
-            };
-            phase1 = Some((run, state_candidate));
+            phase1 = Some(run);
         }
         let image_candidate = names::candidate(definition.id.as_str());
-        let result = self
-            .image_phase2(
+        let state_candidate =
+            (phase1.is_some() && step.keeps_state).then(|| names::candidate(&step.state));
+        let result = std::thread::scope(|scope| {
+            // The finished container is kept as the candidate state (a commit) or removed
+            // while phase 2 writes the image: neither needs the other, and on a warm rebuild
+            // the two engine calls cost as much as phase 2 itself. Phase 2 waits for it
+            // (`settled`) before anything users see changes.
+            let settling = phase1.as_ref().map(|run| {
+                scope.spawn(|| match &state_candidate {
+                    Some(candidate) => self.keep(&step.id, &run.container, candidate, &run.mounts),
+                    None => self.remove(
+                        &id,
+                        &run.container,
+                        &format!("container `{}`", run.container),
+                    ),
+                })
+            });
+            let settled = move || match settling {
+                None => Ok(()),
+                Some(handle) => handle
+                    .join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
+            };
+            self.image_phase2(
                 step,
                 key,
-                phase1.as_ref().map(|(run, state)| (run, state.as_ref())),
+                phase1
+                    .as_ref()
+                    .map(|run| (&run.run, state_candidate.as_ref())),
                 &image_candidate,
+                settled,
             )
-            .map(|size| Done::built(why, size));
+            .map(|size| Done::built(why, size))
+        });
         if result.is_err() {
             self.drop_candidate(&image_candidate);
-            if let Some((_, Some(state_candidate))) = &phase1 {
+            if let Some(state_candidate) = &state_candidate {
                 self.drop_candidate(state_candidate);
             }
         } else if !step.keeps_state {
@@ -126,13 +140,16 @@ impl Build<'_> {
     /// earlier one, runs `build-test.sh` and the health check on it, and only then makes the
     /// SBOM (`executor/sbom.rs`), writes `PACKAGES.md` from it, moves phase 1's outputs into
     /// `.gbb/build/<ns>/<name>/` with the SBOM files and the key, and moves the state's and
-    /// the image's tags. The caller removes the candidates on failure.
+    /// the image's tags. `settled` waits for phase 1's container to be kept as the state
+    /// candidate or removed, and says whether that worked. The caller removes the candidates
+    /// on failure.
     fn image_phase2(
         &self,
         step: &ImageStep,
         key: &ContentKey,
         phase1: Option<(&RunDir, Option<&ImageRef>)>,
         candidate: &ImageRef,
+        settled: impl FnOnce() -> Result<(), BuildError>,
     ) -> Result<Option<u64>, BuildError> {
         let definition = self.definition(step.definition);
         let id = definition.id.to_string();
@@ -165,6 +182,8 @@ impl Build<'_> {
             self.health_check(definition, candidate, check.max_duration)?;
         }
 
+        // Phase 1's container kept or removed (it ran beside all of the above).
+        settled()?;
         // All passed: what the user sees changes now, the files first (a full disk stops
         // the step before any tag moved).
         let size = self.size_of(candidate)?;
@@ -278,9 +297,13 @@ impl Build<'_> {
             .ok_or_else(|| BuildError::NotBuilt {
                 id: format!("the builder of {id}"),
             })?;
-        let packages = self
-            .package_cache(root)?
-            .open_run(&self.options.paths.package_runs())?;
+        // The cache's index as this image's last run left it, when the cache is as it was
+        // then (`binpkg_index.rs`): the container need not make it again.
+        let cache = self.package_cache(root)?;
+        let key = self.key_of_step(&step.id);
+        let stamp = IndexStamp::of(&cache, key)?;
+        let packages = cache.open_run(&self.options.paths.package_runs())?;
+        binpkg_index::offer(&self.options.paths.output(&id), &stamp, &packages)?;
         let spec = step_container(
             &self.prepared,
             self.stack,
@@ -297,6 +320,11 @@ impl Build<'_> {
         let log_path = self.options.paths.log(&id);
         let ran = self.run_container(&id, &spec, &log_path);
         let container = self.take_packages(&id, packages, ran)?;
+        if let Err(error) =
+            IndexStamp::of(&cache, key).and_then(|after| binpkg_index::record(&run, &stamp, &after))
+        {
+            return Err(self.discard(&container, error));
+        }
         match run.regular_file("rootfs.tar") {
             Ok(Some(rootfs)) => Ok(Phase1Run {
                 run,
