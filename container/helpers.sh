@@ -199,6 +199,7 @@ gbb_binpkg_index() {
     # An empty cache (a chain's first build) needs no index: Portage starts one itself.
     [[ -n $(find "${GBB_PACKAGE_CACHE}" -type f -print -quit 2>/dev/null) ]] || return 0
     if (( ${#GBB_BINPKG_EXCLUDED[@]} == 0 )) && [[ -n ${GBB_BINPKG_INDEX_GIVEN:-} ]]; then
+        echo "gbb: binary package index: the one this image's last run made (the cache is as it was then)"
         gbb_binpkg_keep_index
         return 0
     fi

@@ -211,3 +211,59 @@ fn hooks_cannot_change_cached_packages_and_chains_keep_their_own() {
     let other = chains.iter().find(|c| **c != chain).unwrap();
     assert!(other.join(&library).is_file(), "{:?}", files(other));
 }
+
+/// The line phase 1 logs when it takes the index its image's last run made.
+const INDEX_REUSED: &str = "gbb: binary package index: the one this image's last run made";
+
+#[test]
+fn an_image_reuses_its_last_index_only_while_the_cache_holds_still() {
+    let stack = E2eStack::new();
+    let cache = tempfile::tempdir().unwrap();
+    let hello = stack.id("hello");
+    let kept = stack.output_dir("hello");
+
+    // The first build adds hello's package to the cache while it runs: its index is not
+    // kept (it may or may not list what was added).
+    gbb(&stack, cache.path(), &["build", &hello]);
+    assert!(!stack.log("hello").contains(INDEX_REUSED));
+    assert!(!kept.join("binpkg-index.stamp").exists());
+
+    // A warm rebuild: the cache held still, so this run's index is kept with its stamp...
+    gbb(&stack, cache.path(), &["build", "-F", &hello]);
+    assert!(!stack.log("hello").contains(INDEX_REUSED));
+    assert!(kept.join("binpkg-index").is_file());
+    assert!(kept.join("binpkg-index.stamp").is_file());
+    // ...and the next one takes it instead of making one, and installs the same.
+    gbb(&stack, cache.path(), &["build", "-F", &hello]);
+    let log = stack.log("hello");
+    assert!(log.contains(INDEX_REUSED), "{log}");
+    assert!(
+        emerges(&log)
+            .iter()
+            .any(|l| l.starts_with(">>> Emerging binary") && l.contains("hello-static")),
+        "{log}"
+    );
+    assert_eq!(
+        crate::harness::docker(&["run", "--rm", &hello]).trim(),
+        "Hello from a static gentoo-bb image"
+    );
+
+    // Another image of the chain adds a package: the kept index no longer fits.
+    gbb(&stack, cache.path(), &["build", &stack.id("busybox")]);
+    gbb(&stack, cache.path(), &["build", "-F", &hello]);
+    assert!(!stack.log("hello").contains(INDEX_REUSED));
+    gbb(&stack, cache.path(), &["build", "-F", &hello]);
+    assert!(stack.log("hello").contains(INDEX_REUSED));
+
+    // A stamp the image's container writes is never taken: gbb writes its own.
+    let build_sh = std::fs::read_to_string(stack.image_dir("hello").join("build.sh")).unwrap();
+    stack.write(
+        "hello",
+        "build.sh",
+        &format!("{build_sh}\nfinish_rootfs_build() {{ echo planted >/gbb-out/binpkg-index.stamp; }}\n"),
+    );
+    gbb(&stack, cache.path(), &["build", &hello]);
+    let stamp = std::fs::read_to_string(kept.join("binpkg-index.stamp")).unwrap();
+    assert_ne!(stamp.trim(), "planted");
+    assert_eq!(stamp.trim().len(), 64, "{stamp}");
+}
