@@ -161,6 +161,20 @@ fn namespaces_on_docker_and_podman_build_each_on_its_engine() {
     };
     let (code, stderr) = gbb(&["build", &stack.id("busybox"), &pod_busybox]);
     assert_eq!(code, Some(0), "{stderr}");
+    // One summary for both engines; the core, made on each, is named with its engine.
+    let summary = stderr
+        .lines()
+        .skip_while(|l| !l.starts_with("Built "))
+        .collect::<Vec<_>>();
+    assert!(summary[0].contains(" of 6 steps"), "{stderr}");
+    for engine in ["docker", "podman"] {
+        assert!(
+            summary.iter().any(
+                |l| l.trim_start().starts_with("core:") && l.contains(&format!(" ({engine}) "))
+            ),
+            "{stderr}"
+        );
+    }
     let on = |host: &str, image: &str| {
         docker_at(host, &["image", "inspect", &format!("{image}:latest")])
             .status
@@ -187,6 +201,79 @@ fn namespaces_on_docker_and_podman_build_each_on_its_engine() {
         "{}",
         String::from_utf8_lossy(&ran.stderr)
     );
+
+    // What the other commands make of the two engines: `plan` names each step's engine and
+    // `--status` asks each engine about its steps; `verify` rebuilds each image on its
+    // engine; `--output` writes both images from gbb's store.
+    let run = |args: &[&str]| {
+        let output = stack
+            .command(args)
+            .env("DOCKER_HOST", docker_host)
+            .env("CONTAINER_HOST", podman_host)
+            .output()
+            .expect("gbb runs");
+        crate::harness::Run::from(output)
+    };
+    let plan = run(&["plan", "--status", &stack.id("busybox"), &pod_busybox]);
+    plan.success();
+    let rows: Vec<Vec<&str>> = plan
+        .stdout
+        .lines()
+        .skip(3)
+        .map(|l| l.split_whitespace().collect())
+        .collect();
+    assert_eq!(rows.len(), 5, "{}", plan.stdout);
+    assert_eq!(rows[0][1..3], ["core", "docker,"], "{}", plan.stdout);
+    assert!(
+        plan.stdout
+            .contains("docker: up to date; podman: up to date"),
+        "{}",
+        plan.stdout
+    );
+    for (id, engine) in [
+        (stack.id("busybox"), "docker"),
+        (pod_busybox.clone(), "podman"),
+    ] {
+        let row = rows.iter().find(|r| r[3] == id).expect("a row per image");
+        assert_eq!(row[2], engine, "{}", plan.stdout);
+        assert!(
+            row.join(" ").ends_with("requested up to date"),
+            "{}",
+            plan.stdout
+        );
+    }
+    let verify = run(&["verify", &stack.id("busybox"), &pod_busybox]);
+    verify.success();
+    assert!(
+        verify
+            .stdout
+            .starts_with(&format!("{} same sha256:", stack.id("busybox")))
+            && verify
+                .stdout
+                .contains(&format!("\n{pod_busybox} same sha256:")),
+        "{}\n{}",
+        verify.stdout,
+        verify.stderr
+    );
+    let layout = stack.root().join("both");
+    let output = format!("oci:{}", layout.display());
+    let written = run(&[
+        "build",
+        &stack.id("busybox"),
+        &pod_busybox,
+        "--output",
+        &output,
+    ]);
+    written.success();
+    let wrote = written
+        .stderr
+        .lines()
+        .find(|l| l.starts_with(&format!("wrote {output}: ")))
+        .unwrap_or_else(|| panic!("{}", written.stderr));
+    for id in [stack.id("busybox"), pod_busybox.clone()] {
+        assert!(wrote.contains(&format!(" {id}:latest")), "{wrote}");
+    }
+    assert!(layout.join("index.json").is_file());
 
     let (code, stderr) = gbb(&["build", &format!("{pod}/over")]);
     assert_eq!(code, Some(2), "{stderr}");
