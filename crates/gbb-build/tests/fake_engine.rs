@@ -1236,6 +1236,7 @@ fn run_mixed(
                 docker
             };
             Build::prepare(stack, part, engine, &options, reporter, registry.clone())
+                .map(|build| build.on_engine(kind.name()))
         })
         .collect::<Result<Vec<_>, _>>()?;
     let kinds: Vec<ContainerEngine> = parts.iter().map(|(kind, _)| kind.clone()).collect();
@@ -1313,6 +1314,17 @@ fn namespaces_on_two_engines_build_as_one() {
     assert_eq!(
         built(&podman),
         ["commit pod/bob:gbb-candidate", "load pod/own:gbb-candidate"]
+    );
+    // Both cores were made at once: each wrote a log of its own.
+    let mut core_logs: Vec<String> = std::fs::read_dir(dir.path().join("stack/.gbb/logs/core"))
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    core_logs.sort();
+    assert_eq!(
+        core_logs,
+        ["stage3-tar.docker.log", "stage3-tar.podman.log"],
+        "{core_logs:?}"
     );
 }
 

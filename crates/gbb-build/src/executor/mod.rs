@@ -58,6 +58,9 @@ pub struct Build<'a> {
     reporter: &'a dyn Reporter,
     registry: ContainerRegistry,
     prepared: Prepared,
+    /// The engine's name when this build is one engine's part of a build over several
+    /// ([`Self::on_engine`]).
+    engine_name: Option<String>,
 }
 
 /// What the stages before the first step give: read-only while steps run.
@@ -91,7 +94,16 @@ impl<'a> Build<'a> {
             reporter,
             registry,
             prepared,
+            engine_name: None,
         })
+    }
+
+    /// Marks this build as `engine`'s part of a build over several engines, which run at
+    /// once: a step every part makes under one name (a core both engines need) writes its
+    /// log apart, `logs/core/<label>.<engine>.log`, not into one file from two threads.
+    pub fn on_engine(mut self, engine: &str) -> Self {
+        self.engine_name = Some(engine.to_owned());
+        self
     }
 
     /// Runs the plan: up to `options.jobs` steps at once, each as soon as everything it needs

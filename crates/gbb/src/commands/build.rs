@@ -256,6 +256,13 @@ pub(crate) fn run(
                 if parts.len() > 1 { on_engine } else { reporter },
                 part.registry.clone(),
             )
+            .map(|build| {
+                if parts.len() > 1 {
+                    build.on_engine(part.kind.name())
+                } else {
+                    build
+                }
+            })
         })
         .collect::<Result<Vec<Build>, _>>()
         .and_then(|builds| {
