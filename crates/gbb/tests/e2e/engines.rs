@@ -278,6 +278,47 @@ fn namespaces_on_docker_and_podman_build_each_on_its_engine() {
     }
     assert!(layout.join("index.json").is_file());
 
+    // A failure on Docker: Podman's independent work goes on, and the build fails (exit 1)
+    // with the one failure; with --fail-fast (one step at a time: Docker's busybox comes
+    // first) nothing new starts on Podman.
+    stack.write(
+        "busybox",
+        "build.sh",
+        "_packages=\"sys-apps/busybox\"\nconfigure_rootfs_build() {\n    false\n}\n",
+    );
+    let busybox = stack.id("busybox");
+    let failed = run(&["build", "-f", "-j", "2", &busybox, &pod_busybox]);
+    assert_eq!(failed.code, Some(1), "{}", failed.stderr);
+    assert!(
+        failed.stderr.contains(&format!(
+            "error: {busybox}: configure_rootfs_build failed with status 1"
+        )),
+        "{}",
+        failed.stderr
+    );
+    assert_eq!(failed.result_of(&busybox), "failed", "{}", failed.stderr);
+    assert_eq!(failed.result_of(&pod_busybox), "built", "{}", failed.stderr);
+    let stopped = run(&[
+        "build",
+        "-f",
+        "-j",
+        "1",
+        "--fail-fast",
+        &busybox,
+        &pod_busybox,
+    ]);
+    assert_eq!(stopped.code, Some(1), "{}", stopped.stderr);
+    assert_eq!(stopped.result_of(&busybox), "failed", "{}", stopped.stderr);
+    assert!(
+        stopped
+            .stderr
+            .lines()
+            .any(|l| l.trim_start().starts_with(&pod_busybox)
+                && l.contains("not started (stopped after a failure (--fail-fast))")),
+        "{}",
+        stopped.stderr
+    );
+
     let (code, stderr) = gbb(&["build", &format!("{pod}/over")]);
     assert_eq!(code, Some(2), "{stderr}");
     assert!(
