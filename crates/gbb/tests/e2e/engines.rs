@@ -116,11 +116,14 @@ fn docker_at(host: &str, args: &[&str]) -> std::process::Output {
         .expect("the docker command runs")
 }
 
-/// Issue 13: a stack with one namespace on Docker and one on Podman builds both, each
-/// namespace's steps on its own engine (the core is made on each); an image whose parent is on
-/// the other engine is refused with the link of the chain and where each engine is set. The
-/// engines are named explicitly, whatever `GBB_TEST_ENGINE` says, so `scripts/test` runs this
-/// once, in the Docker pass.
+/// Issue 13: a stack with one namespace on Docker and one on Podman builds both as one build,
+/// each namespace's steps on its own engine (the core is made on each and named with its
+/// engine), both at once, with one summary; a failure on one engine lets the other's work go
+/// on, and `--fail-fast` stops both. `plan --status`, `verify` and `--output` work over both
+/// engines, and `clean` cleans both. An image whose parent is on the other engine is refused
+/// with the link of the chain and where each engine is set. The engines are named
+/// explicitly, whatever `GBB_TEST_ENGINE` says, so `scripts/test` runs this once, in the
+/// Docker pass.
 #[test]
 fn namespaces_on_docker_and_podman_build_each_on_its_engine() {
     let docker_host = "unix:///var/run/docker.sock";
