@@ -62,7 +62,7 @@ pub use key::{ContentKey, KEY_INPUTS_LABEL, KEY_LABEL, KeyInputs};
 pub use labels::{ID_LABEL, STACK_LABEL, stack_identity};
 pub use loader_check::{FILE_INDEX, check_built, waivers};
 pub use lock::StackLock;
-pub use on_engines::{OnEngine, id_on_engine, run_on_engines};
+pub use on_engines::{EnginePart, build_on_engines};
 pub use outputs::write_file;
 pub use owner::{CONTAINER_LABEL, Liveness, Orphans, Owner, remove_orphans};
 pub use paths::Paths;

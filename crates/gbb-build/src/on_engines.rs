@@ -4,70 +4,69 @@
 //!
 //! A core both engines need is made on each, so in such a build its id would stand for two
 //! steps: in everything the user sees (progress, the summary) it carries the engine it is
-//! made on, `core:<label> (podman)`. Images and builders belong to one namespace and so to one
-//! engine; their ids stay as they are.
+//! made on, `core:<label> (podman)`, and each writes a log of its own
+//! ([`Build::on_engine`]). Images and builders belong to one namespace and so to one engine;
+//! their ids stay as they are. A build on one engine is shown as it always was.
 
+use gbb_engine::Engine;
 use gbb_plan::BuildPlan;
-use gbb_stack::ContainerEngine;
+use gbb_stack::{ContainerEngine, Stack};
 
-use crate::{Build, BuildError, BuildSummary, LogEvent, Reporter, StepReport};
+use crate::{
+    Build, BuildError, BuildOptions, BuildSummary, ContainerRegistry, LogEvent, Reporter,
+    StepReport,
+};
 
-/// The id a step of `engine`'s part is shown with when several engines build: a core's with
-/// the engine beside it, any other step's as it is.
-pub fn id_on_engine(id: &str, engine: &ContainerEngine) -> String {
-    if id.starts_with("core:") {
-        format!("{id} ({})", engine.name())
-    } else {
-        id.to_owned()
-    }
+/// One engine's part of a build: the steps it builds ([`crate::by_engine`]), the engine they
+/// run on, and the registry of the containers started there (a signal removes them through
+/// that engine).
+pub struct EnginePart<'a> {
+    pub kind: ContainerEngine,
+    pub plan: &'a BuildPlan,
+    pub engine: &'a dyn Engine,
+    pub registry: ContainerRegistry,
 }
 
-/// The reporter of one engine's part when several engines build: passes everything on to
-/// `inner`, with the ids of [`id_on_engine`], so that the two cores of one label are two
-/// lines (and two progress bars) rather than one.
-pub struct OnEngine<'a> {
-    inner: &'a dyn Reporter,
-    engine: ContainerEngine,
-}
-
-impl<'a> OnEngine<'a> {
-    pub fn new(inner: &'a dyn Reporter, engine: ContainerEngine) -> Self {
-        Self { inner, engine }
-    }
-}
-
-impl Reporter for OnEngine<'_> {
-    fn started(&self, id: &str, what: &str) {
-        self.inner.started(&id_on_engine(id, &self.engine), what);
-    }
-
-    fn finished(&self, report: &StepReport) {
-        let mut report = report.clone();
-        report.id = id_on_engine(&report.id, &self.engine);
-        self.inner.finished(&report);
-    }
-
-    fn log(&self, id: &str, line: &str, event: LogEvent<'_>) {
-        self.inner.log(&id_on_engine(id, &self.engine), line, event);
-    }
-
-    fn download(&self) -> &dyn gbb_gentoo::Progress {
-        self.inner.download()
-    }
-}
-
-/// Runs `builds`, each on the engine at the same position in `engines` (the parts of `whole`
-/// that [`crate::by_engine`] cut), in one pool, and merges their summaries into one: the
-/// reports in `whole`'s order (a core of two engines twice, Docker's first, each named with
-/// its engine), the failures part after part. One part runs and reports as it is.
-pub fn run_on_engines(
+/// Prepares every part of `whole` on its engine (any refusal comes before a step of any part
+/// runs), then runs them all in one pool of `options.jobs`, streaming to `reporter`. The
+/// summary has the reports in `whole`'s order (a core of two engines twice, Docker's first),
+/// the failures part after part. Ctrl-C in any part ends the build with
+/// [`BuildError::Interrupted`].
+pub fn build_on_engines(
+    stack: &Stack,
     whole: &BuildPlan,
-    engines: &[ContainerEngine],
-    builds: &[Build<'_>],
+    parts: &[EnginePart<'_>],
+    options: &BuildOptions,
+    reporter: &dyn Reporter,
 ) -> Result<BuildSummary, BuildError> {
-    assert_eq!(engines.len(), builds.len(), "one engine per build");
-    let summaries = Build::run_together(builds)?;
-    let mixed = builds.len() > 1;
+    let mixed = parts.len() > 1;
+    let reporters: Vec<OnEngine<'_>> = parts
+        .iter()
+        .map(|part| OnEngine {
+            inner: reporter,
+            engine: mixed.then(|| part.kind.clone()),
+        })
+        .collect();
+    let builds = parts
+        .iter()
+        .zip(&reporters)
+        .map(|(part, reporter)| {
+            let build = Build::prepare(
+                stack,
+                part.plan,
+                part.engine,
+                options,
+                reporter,
+                part.registry.clone(),
+            )?;
+            Ok(if mixed {
+                build.on_engine(part.kind.name())
+            } else {
+                build
+            })
+        })
+        .collect::<Result<Vec<_>, BuildError>>()?;
+    let summaries = Build::run_together(&builds)?;
     let position: std::collections::HashMap<String, usize> = whole
         .steps
         .iter()
@@ -76,12 +75,10 @@ pub fn run_on_engines(
         .collect();
     let mut reports = Vec::new();
     let mut failures = Vec::new();
-    for (summary, engine) in summaries.into_iter().zip(engines) {
+    for (summary, reporter) in summaries.into_iter().zip(&reporters) {
         for mut report in summary.reports {
             let at = position.get(&report.id).copied();
-            if mixed {
-                report.id = id_on_engine(&report.id, engine);
-            }
+            report.id = reporter.id(&report.id);
             reports.push((at, report));
         }
         failures.extend(summary.failures);
@@ -92,4 +89,43 @@ pub fn run_on_engines(
         reports: reports.into_iter().map(|(_, report)| report).collect(),
         failures,
     })
+}
+
+/// The reporter of one engine's part: passes everything on to `inner`, with a core's id
+/// naming `engine` when several engines build, so that the two cores of one label are two
+/// lines (and two progress bars) rather than one.
+struct OnEngine<'a> {
+    inner: &'a dyn Reporter,
+    /// `None`: the only engine of the build; ids stay as they are.
+    engine: Option<ContainerEngine>,
+}
+
+impl OnEngine<'_> {
+    /// The id a step of this part is shown with.
+    fn id(&self, id: &str) -> String {
+        match &self.engine {
+            Some(engine) if id.starts_with("core:") => format!("{id} ({})", engine.name()),
+            _ => id.to_owned(),
+        }
+    }
+}
+
+impl Reporter for OnEngine<'_> {
+    fn started(&self, id: &str, what: &str) {
+        self.inner.started(&self.id(id), what);
+    }
+
+    fn finished(&self, report: &StepReport) {
+        let mut report = report.clone();
+        report.id = self.id(&report.id);
+        self.inner.finished(&report);
+    }
+
+    fn log(&self, id: &str, line: &str, event: LogEvent<'_>) {
+        self.inner.log(&self.id(id), line, event);
+    }
+
+    fn download(&self) -> &dyn gbb_gentoo::Progress {
+        self.inner.download()
+    }
 }

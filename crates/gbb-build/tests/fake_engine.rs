@@ -1222,25 +1222,20 @@ fn run_mixed(
         fail_fast,
         ..options(stack, dir)
     };
-    let on_engines: Vec<gbb_build::OnEngine> = parts
+    let parts: Vec<gbb_build::EnginePart> = parts
         .iter()
-        .map(|(kind, _)| gbb_build::OnEngine::new(progress, kind.clone()))
-        .collect();
-    let builds = parts
-        .iter()
-        .zip(&on_engines)
-        .map(|((kind, part), reporter)| {
-            let engine = if *kind == ContainerEngine::Podman {
+        .map(|(kind, plan)| gbb_build::EnginePart {
+            kind: kind.clone(),
+            plan,
+            engine: if *kind == ContainerEngine::Podman {
                 podman
             } else {
                 docker
-            };
-            Build::prepare(stack, part, engine, &options, reporter, registry.clone())
-                .map(|build| build.on_engine(kind.name()))
+            },
+            registry: registry.clone(),
         })
-        .collect::<Result<Vec<_>, _>>()?;
-    let kinds: Vec<ContainerEngine> = parts.iter().map(|(kind, _)| kind.clone()).collect();
-    gbb_build::run_on_engines(&split.build, &kinds, &builds)
+        .collect();
+    gbb_build::build_on_engines(stack, &split.build, &parts, &options, progress)
 }
 
 fn outcomes(summary: &BuildSummary) -> Vec<String> {

@@ -4,7 +4,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use comfy_table::{Table, presets};
-use gbb_build::{Build, BuildOptions, ContainerRegistry, Force, Outcome, Reporter, StackLock};
+use gbb_build::{BuildOptions, ContainerRegistry, Force, Outcome, Reporter, StackLock};
 use gbb_engine::Engine;
 
 use super::plan_for;
@@ -13,9 +13,9 @@ use crate::context::Context;
 use crate::printer::{HEADER, Printer};
 use crate::progress::{CliReporter, TerminalReporter, megabytes};
 
-/// One engine's part of a build: its plan, run on its engine, with the registry of the
-/// containers it starts there (a signal removes them through that engine).
-struct EnginePart {
+/// One engine's part of a build, connected: what `gbb_build::EnginePart` borrows, kept here
+/// because the signal handler shares the engine and the registry.
+struct ConnectedPart {
     kind: gbb_stack::ContainerEngine,
     engine: Arc<dyn Engine>,
     plan: gbb_plan::BuildPlan,
@@ -188,13 +188,13 @@ pub(crate) fn run(
     // One plan per engine (Docker's, then Podman's), each on its own engine with its own
     // container registry, all run in one worker pool. Every engine is reached before anything
     // runs, so one that does not answer fails the build at once.
-    let mut parts: Vec<EnginePart> = Vec::new();
+    let mut parts: Vec<ConnectedPart> = Vec::new();
     for (kind, part) in gbb_build::by_engine(&stack, &plan, context.chosen_engine.as_ref()) {
         let engine: Arc<dyn Engine> = Arc::new(context.connect(&kind)?);
         if printer.is_verbose() {
             printer.verbose(&format!("engine: {}", engine.describe()));
         }
-        parts.push(EnginePart {
+        parts.push(ConnectedPart {
             kind,
             engine,
             plan: part,
@@ -238,37 +238,17 @@ pub(crate) fn run(
         Some(terminal) => terminal,
         None => &plain,
     };
-    // Several engines: each part names its engine beside its cores (`core:... (podman)`).
-    let on_engines: Vec<gbb_build::OnEngine> = parts
-        .iter()
-        .map(|part| gbb_build::OnEngine::new(reporter, part.kind.clone()))
-        .collect();
     let started = Instant::now();
-    let result = parts
+    let engine_parts: Vec<gbb_build::EnginePart> = parts
         .iter()
-        .zip(&on_engines)
-        .map(|(part, on_engine)| {
-            Build::prepare(
-                &stack,
-                &part.plan,
-                part.engine.as_ref(),
-                &options,
-                if parts.len() > 1 { on_engine } else { reporter },
-                part.registry.clone(),
-            )
-            .map(|build| {
-                if parts.len() > 1 {
-                    build.on_engine(part.kind.name())
-                } else {
-                    build
-                }
-            })
+        .map(|part| gbb_build::EnginePart {
+            kind: part.kind.clone(),
+            plan: &part.plan,
+            engine: part.engine.as_ref(),
+            registry: part.registry.clone(),
         })
-        .collect::<Result<Vec<Build>, _>>()
-        .and_then(|builds| {
-            let kinds: Vec<_> = parts.iter().map(|part| part.kind.clone()).collect();
-            gbb_build::run_on_engines(&plan, &kinds, &builds)
-        });
+        .collect();
+    let result = gbb_build::build_on_engines(&stack, &plan, &engine_parts, &options, reporter);
     let summary = match result {
         Ok(summary) => summary,
         Err(error) => {
