@@ -322,6 +322,72 @@ fn namespaces_on_docker_and_podman_build_each_on_its_engine() {
         stopped.stderr
     );
 
+    // Ctrl-C: the build exits 130 and leaves no container on either engine. One step at a
+    // time, while Docker's busybox runs (it comes first), Podman's is not started; two at a
+    // time, with both busyboxes' hooks waiting, both containers are removed.
+    let sleeping = "_packages=\"sys-apps/busybox\"\nconfigure_rootfs_build() {\n    echo waiting\n    sleep 120\n}\n";
+    stack.write("busybox", "build.sh", sleeping);
+    let containers = |host: &str| {
+        let listed = docker_at(host, &["ps", "-aq", "--filter", "label=org.gentoo-bb.id"]);
+        String::from_utf8_lossy(&listed.stdout)
+            .lines()
+            .filter(|id| {
+                let labels = docker_at(
+                    host,
+                    &[
+                        "inspect",
+                        "--format",
+                        "{{index .Config.Labels \"org.gentoo-bb.id\"}}",
+                        id,
+                    ],
+                );
+                let id = String::from_utf8_lossy(&labels.stdout);
+                id.trim() == busybox || id.trim() == pod_busybox
+            })
+            .count()
+    };
+    let interrupt = |jobs: &str, hosts: &[&str]| {
+        let child = stack
+            .command(&["build", "-f", "-j", jobs, &busybox, &pod_busybox])
+            .env("DOCKER_HOST", docker_host)
+            .env("CONTAINER_HOST", podman_host)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("gbb starts");
+        let waiting = std::time::Instant::now();
+        while hosts.iter().any(|host| containers(host) == 0) {
+            assert!(
+                waiting.elapsed() < std::time::Duration::from_secs(120),
+                "phase 1 did not start on {hosts:?}"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(200));
+        }
+        std::thread::sleep(std::time::Duration::from_millis(500));
+        let signalled = std::process::Command::new("kill")
+            .args(["-INT", &child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(signalled.success());
+        let output = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+        assert_eq!(output.status.code(), Some(130), "{stderr}");
+        assert_eq!(containers(docker_host), 0, "{stderr}");
+        assert_eq!(containers(podman_host), 0, "{stderr}");
+        stderr
+    };
+    let stderr = interrupt("1", &[docker_host]);
+    assert!(
+        !stderr.contains(&format!("==> {pod_busybox}")),
+        "nothing of {pod_busybox} started: {stderr}"
+    );
+    std::fs::write(pod_dir.join("images/busybox/build.sh"), sleeping).unwrap();
+    let stderr = interrupt("2", &[docker_host, podman_host]);
+    assert!(
+        stderr.contains("interrupted (Ctrl-C): ") && stderr.contains("removing 2 build containers"),
+        "{stderr}"
+    );
+
     let (code, stderr) = gbb(&["build", &format!("{pod}/over")]);
     assert_eq!(code, Some(2), "{stderr}");
     assert!(
