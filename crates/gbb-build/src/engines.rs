@@ -6,8 +6,9 @@
 //! executor about engines that build nothing, a plan is split before it runs:
 //!
 //! - steps on Docker or Podman form a plan of their own, which [`crate::Build`] runs as usual;
-//!   [`by_engine`] cuts it into one plan per engine, each run on its own engine (a core is
-//!   in the plan of every engine that needs it, and made on each);
+//!   [`by_engine`] cuts it into one plan per engine, each run on its own engine, all at once
+//!   in one worker pool ([`crate::build_on_engines`]; a core is in the plan of every engine
+//!   that needs it, and made on each);
 //! - steps on `dummy` become a dry run: each is described with what it would do, in plan
 //!   order, and nothing of them touches an engine, a download or the file system;
 //! - steps on an engine gbb does not know are refused, with the file and line that names the
@@ -273,8 +274,8 @@ pub fn split_by_engine_as(
     split
 }
 
-/// The steps of `plan` (the `build` of an [`EngineSplit`]) cut into one plan per engine, in
-/// the order they run: Docker's, then Podman's. Each holds the steps its engine builds and
+/// The steps of `plan` (the `build` of an [`EngineSplit`]) cut into one plan per engine,
+/// Docker's first (the order of a core's two rows in a summary). Each holds the steps its engine builds and
 /// the cores they start from (a core two engines need is in both). `chosen` is the
 /// `--engine` the split was made with.
 pub fn by_engine(

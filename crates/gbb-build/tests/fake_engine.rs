@@ -16,13 +16,16 @@ use gbb_engine::{
     ImageInfo, ImageRef, ListedImage,
 };
 use gbb_plan::{BuildPlan, Request};
-use gbb_stack::{LoadOptions, Stack};
+use gbb_stack::{ContainerEngine, LoadOptions, Stack};
 
 /// Keeps images (with labels) in memory and records every call.
 #[derive(Default)]
 struct FakeEngine {
     /// Phase 1 of this id fails.
     failing: Option<String>,
+    /// Phase 1 of this id interrupts the build, as Ctrl-C while it runs would (and then
+    /// succeeds).
+    interrupting: Option<(String, ContainerRegistry)>,
     /// The tarballs imported.
     imported: Mutex<Vec<std::path::PathBuf>>,
     /// Where each container got its portage tree from.
@@ -153,6 +156,11 @@ impl Engine for FakeEngine {
         if spec.labels.get("org.gentoo-bb.id") == self.failing.as_ref() {
             log(b"::gbb:: step emerge\n!!! emerge failed\n::gbb:: failed step=emerge status=1\n");
             return Ok(1);
+        }
+        if let Some((target, registry)) = &self.interrupting
+            && spec.labels.get("org.gentoo-bb.id") == Some(target)
+        {
+            registry.interrupt_by(2);
         }
         if let Some(out) = spec.mounts.iter().find(|m| m.target == "/gbb-out") {
             std::fs::write(out.source.join("rootfs.tar"), [0u8; 1024]).unwrap();
@@ -1155,4 +1163,260 @@ fn a_child_added_later_gives_its_parent_a_state() {
         ]
     );
     assert!(engine.has("ns/bob-app:latest"));
+}
+
+/// The two-branch stack plus a namespace `pod` on Podman: its own builder, and `own` on
+/// scratch.
+fn mixed_stack(dir: &Path) -> Stack {
+    two_branches(dir);
+    write(
+        dir,
+        "stack/dock/pod/build.conf",
+        "DEFAULT_BUILDER=pod/bob\nCONTAINER_ENGINE=podman\n",
+    );
+    write(dir, "stack/dock/pod/builder/bob/build.conf", "");
+    write(
+        dir,
+        "stack/dock/pod/images/own/build.conf",
+        "IMAGE_PARENT=scratch\n",
+    );
+    write(
+        dir,
+        "stack/dock/pod/images/own/Dockerfile.template",
+        "FROM scratch\nADD rootfs.tar /\n",
+    );
+    Stack::discover(&dir.join("stack"), &LoadOptions::default()).unwrap()
+}
+
+/// Records the id and outcome of each finished step, as the progress output shows them.
+#[derive(Default)]
+struct Finished(Mutex<Vec<String>>);
+
+impl Reporter for Finished {
+    fn started(&self, _: &str, _: &str) {}
+    fn finished(&self, report: &StepReport) {
+        self.0
+            .lock()
+            .unwrap()
+            .push(format!("{} {:?}", report.id, report.outcome));
+    }
+    fn log(&self, _: &str, _: &str, _: gbb_build::LogEvent<'_>) {}
+}
+
+/// The whole of `stack` built as `gbb build` does: cut by engine, each part on its engine
+/// (`docker` or `podman`) with `registry`, run in one pool. The progress goes to `progress`.
+fn run_mixed(
+    stack: &Stack,
+    (docker, podman): (&FakeEngine, &FakeEngine),
+    dir: &Path,
+    (jobs, fail_fast): (usize, bool),
+    registry: &ContainerRegistry,
+    progress: &Finished,
+) -> Result<BuildSummary, BuildError> {
+    let plan = BuildPlan::new(stack, &Request::default()).unwrap();
+    let split = gbb_build::split_by_engine(stack, &plan);
+    assert!(split.refused.is_empty(), "{:?}", split.refused);
+    let parts = gbb_build::by_engine(stack, &split.build, None);
+    let options = BuildOptions {
+        jobs,
+        fail_fast,
+        ..options(stack, dir)
+    };
+    let parts: Vec<gbb_build::EnginePart> = parts
+        .iter()
+        .map(|(kind, plan)| gbb_build::EnginePart {
+            kind: kind.clone(),
+            plan,
+            engine: if *kind == ContainerEngine::Podman {
+                podman
+            } else {
+                docker
+            },
+            registry: registry.clone(),
+        })
+        .collect();
+    gbb_build::build_on_engines(stack, &split.build, &parts, &options, progress)
+}
+
+fn outcomes(summary: &BuildSummary) -> Vec<String> {
+    summary
+        .reports
+        .iter()
+        .map(|r| format!("{} {:?}", r.id, r.outcome))
+        .collect()
+}
+
+/// Issue 13: a stack with a namespace on Docker and one on Podman is one build: one summary
+/// in plan order, the core (made on each engine) named with its engine in the summary and in
+/// the progress, each step on its own engine.
+#[test]
+fn namespaces_on_two_engines_build_as_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let stack = mixed_stack(dir.path());
+    let (docker, podman) = (FakeEngine::default(), FakeEngine::default());
+    let progress = Finished::default();
+    let summary = run_mixed(
+        &stack,
+        (&docker, &podman),
+        dir.path(),
+        (2, false),
+        &ContainerRegistry::new(),
+        &progress,
+    )
+    .unwrap();
+    assert!(summary.succeeded(), "{:?}", outcomes(&summary));
+    let core = summary.reports[0].id.strip_suffix(" (docker)").unwrap();
+    assert_eq!(
+        outcomes(&summary),
+        [
+            format!("{core} (docker) Built"),
+            format!("{core} (podman) Built"),
+            "ns/bob Built".to_owned(),
+            "pod/bob Built".to_owned(),
+            "ns/base Built".to_owned(),
+            "ns/app Built".to_owned(),
+            "ns/other Built".to_owned(),
+            "pod/own Built".to_owned(),
+        ]
+    );
+    let mut seen = progress.0.lock().unwrap().clone();
+    seen.sort();
+    let mut expected = outcomes(&summary);
+    expected.sort();
+    assert_eq!(
+        seen, expected,
+        "the progress names the engine as the summary does"
+    );
+    let built = |engine: &FakeEngine| {
+        engine
+            .calls()
+            .into_iter()
+            .filter(|c| c.starts_with("load ") || c.starts_with("commit "))
+            .collect::<Vec<_>>()
+    };
+    let mut on_docker = built(&docker);
+    on_docker.sort();
+    assert_eq!(
+        on_docker,
+        [
+            "commit ns/bob-base:gbb-candidate",
+            "commit ns/bob:gbb-candidate",
+            "load ns/app:gbb-candidate",
+            "load ns/base:gbb-candidate",
+            "load ns/other:gbb-candidate",
+        ]
+    );
+    assert_eq!(
+        built(&podman),
+        ["commit pod/bob:gbb-candidate", "load pod/own:gbb-candidate"]
+    );
+    // Both cores were made at once: each wrote a log of its own.
+    let mut core_logs: Vec<String> = std::fs::read_dir(dir.path().join("stack/.gbb/logs/core"))
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    core_logs.sort();
+    assert_eq!(
+        core_logs,
+        ["stage3-tar.docker.log", "stage3-tar.podman.log"],
+        "{core_logs:?}"
+    );
+}
+
+/// Issue 13: a failure on one engine blocks what needs it; the other engine's work goes on
+/// (and the same engine's other branch), and the summary has the one failure.
+#[test]
+fn a_failure_on_one_engine_lets_the_other_go_on() {
+    for jobs in [1, 2] {
+        let dir = tempfile::tempdir().unwrap();
+        let stack = mixed_stack(dir.path());
+        let docker = FakeEngine {
+            failing: Some("ns/base".to_owned()),
+            ..FakeEngine::default()
+        };
+        let podman = FakeEngine::default();
+        let summary = run_mixed(
+            &stack,
+            (&docker, &podman),
+            dir.path(),
+            (jobs, false),
+            &ContainerRegistry::new(),
+            &Finished::default(),
+        )
+        .unwrap();
+        assert!(!summary.succeeded());
+        assert_eq!(summary.failures.len(), 1, "jobs={jobs}");
+        assert!(matches!(outcome(&summary, "ns/base"), Outcome::Failed(_)));
+        assert_eq!(
+            outcome(&summary, "ns/app"),
+            &Outcome::NotStarted("needs ns/base, which was not built".to_owned())
+        );
+        assert_eq!(outcome(&summary, "ns/other"), &Outcome::Built);
+        assert_eq!(outcome(&summary, "pod/own"), &Outcome::Built, "jobs={jobs}");
+    }
+}
+
+/// Issue 13: with `--fail-fast`, a failure on Docker starts nothing new on Podman either.
+#[test]
+fn fail_fast_stops_both_engines() {
+    let dir = tempfile::tempdir().unwrap();
+    let stack = mixed_stack(dir.path());
+    let docker = FakeEngine {
+        failing: Some("ns/base".to_owned()),
+        ..FakeEngine::default()
+    };
+    let podman = FakeEngine::default();
+    // One at a time, the engines side by side: the cores, the builders, ns/base (fails);
+    // pod/own would come next.
+    let summary = run_mixed(
+        &stack,
+        (&docker, &podman),
+        dir.path(),
+        (1, true),
+        &ContainerRegistry::new(),
+        &Finished::default(),
+    )
+    .unwrap();
+    assert!(matches!(outcome(&summary, "ns/base"), Outcome::Failed(_)));
+    let stopped = Outcome::NotStarted("stopped after a failure (--fail-fast)".to_owned());
+    assert_eq!(outcome(&summary, "pod/own"), &stopped);
+    assert_eq!(outcome(&summary, "ns/other"), &stopped);
+    assert!(
+        !podman.calls().iter().any(|c| c.contains("pod/own")),
+        "nothing of pod/own ran"
+    );
+}
+
+/// Issue 13: Ctrl-C while Docker's part runs starts nothing new on Podman, and the build
+/// ends as interrupted.
+#[test]
+fn ctrl_c_on_one_engine_stops_both() {
+    let dir = tempfile::tempdir().unwrap();
+    let stack = mixed_stack(dir.path());
+    let registry = ContainerRegistry::new();
+    let docker = FakeEngine {
+        interrupting: Some(("ns/base".to_owned(), registry.clone())),
+        ..FakeEngine::default()
+    };
+    let podman = FakeEngine::default();
+    let error = run_mixed(
+        &stack,
+        (&docker, &podman),
+        dir.path(),
+        (1, false),
+        &registry,
+        &Finished::default(),
+    )
+    .unwrap_err();
+    assert!(matches!(error, BuildError::Interrupted), "{error}");
+    let calls = podman.calls();
+    assert!(
+        calls.contains(&"commit pod/bob:gbb-candidate".to_owned()),
+        "pod/bob ran before: {calls:?}"
+    );
+    assert!(
+        !calls.iter().any(|c| c.contains("pod/own")),
+        "nothing of pod/own ran: {calls:?}"
+    );
+    assert!(!docker.calls().iter().any(|c| c.contains("ns/app")));
 }

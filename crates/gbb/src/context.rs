@@ -109,10 +109,10 @@ impl Context {
         engines
     }
 
-    /// The one engine commands other than `gbb build` (`plan --status`, `clean`, `push`)
-    /// talk to for `plan`: `--engine`, else the engine its namespaces build on. A plan over
-    /// namespaces on Docker and on Podman is refused with the namespaces named, as these
-    /// commands look at one engine at a time.
+    /// The one engine a plan on one engine is looked at on (`plan --status`): `--engine`,
+    /// else the engine its namespaces build on. A plan over namespaces on Docker and on Podman
+    /// is refused with the namespaces named: a caller that can take such a plan cuts it with
+    /// `gbb_build::by_engine` and connects to each engine instead.
     pub(crate) fn engine(&self, stack: &Stack, plan: &BuildPlan) -> anyhow::Result<Docker> {
         let mut engines: Vec<(ContainerEngine, String)> = Vec::new();
         for step in &plan.steps {

@@ -58,6 +58,9 @@ pub struct Build<'a> {
     reporter: &'a dyn Reporter,
     registry: ContainerRegistry,
     prepared: Prepared,
+    /// The engine's name when this build is one engine's part of a build over several
+    /// ([`Self::on_engine`]).
+    engine_name: Option<String>,
 }
 
 /// What the stages before the first step give: read-only while steps run.
@@ -91,28 +94,66 @@ impl<'a> Build<'a> {
             reporter,
             registry,
             prepared,
+            engine_name: None,
         })
+    }
+
+    /// Marks this build as `engine`'s part of a build over several engines, which run at
+    /// once: a step every part makes under one name (a core both engines need) writes its
+    /// log apart, `logs/core/<label>.<engine>.log`, not into one file from two threads.
+    pub fn on_engine(mut self, engine: &str) -> Self {
+        self.engine_name = Some(engine.to_owned());
+        self
     }
 
     /// Runs the plan: up to `options.jobs` steps at once, each as soon as everything it needs
     /// is done. A failed step blocks its descendants; independent steps go on (or nothing new
     /// starts, with `fail_fast`). Failures while building are in the summary.
     pub fn run(&self) -> Result<BuildSummary, BuildError> {
-        outputs::remove_leftover_runs(&self.options.paths)?;
-        let pool = schedule::Pool {
-            jobs: self.options.jobs,
-            fail_fast: self.options.fail_fast,
-            registry: &self.registry,
-            reporter: self.reporter,
+        let mut summaries = Self::run_together(std::slice::from_ref(self))?;
+        Ok(summaries.remove(0))
+    }
+
+    /// Runs several prepared builds, one per engine, in one worker pool (see `schedule.rs`):
+    /// `jobs` and `fail_fast` are the first build's (the builds of one command share their
+    /// options). One summary per build, in the order given; Ctrl-C in any ends them all with
+    /// [`BuildError::Interrupted`].
+    pub fn run_together(builds: &[Build<'_>]) -> Result<Vec<BuildSummary>, BuildError> {
+        let Some(first) = builds.first() else {
+            return Ok(Vec::new());
         };
-        let ran = pool.run(self.plan, &|step| self.run_step(step));
-        if self.registry.interrupted() {
+        for build in builds {
+            outputs::remove_leftover_runs(&build.options.paths)?;
+        }
+        let works: Vec<_> = builds
+            .iter()
+            .map(|build| move |step: &Step| build.run_step(step))
+            .collect();
+        let parts: Vec<schedule::Part<'_>> = builds
+            .iter()
+            .zip(&works)
+            .map(|(build, work)| schedule::Part {
+                plan: build.plan,
+                work,
+                registry: &build.registry,
+                reporter: build.reporter,
+            })
+            .collect();
+        let pool = schedule::Pool {
+            jobs: first.options.jobs,
+            fail_fast: first.options.fail_fast,
+        };
+        let ran = pool.run(&parts);
+        if builds.iter().any(|build| build.registry.interrupted()) {
             return Err(BuildError::Interrupted);
         }
-        Ok(BuildSummary {
-            reports: ran.reports,
-            failures: ran.failures,
-        })
+        Ok(ran
+            .into_iter()
+            .map(|ran| BuildSummary {
+                reports: ran.reports,
+                failures: ran.failures,
+            })
+            .collect())
     }
 
     /// Runs one step whose needs are done.

@@ -4,6 +4,13 @@
 //! A failed step blocks its descendants; independent steps go on, or nothing new starts with
 //! `fail_fast`. Ctrl-C (seen through the [`ContainerRegistry`]) starts nothing new either. The
 //! pool knows nothing of what a step does: it gets a function to call per step.
+//!
+//! A stack whose namespaces use different engines runs as several parts, one plan per engine
+//! ([`crate::by_engine`]), in one pool: the engines are independent, so their steps run side by
+//! side under one `-j`, and a failure (with `fail_fast`) or Ctrl-C stops them all at once.
+//! Two plans rather than one plan whose steps know their engine, because a core that both
+//! engines need is made on each: it is two steps with one id, and everything after the pool
+//! (inputs, keys, the steps themselves) already works on one engine's plan.
 
 use std::time::{Duration, Instant};
 
@@ -43,9 +50,18 @@ impl Done {
 }
 
 /// How the pool runs.
-pub(crate) struct Pool<'a> {
+pub(crate) struct Pool {
     pub(crate) jobs: usize,
     pub(crate) fail_fast: bool,
+}
+
+/// One plan the pool runs, with what runs its steps: a build on one engine. Several parts
+/// (one per engine of a stack whose namespaces use different engines) share one pool: `-j`
+/// counts their steps together, a failure with `fail_fast` or Ctrl-C (seen through any
+/// part's registry: a signal interrupts them all) starts nothing new in any of them.
+pub(crate) struct Part<'a> {
+    pub(crate) plan: &'a BuildPlan,
+    pub(crate) work: &'a (dyn Fn(&Step) -> StepResult + Sync),
     pub(crate) registry: &'a ContainerRegistry,
     pub(crate) reporter: &'a dyn Reporter,
 }
@@ -56,32 +72,45 @@ pub(crate) struct Ran {
     pub(crate) failures: Vec<BuildError>,
 }
 
-impl Pool<'_> {
-    /// Runs `plan`, calling `work` for each step (on worker threads).
-    pub(crate) fn run(&self, plan: &BuildPlan, work: &(dyn Fn(&Step) -> StepResult + Sync)) -> Ran {
-        let steps = &plan.steps;
+impl Pool {
+    /// Runs every part's plan, calling its `work` for each step (on worker threads); one
+    /// [`Ran`] per part, in the order of `parts`. A step needs only steps of its own part.
+    pub(crate) fn run(&self, parts: &[Part<'_>]) -> Vec<Ran> {
+        // A node is (part, step); ready nodes start in plan order, the parts' steps at one
+        // position side by side, so that no engine waits for the other's whole plan.
         let mut queue = DependencyQueue::new();
-        for (i, step) in steps.iter().enumerate() {
-            queue.queue(i, i, step.needs());
+        for (p, part) in parts.iter().enumerate() {
+            for (i, step) in part.plan.steps.iter().enumerate() {
+                let needs: Vec<(usize, usize)> = step.needs().iter().map(|&n| (p, n)).collect();
+                queue.queue((p, i), (i, p), &needs);
+            }
         }
         queue.seal();
 
-        let mut reports: Vec<Option<StepReport>> = vec![None; steps.len()];
-        let mut blocked = vec![false; steps.len()];
-        let mut failures = Vec::new();
+        let mut reports: Vec<Vec<Option<StepReport>>> = parts
+            .iter()
+            .map(|part| vec![None; part.plan.steps.len()])
+            .collect();
+        let mut blocked: Vec<Vec<bool>> = parts
+            .iter()
+            .map(|part| vec![false; part.plan.steps.len()])
+            .collect();
+        let mut failures: Vec<Vec<BuildError>> = parts.iter().map(|_| Vec::new()).collect();
         let mut stop: Option<String> = None;
         let jobs = self.jobs.max(1);
         std::thread::scope(|scope| {
             let (done, finished) = std::sync::mpsc::channel();
             let mut running = 0;
             loop {
-                if self.registry.interrupted() {
+                if parts.iter().any(|part| part.registry.interrupted()) {
                     stop.get_or_insert_with(|| "interrupted".to_owned());
                 }
                 while running < jobs && stop.is_none() {
-                    let Some(i) = queue.dequeue() else { break };
-                    if let Some(&blocker) = steps[i].needs().iter().find(|&&n| blocked[n]) {
-                        blocked[i] = true;
+                    let Some((p, i)) = queue.dequeue() else { break };
+                    let part = &parts[p];
+                    let steps = &part.plan.steps;
+                    if let Some(&blocker) = steps[i].needs().iter().find(|&&n| blocked[p][n]) {
+                        blocked[p][i] = true;
                         let report = StepReport::new(
                             &steps[i],
                             Outcome::NotStarted(format!(
@@ -91,36 +120,37 @@ impl Pool<'_> {
                             Duration::ZERO,
                             None,
                         );
-                        self.reporter.finished(&report);
-                        reports[i] = Some(report);
-                        queue.finish(&i);
+                        part.reporter.finished(&report);
+                        reports[p][i] = Some(report);
+                        queue.finish(&(p, i));
                         continue;
                     }
                     let done = done.clone();
                     let step = &steps[i];
+                    let work = part.work;
                     scope.spawn(move || {
                         let started = Instant::now();
                         let result = work(step);
                         // The receiver lives until every worker reported.
-                        let _ = done.send((i, result, started.elapsed()));
+                        let _ = done.send((p, i, result, started.elapsed()));
                     });
                     running += 1;
                 }
                 if running == 0 {
                     break;
                 }
-                let (i, result, duration) =
+                let (p, i, result, duration) =
                     finished.recv().expect("workers report before they end");
                 running -= 1;
+                let step = &parts[p].plan.steps[i];
                 let report = match result {
                     Ok(done) => {
-                        let mut report =
-                            StepReport::new(&steps[i], done.outcome, duration, done.size);
+                        let mut report = StepReport::new(step, done.outcome, duration, done.size);
                         report.why = Some(done.why);
                         report
                     }
                     Err(error) => {
-                        blocked[i] = true;
+                        blocked[p][i] = true;
                         let first_line = error
                             .to_string()
                             .lines()
@@ -130,36 +160,43 @@ impl Pool<'_> {
                         if matches!(error, BuildError::Interrupted) {
                             stop.get_or_insert_with(|| "interrupted".to_owned());
                         } else {
-                            failures.push(error);
+                            failures[p].push(error);
                             if self.fail_fast {
                                 stop.get_or_insert_with(|| {
                                     "stopped after a failure (--fail-fast)".to_owned()
                                 });
                             }
                         }
-                        StepReport::new(&steps[i], Outcome::Failed(first_line), duration, None)
+                        StepReport::new(step, Outcome::Failed(first_line), duration, None)
                     }
                 };
-                self.reporter.finished(&report);
-                reports[i] = Some(report);
-                queue.finish(&i);
+                parts[p].reporter.finished(&report);
+                reports[p][i] = Some(report);
+                queue.finish(&(p, i));
             }
         });
         let reason = stop.unwrap_or_else(|| "not reached".to_owned());
-        let reports = reports
+        reports
             .into_iter()
-            .enumerate()
-            .map(|(i, report)| {
-                report.unwrap_or_else(|| {
-                    StepReport::new(
-                        &steps[i],
-                        Outcome::NotStarted(reason.clone()),
-                        Duration::ZERO,
-                        None,
-                    )
-                })
+            .zip(failures)
+            .zip(parts)
+            .map(|((reports, failures), part)| Ran {
+                reports: reports
+                    .into_iter()
+                    .enumerate()
+                    .map(|(i, report)| {
+                        report.unwrap_or_else(|| {
+                            StepReport::new(
+                                &part.plan.steps[i],
+                                Outcome::NotStarted(reason.clone()),
+                                Duration::ZERO,
+                                None,
+                            )
+                        })
+                    })
+                    .collect(),
+                failures,
             })
-            .collect();
-        Ran { reports, failures }
+            .collect()
     }
 }

@@ -4,7 +4,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use comfy_table::{Table, presets};
-use gbb_build::{Build, BuildOptions, ContainerRegistry, Force, Outcome, Reporter, StackLock};
+use gbb_build::{BuildOptions, ContainerRegistry, Force, Outcome, Reporter, StackLock};
 use gbb_engine::Engine;
 
 use super::plan_for;
@@ -12,6 +12,15 @@ use crate::cli::BuildArgs;
 use crate::context::Context;
 use crate::printer::{HEADER, Printer};
 use crate::progress::{CliReporter, TerminalReporter, megabytes};
+
+/// One engine's part of a build, connected: what `gbb_build::EnginePart` borrows, kept here
+/// because the signal handler shares the engine and the registry.
+struct ConnectedPart {
+    kind: gbb_stack::ContainerEngine,
+    engine: Arc<dyn Engine>,
+    plan: gbb_plan::BuildPlan,
+    registry: ContainerRegistry,
+}
 
 /// `-i`: the one image or builder `selection` names, taken out of the steps to build (what it
 /// needs stays in, to be built first): its position in the whole plan, which is returned for
@@ -176,26 +185,34 @@ pub(crate) fn run(
             holder.map(|p| format!(" (pid {p})")).unwrap_or_default()
         ));
     })?;
-    // One plan per engine (Docker's, then Podman's), each run on its own engine with its own
-    // container registry. Every engine is reached before anything runs, so one that does
-    // not answer fails the build at once.
-    let mut parts: Vec<(Arc<dyn Engine>, gbb_plan::BuildPlan, ContainerRegistry)> = Vec::new();
+    // One plan per engine (Docker's, then Podman's), each on its own engine with its own
+    // container registry, all run in one worker pool. Every engine is reached before anything
+    // runs, so one that does not answer fails the build at once.
+    let mut parts: Vec<ConnectedPart> = Vec::new();
     for (kind, part) in gbb_build::by_engine(&stack, &plan, context.chosen_engine.as_ref()) {
         let engine: Arc<dyn Engine> = Arc::new(context.connect(&kind)?);
         if printer.is_verbose() {
             printer.verbose(&format!("engine: {}", engine.describe()));
         }
-        parts.push((engine, part, ContainerRegistry::new()));
+        parts.push(ConnectedPart {
+            kind,
+            engine,
+            plan: part,
+            registry: ContainerRegistry::new(),
+        });
     }
     crate::signals::handle(
         parts
             .iter()
-            .map(|(engine, _, registry)| (engine.clone(), registry.clone()))
+            .map(|part| (part.engine.clone(), part.registry.clone()))
             .collect(),
     )?;
-    for (engine, _, _) in &parts {
+    for part in &parts {
         crate::orphans::report(
-            &gbb_build::remove_orphans(engine.as_ref(), &gbb_build::stack_identity(&stack.root))?,
+            &gbb_build::remove_orphans(
+                part.engine.as_ref(),
+                &gbb_build::stack_identity(&stack.root),
+            )?,
             printer,
         );
     }
@@ -213,45 +230,45 @@ pub(crate) fn run(
         ..context.build_options(&stack, &plan, *skip_signatures, printer)?
     };
     let plain = CliReporter::new(printer);
+    // A core two engines need is two steps: the bar counts each.
+    let total: usize = parts.iter().map(|part| part.plan.steps.len()).sum();
     let terminal = (std::io::stderr().is_terminal() && !printer.is_verbose())
-        .then(|| TerminalReporter::new(plan.steps.len() as u64));
+        .then(|| TerminalReporter::new(total as u64));
     let reporter: &dyn Reporter = match &terminal {
         Some(terminal) => terminal,
         None => &plain,
     };
     let started = Instant::now();
-    let mut summary = gbb_build::BuildSummary {
-        reports: Vec::new(),
-        failures: Vec::new(),
-    };
-    for (engine, part, registry) in &parts {
-        let result = Build::prepare(
-            &stack,
-            part,
-            engine.as_ref(),
-            &options,
-            reporter,
-            registry.clone(),
-        )
-        .and_then(|build| build.run());
-        let part_summary = match result {
-            Ok(part_summary) => part_summary,
-            Err(error) => {
-                if let Some(terminal) = &terminal {
-                    terminal.clear();
-                }
-                crate::signals::sweep(engine.as_ref(), printer);
-                if matches!(error, gbb_build::BuildError::Interrupted) {
-                    return Err(crate::exit::Interrupted::by(registry.signal()).into());
-                }
-                return Err(error.into());
+    let engine_parts: Vec<gbb_build::EnginePart> = parts
+        .iter()
+        .map(|part| gbb_build::EnginePart {
+            kind: part.kind.clone(),
+            plan: &part.plan,
+            engine: part.engine.as_ref(),
+            registry: part.registry.clone(),
+        })
+        .collect();
+    let result = gbb_build::build_on_engines(&stack, &plan, &engine_parts, &options, reporter);
+    let summary = match result {
+        Ok(summary) => summary,
+        Err(error) => {
+            if let Some(terminal) = &terminal {
+                terminal.clear();
             }
-        };
-        if !part_summary.succeeded() {
-            crate::signals::sweep(engine.as_ref(), printer);
+            for part in &parts {
+                crate::signals::sweep(part.engine.as_ref(), printer);
+            }
+            if matches!(error, gbb_build::BuildError::Interrupted) {
+                let signal = parts.iter().find_map(|part| part.registry.signal());
+                return Err(crate::exit::Interrupted::by(signal).into());
+            }
+            return Err(error.into());
         }
-        summary.reports.extend(part_summary.reports);
-        summary.failures.extend(part_summary.failures);
+    };
+    if !summary.succeeded() {
+        for part in &parts {
+            crate::signals::sweep(part.engine.as_ref(), printer);
+        }
     }
     if let Some(terminal) = &terminal {
         terminal.clear();

@@ -43,9 +43,13 @@ pub(crate) fn run(
     } else {
         None
     };
+    let engines = engine_column(context, &stack, &plan);
     let mut table = Table::new();
     table.load_style(presets::NOTHING);
     let mut header = vec!["#", "KIND", "ID", "PARENT", "BUILDS IN", "WHY"];
+    if engines.is_some() {
+        header.insert(2, "ENGINE");
+    }
     if status.is_some() {
         header.push("STATUS");
     }
@@ -61,8 +65,11 @@ pub(crate) fn run(
             step.builds_in().map_or("-".to_owned(), |(name, _)| name),
             step.reason().to_string(),
         ];
+        if let Some(engines) = &engines {
+            row.insert(2, engines[i].clone());
+        }
         if let Some(status) = &status {
-            row.push(status[i].why.to_string());
+            row.push(status[i].clone());
         }
         table.add_row(row);
     }
@@ -74,24 +81,97 @@ pub(crate) fn run(
     Ok(ExitCode::SUCCESS)
 }
 
-/// Every step's status: the plan prepared as a build would be (inputs fetched and checked,
-/// keys computed), then each result looked up on the engine.
+/// The ENGINE column, when the plan's namespaces build on more than one engine (Docker and
+/// Podman): each step's engine, and for a core every engine it is made on (`docker, podman`),
+/// as `gbb build` makes it once per engine that needs it. `None` for a plan on one engine.
+fn engine_column(
+    context: &Context,
+    stack: &gbb_stack::Stack,
+    plan: &gbb_plan::BuildPlan,
+) -> Option<Vec<String>> {
+    if context.engines(stack, plan).len() < 2 {
+        return None;
+    }
+    let parts = gbb_build::by_engine(stack, plan, context.chosen_engine.as_ref());
+    Some(
+        plan.steps
+            .iter()
+            .map(|step| match step.definition() {
+                Some(_) => context.engine_of(stack, step).name().to_owned(),
+                // A core only listed (`dummy`) steps need is made on no engine.
+                None => {
+                    let on: Vec<&str> = parts
+                        .iter()
+                        .filter(|(_, part)| part.steps.iter().any(|s| s.id() == step.id()))
+                        .map(|(engine, _)| engine.name())
+                        .collect();
+                    if on.is_empty() {
+                        "-".to_owned()
+                    } else {
+                        on.join(", ")
+                    }
+                }
+            })
+            .collect(),
+    )
+}
+
+/// Every step's status (the STATUS column): the plan prepared as a build would be (inputs
+/// fetched and checked, keys computed), then each result looked up on the engine.
+///
+/// A plan over namespaces on Docker and on Podman is looked up as `gbb build` builds it: each
+/// engine's part on its engine. A core both need is made on each, so its status is one per
+/// engine (`docker: up to date; podman: not built`).
 fn status(
     context: &Context,
     stack: &gbb_stack::Stack,
     plan: &gbb_plan::BuildPlan,
     printer: &Printer,
-) -> anyhow::Result<Vec<gbb_build::StepStatus>> {
-    let engine = context.engine(stack, plan)?;
+) -> anyhow::Result<Vec<String>> {
     let options = context.build_options(stack, plan, false, printer)?;
     let reporter = crate::progress::CliReporter::new(printer);
-    let build = gbb_build::Build::prepare(
-        stack,
-        plan,
-        &engine,
-        &options,
-        &reporter,
-        gbb_build::ContainerRegistry::new(),
-    )?;
-    Ok(build.status()?)
+    let look_up = |plan: &gbb_plan::BuildPlan, engine: &gbb_engine::Docker| {
+        gbb_build::Build::prepare(
+            stack,
+            plan,
+            engine,
+            &options,
+            &reporter,
+            gbb_build::ContainerRegistry::new(),
+        )
+        .and_then(|build| build.status())
+    };
+    if context.engines(stack, plan).len() < 2 {
+        let engine = context.engine(stack, plan)?;
+        return Ok(look_up(plan, &engine)?
+            .iter()
+            .map(|status| status.why.to_string())
+            .collect());
+    }
+    let position: std::collections::HashMap<&gbb_plan::StepId, usize> = plan
+        .steps
+        .iter()
+        .enumerate()
+        .map(|(i, step)| (step.id(), i))
+        .collect();
+    let mut found: Vec<Vec<(gbb_stack::ContainerEngine, String)>> =
+        vec![Vec::new(); plan.steps.len()];
+    for (kind, part) in gbb_build::by_engine(stack, plan, context.chosen_engine.as_ref()) {
+        let engine = context.connect(&kind)?;
+        for status in look_up(&part, &engine)? {
+            found[position[&status.id]].push((kind.clone(), status.why.to_string()));
+        }
+    }
+    Ok(found
+        .into_iter()
+        .map(|found| match found.as_slice() {
+            [] => "-".to_owned(),
+            [(_, why)] => why.clone(),
+            several => several
+                .iter()
+                .map(|(engine, why)| format!("{}: {why}", engine.name()))
+                .collect::<Vec<_>>()
+                .join("; "),
+        })
+        .collect())
 }

@@ -19,7 +19,7 @@ use gbb_registry::{
     BlobKind, BlobOutcome, BlobPush, ConnectOptions, Credentials, DockerConfig, Login,
     RegistryClient,
 };
-use gbb_stack::Definition;
+use gbb_stack::{ContainerEngine, Definition};
 
 use crate::cli::PushArgs;
 use crate::context::Context;
@@ -97,24 +97,35 @@ pub(crate) fn run(
             Route::Direct { .. } => None,
         })
         .collect();
-    let engine = if engine_images.is_empty() {
-        None
-    } else {
-        Some(context.engine(&stack, &plan)?)
+    // Each image on the engine its namespace builds on (a stack with namespaces on Docker and
+    // on Podman reaches both); an engine is reached only when one of its images needs it.
+    let mut engines: Vec<(ContainerEngine, gbb_engine::Docker)> = Vec::new();
+    for definition in &engine_images {
+        let kind = engine_of(context, definition);
+        if !engines.iter().any(|(k, _)| *k == kind) {
+            let engine = context.connect(&kind)?;
+            engines.push((kind, engine));
+        }
+    }
+    let engine_for = |definition: &Definition| {
+        let kind = engine_of(context, definition);
+        engines
+            .iter()
+            .find(|(k, _)| *k == kind)
+            .map(|(_, engine)| engine)
+            .expect("connected when an image needs it")
     };
-    if engine.is_some() && (username.is_some() || ca_cert.is_some() || *insecure) {
+    if !engines.is_empty() && (username.is_some() || ca_cert.is_some() || *insecure) {
         printer.note(
             "--username, --ca-cert and --insecure apply to pushes from gbb's store; the engine \
              pushes with its own login and TLS settings",
         );
     }
-    if let Some(engine) = &engine {
-        for definition in &engine_images {
-            let source = gbb_build::names::latest(&definition.id).to_string();
-            match engine.inspect_image(&source)? {
-                Some(info) if info.labels.contains_key(KEY_LABEL) => {}
-                _ => anyhow::bail!("`{source}` is not built; run: gbb build {}", definition.id),
-            }
+    for definition in &engine_images {
+        let source = gbb_build::names::latest(&definition.id).to_string();
+        match engine_for(definition).inspect_image(&source)? {
+            Some(info) if info.labels.contains_key(KEY_LABEL) => {}
+            _ => anyhow::bail!("`{source}` is not built; run: gbb build {}", definition.id),
         }
     }
     // Kept to name a credential helper when a registry refuses an anonymous push.
@@ -168,12 +179,22 @@ pub(crate) fn run(
                 }
             }
             Route::Engine(definition) => {
-                let engine = engine.as_ref().expect("connected when an image needs it");
-                push_with_engine(engine, registry, definition, printer)?;
+                push_with_engine(engine_for(definition), registry, definition, printer)?;
             }
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The engine `definition`'s image is on: its namespace's (or `--engine`); Docker for a
+/// namespace whose engine builds nothing (`dummy`), as for every command that asks an engine.
+fn engine_of(context: &Context, definition: &Definition) -> ContainerEngine {
+    let engine = definition.engine.chosen(context.chosen_engine.as_ref());
+    if engine.builds() {
+        engine
+    } else {
+        ContainerEngine::Docker
+    }
 }
 
 /// The engine's push of `definition`'s image, as before gbb wrote images itself.

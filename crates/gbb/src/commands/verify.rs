@@ -46,35 +46,52 @@ pub(crate) fn run(
                 .context(format!("cannot remove `{}`", scratch.state.display())));
         }
     }
-    let engine: Arc<dyn Engine> = Arc::new(context.engine(&stack, &plan)?);
-    let registry = ContainerRegistry::new();
-    crate::signals::handle(vec![(engine.clone(), registry.clone())])?;
+    // Each engine's images are rebuilt on their engine (a stack with namespaces on Docker and
+    // on Podman: one part after the other; a signal stops the part that runs, and the next
+    // does not start).
+    let mut parts = gbb_build::by_engine(&stack, &plan, context.chosen_engine.as_ref());
+    if parts.len() < 2 {
+        let kind = context.engines(&stack, &plan).remove(0);
+        parts = vec![(kind, plan.clone())];
+    }
+    let mut engines: Vec<(Arc<dyn Engine>, ContainerRegistry)> = Vec::new();
+    for (kind, _) in &parts {
+        engines.push((Arc::new(context.connect(kind)?), ContainerRegistry::new()));
+    }
+    crate::signals::handle(engines.clone())?;
     let options = gbb_build::BuildOptions {
         paths: scratch.clone(),
         ..context.build_options(&stack, &plan, *skip_signatures, printer)?
     };
     let reporter = CliReporter::new(printer);
-    let result = Build::prepare(
-        &stack,
-        &plan,
-        engine.as_ref(),
-        &options,
-        &reporter,
-        registry.clone(),
-    )
-    .and_then(|build| build.verify(&kept));
+    let mut verified = Vec::new();
+    for ((_, part), (engine, registry)) in parts.iter().zip(&engines) {
+        let result = Build::prepare(
+            &stack,
+            part,
+            engine.as_ref(),
+            &options,
+            &reporter,
+            registry.clone(),
+        )
+        .and_then(|build| build.verify(&kept));
+        match result {
+            Ok(part) => verified.extend(part),
+            Err(error) => {
+                let _ = std::fs::remove_dir_all(scratch.state.join("images"));
+                crate::signals::sweep(engine.as_ref(), printer);
+                if matches!(error, gbb_build::BuildError::Interrupted) {
+                    return Err(crate::exit::Interrupted::by(registry.signal()).into());
+                }
+                return Err(error.into());
+            }
+        }
+    }
     // The rebuilt layers can be large; the logs stay for a look.
     let _ = std::fs::remove_dir_all(scratch.state.join("images"));
-    let verified = match result {
-        Ok(verified) => verified,
-        Err(error) => {
-            crate::signals::sweep(engine.as_ref(), printer);
-            if matches!(error, gbb_build::BuildError::Interrupted) {
-                return Err(crate::exit::Interrupted::by(registry.signal()).into());
-            }
-            return Err(error.into());
-        }
-    };
+    // In plan order, whichever engine verified them.
+    let position = |id: &str| plan.steps.iter().position(|s| s.id().to_string() == id);
+    verified.sort_by_key(|item| position(&item.id));
     let mut all_same = true;
     let mut out = String::new();
     for item in &verified {

@@ -223,3 +223,72 @@ fn each_namespace_goes_to_its_own_engine() {
         run.all()
     );
 }
+
+/// Issue 13: `gbb plan` over namespaces on Docker and on Podman names each step's engine (a
+/// core is made on every engine that needs it); a plan on one engine has no such column.
+#[test]
+fn a_plan_over_two_engines_names_each_steps_engine() {
+    let stack = with_podman_namespace(small_stack());
+    let run = stack.gbb(&["plan", "ns/base", "pod/own"]);
+    run.success();
+    assert_snapshot!(run.stdout, @r"
+    Plan for . (seed layout): 5 steps (1 core, 2 builders, 2 images)
+
+     #  KIND     ENGINE          ID                  PARENT              BUILDS IN           WHY
+     1  core     docker, podman  core:stage3.tar.xz  -                   -                   core of ns/bob
+     2  builder  docker          ns/bob              core:stage3.tar.xz  core:stage3.tar.xz  builder of ns/base
+     3  builder  podman          pod/bob             core:stage3.tar.xz  core:stage3.tar.xz  builder of pod/own
+     4  image    docker          ns/base             scratch             ns/bob              requested
+     5  image    podman          pod/own             scratch             pod/bob             requested
+    ");
+    let run = stack.gbb(&["plan", "pod/own"]);
+    run.success();
+    assert!(!run.stdout.contains("ENGINE"), "{}", run.stdout);
+    let run = stack.gbb(&["--engine", "podman", "plan", "ns/base", "pod/own"]);
+    run.success();
+    assert!(!run.stdout.contains("ENGINE"), "{}", run.stdout);
+}
+
+/// Issue 13: `plan --status`, `verify` and `push` over namespaces on Docker and on Podman ask
+/// each image's own engine (they used to refuse a selection over two engines): here neither
+/// answers, and each command says so for the engine it reaches first; an image on Podman
+/// alone reaches Podman.
+#[test]
+fn status_verify_and_push_reach_each_engine() {
+    let stack = with_podman_namespace(small_stack())
+        .env("DOCKER_HOST", NO_ENGINE)
+        .env("CONTAINER_HOST", NO_ENGINE);
+    for args in [
+        &["plan", "--status", "ns/base", "pod/own"][..],
+        &["verify", "ns/base", "pod/own"],
+        &["push", "ns/base", "pod/own"],
+    ] {
+        let run = stack.gbb(args);
+        assert_eq!(run.code, Some(1), "{args:?}: {}", run.all());
+        assert!(
+            run.stderr.contains(
+                "error: cannot reach the container engine at `unix:///nonexistent/gbb-test.sock`"
+            ),
+            "{args:?}: {}",
+            run.all()
+        );
+        assert!(
+            !run.stderr.contains("name the ids of one engine"),
+            "{}",
+            run.all()
+        );
+    }
+    for args in [
+        &["plan", "--status", "pod/own"][..],
+        &["verify", "pod/own"],
+        &["push", "pod/own"],
+    ] {
+        let run = stack.gbb(args);
+        assert_eq!(run.code, Some(1), "{args:?}: {}", run.all());
+        assert!(
+            run.stderr.contains("error: no Podman service answers"),
+            "{args:?}: {}",
+            run.all()
+        );
+    }
+}

@@ -80,10 +80,11 @@ impl Build<'_> {
             .collect();
         let context_path =
             context::write_context(&self.options.paths.runs(), None, &[], &generated)?;
-        let log_path = self
-            .options
-            .paths
-            .log(&format!("core/{}", names::image_name_part(label)));
+        let log_name = format!("core/{}", names::image_name_part(label));
+        let log_path = self.options.paths.log(&match &self.engine_name {
+            Some(engine) => format!("{log_name}.{engine}"),
+            None => log_name,
+        });
         self.image_build(
             &step.id,
             &context_path,
