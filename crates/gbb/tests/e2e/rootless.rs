@@ -8,9 +8,10 @@
 //! everything it made from the user's storage), and the test checks: the images are in the
 //! user's Podman storage and nowhere else and run; what the build containers wrote into
 //! gbb's cache and the stack belongs to the user (root in the container is the user outside);
-//! phase 1 ran in the host's network (`host`: emerge fetches inside the build container) and
-//! `build-test.sh` in a network of its own with only a loopback interface (`none`); `gbb clean
-//! --images` leaves nothing of the stack behind. It names its engine itself (`--engine
+//! phase 1 ran in the host's network (`host`: emerge fetches inside the build container),
+//! `build-test.sh` and the health check in a network of their own with only a loopback
+//! interface (`none`), where the image's server listens on port 80; `gbb clean --images`
+//! leaves nothing of the stack behind. It names its engine itself (`--engine
 //! podman`, the user's socket), so `scripts/test` runs it once, in the Docker pass.
 
 use std::os::unix::fs::MetadataExt;
@@ -147,6 +148,24 @@ fn a_user_builds_on_rootless_podman() {
          \x20   readlink /proc/self/ns/net > \"${_EMERGE_ROOT}/built-in-net\"\n\
          }\n",
     );
+    // Its health check asks a web server the image starts on port 80 of its own loopback
+    // (a port only a network namespace of the container's own lets its root open).
+    stack.write(
+        "busybox-kid",
+        "build.conf",
+        &format!(
+            "IMAGE_PARENT=\"{}\"\nPOST_BUILD_HC=true\nPOST_BUILD_HC_MAX_DURATION=30\n",
+            stack.id("busybox")
+        ),
+    );
+    stack.write(
+        "busybox-kid",
+        "Dockerfile.template",
+        "FROM ${IMAGE_PARENT}\nADD rootfs.tar /\n\
+         CMD [\"/bin/busybox\", \"httpd\", \"-f\", \"-p\", \"80\", \"-h\", \"/\"]\n\
+         HEALTHCHECK --interval=1s --timeout=2s --retries=3 \
+         CMD [\"/bin/busybox\", \"wget\", \"-q\", \"-O\", \"/dev/null\", \"http://127.0.0.1/built-as-uid\"]\n",
+    );
     stack.write(
         "busybox-kid",
         "build-test.sh",
@@ -206,6 +225,7 @@ fn a_user_builds_on_rootless_podman() {
     let cores_before = own_cores();
     let (code, stderr) = gbb_as_user(&stack, &build_root, &["build", "-C", &kid]);
     assert_eq!(code, Some(0), "{stderr}");
+    assert!(stderr.contains("waiting for its HEALTHCHECK"), "{stderr}");
 
     // In the user's storage, under the user's home, and on no other engine.
     let image = format!("{kid}:latest");
