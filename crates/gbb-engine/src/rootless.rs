@@ -33,10 +33,11 @@
 //! Podman keep their default network for every container: a bridge of its own serves both
 //! needs, and users' hooks and tests rely on it.
 //!
-//! **Finding out.** Whether the service runs rootless is asked once per connection, when
+//! **Finding out.** Whether the service runs rootless is found once per connection, when
 //! the first container is made (not when connecting: `/info` takes about 0.4 s, which
-//! commands that start no container should not pay): Podman's own API says it in
-//! `host.security.rootless` of `/libpod/info`. The Docker-compatible `/info` does not say it
+//! commands that start no container should not pay). A Unix socket root owns is a rootful
+//! service's (a rootless service makes its socket as the user), so that case asks nothing;
+//! otherwise Podman's own API says it in `host.security.rootless` of `/libpod/info`. The Docker-compatible `/info` does not say it
 //! in a field bollard reads (Podman 4.3 lists no `name=rootless` security option), and bollard
 //! has no call for Podman's own API, so [`ask_rootless`] sends that one request itself.
 
@@ -82,10 +83,16 @@ impl Docker {
             "asking the Podman service at `{}` whether it runs rootless",
             self.host
         );
-        let answer = match ask_rootless(&self.host) {
-            Ok(Some(answer)) => answer,
-            Ok(None) => self.rootless_from_security_options(&operation)?,
-            Err(message) => return Err(EngineError::Api { operation, message }),
+        // A socket of root's is a rootful service's: a rootless one creates its socket as
+        // the user and cannot give it to root. So the common rootful case asks nothing.
+        let answer = if socket_of_root(&self.host) {
+            false
+        } else {
+            match ask_rootless(&self.host) {
+                Ok(Some(answer)) => answer,
+                Ok(None) => self.rootless_from_security_options(&operation)?,
+                Err(message) => return Err(EngineError::Api { operation, message }),
+            }
         };
         // Two threads may ask at once; both get the same answer.
         let _ = self.rootless.set(answer);
@@ -109,6 +116,14 @@ impl Docker {
             .iter()
             .any(|option| option.split(',').any(|part| part == "name=rootless")))
     }
+}
+
+/// Whether `host` is a Unix socket that root owns.
+fn socket_of_root(host: &str) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    host.strip_prefix("unix://")
+        .and_then(|path| std::fs::metadata(path).ok())
+        .is_some_and(|meta| meta.uid() == 0)
 }
 
 /// Asks the Podman service at `host` (`unix://PATH`, `tcp://HOST:PORT` or `http://...`, the
@@ -239,5 +254,20 @@ mod tests {
         ));
         assert!(error.is_err());
         assert_eq!(ask_rootless("ssh://user@host"), Ok(None));
+    }
+
+    #[test]
+    fn only_a_unix_socket_of_roots_is_taken_as_rootful_without_asking() {
+        use std::os::unix::fs::MetadataExt;
+        let dir = tempfile::tempdir().unwrap();
+        let socket = dir.path().join("podman.sock");
+        let _listener = std::os::unix::net::UnixListener::bind(&socket).unwrap();
+        let ours = std::fs::metadata(&socket).unwrap().uid() == 0;
+        assert_eq!(
+            socket_of_root(&format!("unix://{}", socket.display())),
+            ours
+        );
+        assert!(!socket_of_root("unix:///no/such/podman.sock"));
+        assert!(!socket_of_root("tcp://127.0.0.1:8080"));
     }
 }
