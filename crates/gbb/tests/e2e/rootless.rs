@@ -5,13 +5,14 @@
 //! the gbb binary as that user (no capability, not in the engine's group, so no other engine
 //! answers it) and finds the service the way Podman's clients do. The user builds a parent
 //! and a child with a core of the stack's own (`-C`, so that cleaning the stack removes
-//! everything it made from the user's storage), and the test checks: the images are in the
-//! user's Podman storage and nowhere else and run; what the build containers wrote into
-//! gbb's cache and the stack belongs to the user (root in the container is the user outside);
-//! phase 1 ran in the host's network (`host`: emerge fetches inside the build container),
-//! `build-test.sh` and the health check in a network of their own with only a loopback
-//! interface (`none`), where the image's server listens on port 80; `gbb clean --images`
-//! leaves nothing of the stack behind. It names its engine itself (`--engine
+//! everything it made from the user's storage), the parent under a seccomp profile of the
+//! stack's (Podman reads it from a file gbb writes). The test checks: the images are in the
+//! user's Podman storage and nowhere else, and run; what the build containers wrote into
+//! gbb's cache and the stack belongs to the user (root in the container is the user
+//! outside); phase 1 ran in the host's network (`host`: emerge fetches inside the build
+//! container), `build-test.sh` and the health check in a network of their own with only a
+//! loopback interface (`none`), where the image's server listens on port 80; `gbb clean
+//! --images` leaves nothing of the stack behind. It names its engine itself (`--engine
 //! podman`, the user's socket), so `scripts/test` runs it once, in the Docker pass.
 
 use std::os::unix::fs::MetadataExt;
@@ -138,6 +139,16 @@ fn a_user_builds_on_rootless_podman() {
     // The parent, busybox; the child on it records, from its phase 1 hook, who it ran as and
     // in which network namespace, and its build-test.sh checks its own network.
     stack.with_child("busybox");
+    // The parent's phase 1 under a seccomp profile of the stack's: Podman reads it from a file
+    // gbb writes, which the user's service must be able to read.
+    let busybox_conf = stack.image_dir("busybox").join("build.conf");
+    let conf_text = std::fs::read_to_string(&busybox_conf).unwrap();
+    std::fs::write(&busybox_conf, conf_text + "BUILDER_SECCOMP=allow.json\n").unwrap();
+    stack.write(
+        "busybox",
+        "allow.json",
+        "{\"defaultAction\": \"SCMP_ACT_ALLOW\"}\n",
+    );
     let kid = stack.id("busybox-kid");
     stack.write(
         "busybox-kid",
