@@ -126,6 +126,7 @@ pub(crate) fn remove_from_state(
         cmd: paths.to_vec(),
         labels: container_labels,
         working_dir: Some("/".to_owned()),
+        network: gbb_engine::NetworkNeed::Loopback,
         ..ContainerSpec::default()
     };
     let context = format!("{id}: removing mount points from `{reference}`");

@@ -35,7 +35,10 @@ pub struct Docker {
     /// Remote engines: the mounts of each created container, to copy back once it ended.
     pub(crate) shipped: Mutex<HashMap<String, Vec<crate::remote::Shipped>>>,
     pub(crate) runtime: tokio::runtime::Runtime,
-    host: String,
+    pub(crate) host: String,
+    /// Podman only: whether the service runs rootless, asked when the first container is
+    /// made; it decides containers' network mode (`rootless.rs`).
+    pub(crate) rootless: std::sync::OnceLock<bool>,
     /// The engine's version, asked for when first described (Podman answers `/version` in
     /// about 0.6 s, as it runs its runtimes to say theirs).
     version: std::sync::OnceLock<String>,
@@ -227,6 +230,7 @@ impl Docker {
             shipped: Mutex::new(HashMap::new()),
             runtime,
             host,
+            rootless: std::sync::OnceLock::new(),
             version,
             cancel: tokio_util::sync::CancellationToken::new(),
             running: Mutex::new(BTreeMap::new()),
@@ -479,6 +483,8 @@ impl Engine for Docker {
     ) -> Result<String, EngineError> {
         let first = request.tags.first().map(ToString::to_string);
         let operation = format!("building `{}`", first.as_deref().unwrap_or("image"));
+        // A `RUN` of a build has the network, as `docker build` gives it.
+        let networkmode = self.network_mode(crate::NetworkNeed::Outside)?;
         let id = self.runtime.block_on(self.cancellable(&operation, async {
             let body = bollard::body_try_stream(file_stream(&request.context).await?);
             let options = BuildImageOptions {
@@ -486,6 +492,7 @@ impl Engine for Docker {
                 t: first.clone(),
                 rm: true,
                 forcerm: true,
+                networkmode,
                 labels: Some(
                     request
                         .labels
@@ -564,6 +571,7 @@ impl Engine for Docker {
                 cap_add: (!spec.cap_add.is_empty()).then(|| spec.cap_add.clone()),
                 security_opt: (!security_opt.is_empty()).then_some(security_opt),
                 tmpfs: (!spec.tmpfs.is_empty()).then(|| spec.tmpfs.clone().into_iter().collect()),
+                network_mode: self.network_mode(spec.network)?,
                 ..Default::default()
             }),
             ..Default::default()

@@ -11,6 +11,7 @@ mod error;
 mod image_ref;
 mod podman;
 mod remote;
+mod rootless;
 mod spec;
 
 pub use docker::Docker;
@@ -20,7 +21,7 @@ pub use podman::{Dialect, PodmanPlaces, ROOTFUL_SOCKET, short_name, socket_candi
 pub use remote::DockerPlaces;
 pub use spec::{
     BuildRequest, ChangeKind, ContainerInfo, ContainerSpec, FileChange, ImageInfo, ListedImage,
-    Mount,
+    Mount, NetworkNeed,
 };
 
 use std::collections::BTreeMap;

@@ -49,6 +49,9 @@
 //! - **Pushes to a registry on this machine.** Docker takes a registry on the loopback
 //!   address as insecure (plain HTTP); Podman checks TLS unless told otherwise, so gbb adds
 //!   `tlsVerify=false` to such pushes, and only to them ([`insecure_local_push`]).
+//! - **Rootless services.** A rootless Podman gives a container its default network through
+//!   slirp4netns, which needs `/dev/net/tun`; gbb names `host` or `none` instead, as the
+//!   container needs (`rootless.rs`, which also says how gbb finds out).
 //! - **Default ulimits.** Rootful Podman sets a container's open-files limit to its default
 //!   (1048576); where the machine's hard limit is lower, every container fails with "error
 //!   setting rlimit type 7". [`explain`] turns that into one line with the fix

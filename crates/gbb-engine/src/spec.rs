@@ -73,6 +73,25 @@ pub struct ContainerSpec {
     pub working_dir: Option<String>,
     /// Allocate a terminal and keep standard input open (for `gbb shell`).
     pub interactive: bool,
+    /// What the container needs of the network; the engine picks the mode that gives it
+    /// (`rootless.rs`).
+    pub network: NetworkNeed,
+}
+
+/// What a container needs of the network. Docker and rootful Podman give every container
+/// their default network (a bridge of its own), which serves both; a rootless Podman cannot
+/// always (see `rootless.rs`), so the container says which it needs.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum NetworkNeed {
+    /// Other machines: phase 1's emerge fetches distfiles from `GENTOO_MIRRORS` inside the
+    /// container, `download_file` and `add_overlay` download, a template's `RUN` may
+    /// (`docker build` gave it the network), and so may a user in `gbb shell`.
+    #[default]
+    Outside,
+    /// A loopback interface of its own and nothing else: `build-test.sh` and the health
+    /// check (a server the image starts listens on the container's own loopback), and
+    /// gbb's housekeeping containers.
+    Loopback,
 }
 
 /// What a container changed in its file system, compared with its image (`docker diff`).

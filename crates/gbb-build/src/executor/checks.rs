@@ -4,7 +4,7 @@
 
 use std::time::{Duration, Instant};
 
-use gbb_engine::{ContainerSpec, ImageRef, Mount};
+use gbb_engine::{ContainerSpec, ImageRef, Mount, NetworkNeed};
 use gbb_stack::Definition;
 
 use super::Build;
@@ -30,6 +30,7 @@ impl Build<'_> {
                 read_only: true,
             }],
             labels: container_labels(&self.prepared.stack_identity, &id),
+            network: NetworkNeed::Loopback,
             ..ContainerSpec::default()
         };
         let log_path = self.options.paths.log(&format!("{id}.test"));
@@ -56,6 +57,7 @@ impl Build<'_> {
         let spec = ContainerSpec {
             image: image.to_string(),
             labels: container_labels(&self.prepared.stack_identity, &id),
+            network: NetworkNeed::Loopback,
             ..ContainerSpec::default()
         };
         let container = self

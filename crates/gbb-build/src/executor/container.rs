@@ -10,7 +10,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use gbb_engine::{ContainerSpec, ImageRef, Mount};
+use gbb_engine::{ContainerSpec, ImageRef, Mount, NetworkNeed};
 use gbb_stack::Definition;
 
 use crate::labels::container_labels;
@@ -151,6 +151,8 @@ pub(crate) fn container_spec(request: ContainerRequest<'_>) -> ContainerSpec {
         tmpfs: BTreeMap::new(),
         working_dir: Some("/".to_owned()),
         interactive: mode == Mode::Shell,
+        // Every mode may fetch: emerge downloads distfiles inside the container.
+        network: NetworkNeed::Outside,
     };
     if definition.settings.sys_ptrace() {
         spec.cap_add.push("SYS_PTRACE".to_owned());

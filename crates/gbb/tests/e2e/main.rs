@@ -24,6 +24,7 @@ mod readonly;
 mod registry;
 mod remote;
 mod reproducible;
+mod rootless;
 mod sbom;
 mod shell;
 mod signals;
