@@ -12,6 +12,7 @@ mod image_ref;
 mod podman;
 mod remote;
 mod spec;
+mod ssh;
 
 pub use docker::Docker;
 pub use error::EngineError;
