@@ -246,7 +246,20 @@ impl Client {
 
     /// `gbb --engine docker ARGS` with `DOCKER_HOST=host`, this client's ssh and `TMPDIR`.
     fn command(&self, stack: &E2eStack, cache: &Path, host: &str, args: &[&str]) -> Command {
-        let mut all = vec!["--engine", "docker"];
+        self.command_on("docker", stack, cache, host, args)
+    }
+
+    /// `gbb --engine ENGINE ARGS` with `DOCKER_HOST` (Docker) or `CONTAINER_HOST` (Podman)
+    /// set to `host`, this client's ssh and `TMPDIR`.
+    fn command_on(
+        &self,
+        engine: &str,
+        stack: &E2eStack,
+        cache: &Path,
+        host: &str,
+        args: &[&str],
+    ) -> Command {
+        let mut all = vec!["--engine", engine];
         all.extend_from_slice(args);
         let path = format!(
             "{}:{}",
@@ -254,8 +267,13 @@ impl Client {
             std::env::var("PATH").unwrap_or_default()
         );
         let mut command = stack.command(&all);
+        let variable = if engine == "podman" {
+            "CONTAINER_HOST"
+        } else {
+            "DOCKER_HOST"
+        };
         command
-            .env("DOCKER_HOST", host)
+            .env(variable, host)
             .env_remove("DOCKER_TLS_VERIFY")
             .env("PATH", path)
             .env("TMPDIR", self.dir.path().join("tmp"))
@@ -279,6 +297,14 @@ impl Client {
             output.status.code(),
             String::from_utf8_lossy(&output.stderr).into_owned(),
         )
+    }
+
+    /// How many ssh processes gbb started so far.
+    fn ssh_runs(&self) -> usize {
+        std::fs::read_to_string(self.dir.path().join("pids"))
+            .unwrap_or_default()
+            .lines()
+            .count()
     }
 
     /// Every ssh process gbb started has ended, and no socket folder is left.
@@ -438,6 +464,27 @@ fn builds_on_a_remote_engine_over_ssh_without_bind_mounts() {
     );
     let volumes = remote.docker(&["volume", "ls", "-q"]);
     assert_eq!(String::from_utf8_lossy(&volumes.stdout).trim(), "");
+    client.assert_nothing_left();
+
+    // Podman's service through ssh, in the URL form Podman's own connections use: the
+    // machine's rootful service (`scripts/test` starts it), whose socket the remote
+    // machine's namespace sees. `clean --images` lists the engine's containers and images
+    // (this stack has none there) and fails when the engine cannot be reached.
+    let podman = remote.ssh_host(Path::new("/run/podman/podman.sock"));
+    let runs = client.ssh_runs();
+    let output = client
+        .command_on(
+            "podman",
+            &stack,
+            cache.path(),
+            &podman,
+            &["-v", "clean", "--images"],
+        )
+        .output()
+        .expect("gbb runs");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    assert_eq!(client.ssh_runs(), runs + 1, "through ssh");
     client.assert_nothing_left();
 
     // A socket that is not there on the remote machine: named, with ssh's line.
