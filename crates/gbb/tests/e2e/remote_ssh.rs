@@ -512,6 +512,22 @@ fn builds_on_a_remote_engine_over_ssh_without_bind_mounts() {
         "{line}"
     );
     stranger.assert_nothing_left();
+
+    // A host ssh does not know, with ssh's default of asking about it: BatchMode refuses
+    // rather than prompting, and ssh's line is passed on.
+    let newcomer = Client::new(&remote, &remote.user_key);
+    std::fs::write(newcomer.dir.path().join("known_hosts"), "").unwrap();
+    let config = newcomer.dir.path().join("config");
+    let text = std::fs::read_to_string(&config).unwrap();
+    std::fs::write(&config, text.replace("StrictHostKeyChecking yes", "")).unwrap();
+    let (code, stderr) = newcomer.gbb(&stack, cache.path(), &host, &["build", &kid]);
+    assert_eq!(code, Some(1), "{stderr}");
+    let line = one_line(&stderr);
+    assert!(
+        line.contains(&format!("`{host}`")) && line.contains("Host key verification failed"),
+        "{line}"
+    );
+    newcomer.assert_nothing_left();
 }
 
 #[test]
