@@ -146,6 +146,8 @@ pub(crate) struct Tunnel {
     folder: Option<tempfile::TempDir>,
     socket: PathBuf,
     stderr: Lines,
+    /// The thread reading ssh's stderr into [`Tunnel::stderr`]; it ends when ssh does.
+    reader: Option<std::thread::JoinHandle<()>>,
     /// Dropped with the tunnel: the thread that started ssh then ends (see the module's doc).
     keeper: Option<Keeper>,
 }
@@ -186,7 +188,7 @@ impl Tunnel {
             // Not in gbb's process group: Ctrl-C at the terminal is gbb's to handle, and gbb
             // needs the engine after it to remove its containers.
             command.process_group(0);
-            // SAFETY: between fork and exec only async-signal-safe calls: prctl and getppid.
+            // SAFETY: between fork and exec only one async-signal-safe call, prctl.
             unsafe {
                 command.pre_exec(|| {
                     if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM) != 0 {
@@ -209,11 +211,12 @@ impl Tunnel {
             folder: Some(folder),
             socket,
             stderr: stderr.clone(),
+            reader: None,
             keeper: Some(keeper),
         };
         if let Some(pipe) = tunnel.child.stderr.take() {
             // Drained on a thread of its own, so a chatty ssh never blocks on a full pipe.
-            std::thread::spawn(move || {
+            tunnel.reader = Some(std::thread::spawn(move || {
                 for line in std::io::BufReader::new(pipe).lines() {
                     let Ok(line) = line else { break };
                     let mut lines = lock(&stderr);
@@ -222,7 +225,7 @@ impl Tunnel {
                     }
                     lines.push_back(line);
                 }
-            });
+            }));
         }
         live::add(tunnel.child.id(), tunnel.folder_path());
         let started = Instant::now();
@@ -231,6 +234,7 @@ impl Tunnel {
                 return Ok(tunnel);
             }
             if let Ok(Some(status)) = tunnel.child.try_wait() {
+                tunnel.read_to_end();
                 return Err(failed(tunnel.last_line().unwrap_or_else(|| {
                     format!("ssh ended ({status}) before the forward was up")
                 })));
@@ -277,6 +281,7 @@ impl Tunnel {
                 target.socket, target.host
             ),
             (None, Ok(Some(_))) => self
+                .read_to_end()
                 .last_line()
                 .unwrap_or_else(|| format!("ssh ended: {cause}")),
             (None, _) => format!("the engine behind ssh does not answer: {cause}"),
@@ -285,6 +290,18 @@ impl Tunnel {
             host: value.to_owned(),
             cause,
         }
+    }
+
+    /// Once ssh ended: waits (a second at most: a `ProxyCommand` may hold the pipe open)
+    /// until its last lines are read.
+    fn read_to_end(&mut self) -> &Self {
+        let deadline = Instant::now() + Duration::from_secs(1);
+        if let Some(reader) = &self.reader {
+            while !reader.is_finished() && Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(10));
+            }
+        }
+        self
     }
 
     fn last_line(&self) -> Option<String> {
