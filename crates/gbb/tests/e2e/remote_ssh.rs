@@ -309,6 +309,17 @@ impl Client {
 
     /// Every ssh process gbb started has ended, and no socket folder is left.
     fn assert_nothing_left(&self) {
+        self.assert_no_ssh();
+        let left: Vec<_> = std::fs::read_dir(self.dir.path().join("tmp"))
+            .unwrap()
+            .flatten()
+            .map(|e| e.file_name())
+            .collect();
+        assert!(left.is_empty(), "left in gbb's TMPDIR: {left:?}");
+    }
+
+    /// Every ssh process gbb started has ended.
+    fn assert_no_ssh(&self) {
         let pids = std::fs::read_to_string(self.dir.path().join("pids")).unwrap_or_default();
         assert!(!pids.trim().is_empty(), "gbb ran no ssh");
         for pid in pids.lines() {
@@ -329,12 +340,6 @@ impl Client {
                 "ssh process {pid} outlived gbb: {cmdline}"
             );
         }
-        let left: Vec<_> = std::fs::read_dir(self.dir.path().join("tmp"))
-            .unwrap()
-            .flatten()
-            .map(|e| e.file_name())
-            .collect();
-        assert!(left.is_empty(), "left in gbb's TMPDIR: {left:?}");
     }
 }
 
@@ -426,28 +431,31 @@ fn builds_on_a_remote_engine_over_ssh_without_bind_mounts() {
         "build.sh",
         "_packages=\"app-misc/hello-static\"\nconfigure_rootfs_build() {\n    sleep 120\n}\n",
     );
-    let mut child = {
+    // gbb building `hello` in its own process group, once its build container runs.
+    let sleeping_build = || {
         use std::os::unix::process::CommandExt;
-        client
+        let mut child = client
             .command(&stack, cache.path(), &host, &["build", &hello])
             .process_group(0)
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::piped())
             .spawn()
-            .expect("gbb starts")
+            .expect("gbb starts");
+        let started = Instant::now();
+        while String::from_utf8_lossy(&remote.docker(&["ps", "-q"]).stdout)
+            .trim()
+            .is_empty()
+        {
+            assert!(
+                started.elapsed() < Duration::from_secs(120),
+                "phase 1 did not start"
+            );
+            assert!(child.try_wait().unwrap().is_none(), "gbb ended early");
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        child
     };
-    let started = Instant::now();
-    while String::from_utf8_lossy(&remote.docker(&["ps", "-q"]).stdout)
-        .trim()
-        .is_empty()
-    {
-        assert!(
-            started.elapsed() < Duration::from_secs(120),
-            "phase 1 did not start"
-        );
-        assert!(child.try_wait().unwrap().is_none(), "gbb ended early");
-        std::thread::sleep(Duration::from_millis(200));
-    }
+    let child = sleeping_build();
     run("kill", &["-INT", "--", &format!("-{}", child.id())]);
     let output = child.wait_with_output().unwrap();
     let stderr = String::from_utf8_lossy(&output.stderr);
@@ -464,6 +472,39 @@ fn builds_on_a_remote_engine_over_ssh_without_bind_mounts() {
     );
     let volumes = remote.docker(&["volume", "ls", "-q"]);
     assert_eq!(String::from_utf8_lossy(&volumes.stdout).trim(), "");
+    client.assert_nothing_left();
+
+    // SIGKILL: gbb runs no more code, and the kernel ends its ssh (PR_SET_PDEATHSIG). Left:
+    // the folder of the dead socket, and the container, which `gbb clean` then removes
+    // through ssh as the container of a run that is gone.
+    let mut child = sleeping_build();
+    child.kill().unwrap();
+    child.wait().unwrap();
+    client.assert_no_ssh();
+    let left: Vec<_> = std::fs::read_dir(client.dir.path().join("tmp"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .collect();
+    assert!(
+        left.len() == 1
+            && left[0]
+                .file_name()
+                .unwrap()
+                .to_string_lossy()
+                .starts_with("gbb-ssh-"),
+        "{left:?}"
+    );
+    std::fs::remove_dir_all(&left[0]).unwrap();
+    let (code, stderr) = client.gbb(&stack, cache.path(), &host, &["clean"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(stderr.contains("of a gbb run that is gone"), "{stderr}");
+    let containers = remote.docker(&["ps", "-aq"]);
+    assert_eq!(
+        String::from_utf8_lossy(&containers.stdout).trim(),
+        "",
+        "{stderr}"
+    );
     client.assert_nothing_left();
 
     // Podman's service through ssh, in the URL form Podman's own connections use: the
