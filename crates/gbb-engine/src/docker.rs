@@ -35,6 +35,7 @@ pub struct Docker {
     /// Remote engines: the mounts of each created container, to copy back once it ended.
     pub(crate) shipped: Mutex<HashMap<String, Vec<crate::remote::Shipped>>>,
     pub(crate) runtime: tokio::runtime::Runtime,
+    /// The engine's address as the user gave it (an `ssh://` URL for an engine behind ssh).
     pub(crate) host: String,
     /// Podman only: whether the service runs rootless, asked when the first container is
     /// made; it decides containers' network mode (`rootless.rs`).
@@ -47,6 +48,9 @@ pub struct Docker {
     cancel: tokio_util::sync::CancellationToken,
     /// The cancellable operations running now (a name may run twice at once, hence counts).
     running: Mutex<BTreeMap<String, usize>>,
+    /// An engine behind ssh: the ssh process forwarding its socket, ended when this engine is
+    /// dropped (`ssh.rs`). Last, so the client goes before the forward it talks through.
+    pub(crate) tunnel: Option<crate::ssh::Tunnel>,
 }
 
 /// Lists an operation in [`Docker::running`] while it lives.
@@ -148,7 +152,7 @@ impl Docker {
 
     /// Connects to Docker as the `docker` command does: `DOCKER_HOST` (or the local socket),
     /// over TLS with the client's certificate when `DOCKER_TLS_VERIFY` is set (see
-    /// `remote.rs`).
+    /// `remote.rs`), through ssh for an `ssh://` host (`ssh.rs`).
     pub fn connect_docker(places: &crate::DockerPlaces) -> Result<Self, EngineError> {
         let host = places
             .host
@@ -164,6 +168,9 @@ impl Docker {
         dialect: Dialect,
         tls: Option<crate::remote::TlsFiles>,
     ) -> Result<Self, EngineError> {
+        if host.starts_with("ssh://") {
+            return Self::connect_over_ssh(host, dialect);
+        }
         let host = host.to_owned();
         let unreachable = |cause: String| EngineError::Unreachable {
             host: host.clone(),
@@ -183,11 +190,6 @@ impl Docker {
                 120,
                 bollard::API_DEFAULT_VERSION,
             ),
-            None if host.starts_with("ssh://") => {
-                return Err(unreachable(
-                    "ssh:// engines are not supported; reach the engine over tcp:// with TLS (DOCKER_TLS_VERIFY, DOCKER_CERT_PATH), or forward its socket with `ssh -L`".to_owned(),
-                ));
-            }
             // Podman serves version 1.41 of the API; asking it (`/version`) costs 0.6 s.
             None if dialect == Dialect::Podman && host.starts_with("unix://") => {
                 bollard::Docker::connect_with_unix(&host, 120, &crate::podman::API_VERSION)
@@ -234,7 +236,31 @@ impl Docker {
             version,
             cancel: tokio_util::sync::CancellationToken::new(),
             running: Mutex::new(BTreeMap::new()),
+            tunnel: None,
         })
+    }
+
+    /// Connects to the engine behind the `ssh://` URL `host` through a forward of its socket
+    /// (`ssh.rs`). The engine is on another machine, so mounts are shipped (`remote.rs`).
+    fn connect_over_ssh(host: &str, dialect: Dialect) -> Result<Self, EngineError> {
+        let default_socket = match dialect {
+            Dialect::Docker => "/var/run/docker.sock",
+            Dialect::Podman => crate::ROOTFUL_SOCKET.trim_start_matches("unix://"),
+        };
+        let target = crate::ssh::SshTarget::parse(host, default_socket)?;
+        let mut tunnel = crate::ssh::Tunnel::open(host, &target)?;
+        match Self::connect_as(&tunnel.local_host(), dialect, None) {
+            Ok(mut engine) => {
+                engine.host = host.to_owned();
+                engine.remote = true;
+                engine.tunnel = Some(tunnel);
+                Ok(engine)
+            }
+            Err(EngineError::Unreachable { cause, .. }) => {
+                Err(tunnel.explain(host, &target, &cause))
+            }
+            Err(other) => Err(other),
+        }
     }
 }
 

@@ -8,6 +8,11 @@ pub enum EngineError {
     )]
     Unreachable { host: String, cause: String },
 
+    /// An engine behind ssh (`ssh://` in `DOCKER_HOST` or `CONTAINER_HOST`) cannot be
+    /// reached: ssh's own line, or what is missing, in one line.
+    #[error("cannot reach the container engine at `{host}` through ssh: {cause}")]
+    Ssh { host: String, cause: String },
+
     /// No Podman service answers on any of the sockets Podman's clients look for.
     #[error("no Podman service answers (tried {tried})\n  hint: {hint}")]
     PodmanUnreachable { tried: String, hint: String },

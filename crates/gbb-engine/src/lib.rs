@@ -13,6 +13,7 @@ mod podman;
 mod remote;
 mod rootless;
 mod spec;
+mod ssh;
 
 pub use docker::Docker;
 pub use error::EngineError;

@@ -16,8 +16,9 @@
 //! writable inside (an upload cannot write into a read-only volume); a mount of a single file
 //! is copied into the container's file system instead, as a volume is always a folder.
 //!
-//! `ssh://` hosts are not supported: bollard's SSH transport needs the `openssh` crate and a
-//! running ssh agent; gbb says so in one line.
+//! `ssh://` hosts (`ssh.rs`) are remote too: the client talks to a local socket that ssh
+//! forwards, but the engine and its file system are on the other machine, so their mounts
+//! are shipped the same way.
 
 use std::path::{Path, PathBuf};
 
@@ -65,7 +66,8 @@ impl DockerPlaces {
 }
 
 /// Whether `host` is an engine that cannot see the client's files: anything but a Unix
-/// socket.
+/// socket (`tcp://`, `ssh://`; an engine behind ssh is marked remote when connected, as the
+/// client then talks to a local socket).
 pub(crate) fn is_remote(host: &str) -> bool {
     !host.starts_with("unix://")
 }
@@ -322,6 +324,7 @@ mod tests {
         };
         assert_eq!(plain.tls(), None);
         assert!(is_remote("tcp://127.0.0.1:2376"));
+        assert!(is_remote("ssh://build@host"));
         assert!(!is_remote("unix:///run/docker.sock"));
     }
 

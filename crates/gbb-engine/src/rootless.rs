@@ -83,12 +83,18 @@ impl Docker {
             "asking the Podman service at `{}` whether it runs rootless",
             self.host
         );
+        // Behind ssh, the service is asked through the local end of the tunnel, which says
+        // nothing about the remote service's user.
+        let (address, tunnelled) = match &self.tunnel {
+            Some(tunnel) => (tunnel.local_host(), true),
+            None => (self.host.clone(), false),
+        };
         // A socket of root's is a rootful service's: a rootless one creates its socket as
         // the user and cannot give it to root. So the common rootful case asks nothing.
-        let answer = if socket_of_root(&self.host) {
+        let answer = if !tunnelled && socket_of_root(&address) {
             false
         } else {
-            match ask_rootless(&self.host) {
+            match ask_rootless(&address) {
                 Ok(Some(answer)) => answer,
                 Ok(None) => self.rootless_from_security_options(&operation)?,
                 Err(message) => return Err(EngineError::Api { operation, message }),

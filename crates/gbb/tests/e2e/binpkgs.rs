@@ -260,7 +260,9 @@ fn an_image_reuses_its_last_index_only_while_the_cache_holds_still() {
     stack.write(
         "hello",
         "build.sh",
-        &format!("{build_sh}\nfinish_rootfs_build() {{ echo planted >/gbb-out/binpkg-index.stamp; }}\n"),
+        &format!(
+            "{build_sh}\nfinish_rootfs_build() {{ echo planted >/gbb-out/binpkg-index.stamp; }}\n"
+        ),
     );
     gbb(&stack, cache.path(), &["build", &hello]);
     let stamp = std::fs::read_to_string(kept.join("binpkg-index.stamp")).unwrap();

@@ -23,6 +23,7 @@ mod parallel;
 mod readonly;
 mod registry;
 mod remote;
+mod remote_ssh;
 mod reproducible;
 mod rootless;
 mod sbom;
