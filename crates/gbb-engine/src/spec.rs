@@ -78,9 +78,10 @@ pub struct ContainerSpec {
     pub network: NetworkNeed,
 }
 
-/// What a container needs of the network. Docker and rootful Podman give every container
-/// their default network (a bridge of its own), which serves both; a rootless Podman cannot
-/// always (see `rootless.rs`), so the container says which it needs.
+/// What a container needs of the network; the engine turns it into a network mode
+/// (`rootless.rs`): a bridge of its own (the default) or the user's network on rootless
+/// Podman for [`NetworkNeed::Outside`], no network but a loopback everywhere for
+/// [`NetworkNeed::Loopback`].
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum NetworkNeed {
     /// Other machines: phase 1's emerge fetches distfiles from `GENTOO_MIRRORS` inside the
