@@ -6,6 +6,7 @@
 //! and removes its images when done.
 
 mod harness;
+mod isolated_engine;
 
 mod binpkgs;
 mod build;

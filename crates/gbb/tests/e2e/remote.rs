@@ -1,33 +1,15 @@
 //! Issue 13: gbb against a remote Docker engine, `DOCKER_HOST=tcp://127.0.0.1:<port>` with
 //! TLS (`DOCKER_TLS_VERIFY`, `DOCKER_CERT_PATH`), certificates made here with `openssl`. The
-//! engine is a dockerd of the test's own (its own data root, exec root and port, a bridge of
-//! its own, no iptables, so the machine's dockerd is not touched: `--bridge=none` would delete
-//! the machine's `docker0`, which dockerd does at start to clean up), started in a mount
-//! namespace where
-//! `/tmp`, `/work` and `/root` are empty: no folder of the client's (the stack, the portage
-//! tree, gbb's cache, the test build root) exists on the engine's side, so a build that
-//! bind-mounted any of them would fail. gbb ships them in volumes instead (gbb-engine's
-//! `remote.rs`). It names its engine itself (`--engine docker`), so `scripts/test` runs it
-//! once, in the Docker pass.
+//! engine is a dockerd of the test's own where no folder of the client's exists
+//! (`isolated_engine.rs`), so a build that bind-mounted any of them would fail; gbb ships them
+//! in volumes instead (gbb-engine's `remote.rs`). It names its engine itself (`--engine
+//! docker`), so `scripts/test` runs it once, in the Docker pass.
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command};
-use std::time::{Duration, Instant};
+use std::process::Command;
 
 use crate::harness::E2eStack;
-
-fn run(program: &str, args: &[&str], dir: &Path) {
-    let output = Command::new(program)
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .unwrap_or_else(|e| panic!("{program}: {e}"));
-    assert!(
-        output.status.success(),
-        "{program} {args:?}: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-}
+use crate::isolated_engine::{IsolatedDockerd, free_port, run};
 
 /// A CA, a server certificate for 127.0.0.1 and a client certificate, as `DOCKER_CERT_PATH`
 /// names them (`ca.pem`, `cert.pem`, `key.pem`) and dockerd takes them.
@@ -100,108 +82,51 @@ fn certificates(dir: &Path) {
     }
 }
 
-/// The test's dockerd, stopped and its folders and bridge removed when dropped.
+/// The test's engine, over TLS.
 struct Dockerd {
-    child: Child,
-    bridge: String,
-    state: PathBuf,
-    exec_root: PathBuf,
+    _engine: IsolatedDockerd,
     host: String,
     certs: PathBuf,
 }
 
 impl Dockerd {
     fn start() -> Self {
-        let id = format!("gbb-remote-{}", std::process::id());
-        let state = PathBuf::from("/var/lib").join(&id);
-        let exec_root = PathBuf::from("/run").join(&id);
-        let certs = state.join("certs");
+        let mut engine = IsolatedDockerd::new("remote", 231);
+        let certs = engine.file("certs");
         certificates(&certs);
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let host = format!("tcp://127.0.0.1:{port}");
-        // A bridge of its own (a name of at most 15 bytes, a subnet of its own).
-        let bridge = format!("gbbr{}", std::process::id() % 100_000);
-        let subnet = 20 + std::process::id() % 200;
-        run("ip", &["link", "add", &bridge, "type", "bridge"], &state);
-        run(
-            "ip",
-            &[
-                "addr",
-                "add",
-                &format!("10.231.{subnet}.1/24"),
-                "dev",
-                &bridge,
-            ],
-            &state,
-        );
-        run("ip", &["link", "set", &bridge, "up"], &state);
-        let script = format!(
-            "mount -t tmpfs tmpfs /tmp && mount -t tmpfs tmpfs /work && mount -t tmpfs tmpfs /root && exec dockerd --data-root {state}/data --exec-root {exec} --pidfile {exec}/dockerd.pid -H {host} --tlsverify --tlscacert {certs}/ca.pem --tlscert {certs}/server-cert.pem --tlskey {certs}/server-key.pem --bridge={bridge} --iptables=false --ip-masq=false",
-            state = state.display(),
-            exec = exec_root.display(),
+        let host = format!("tcp://127.0.0.1:{}", free_port());
+        let listen = format!(
+            "-H {host} --tlsverify --tlscacert {certs}/ca.pem --tlscert {certs}/server-cert.pem \
+             --tlskey {certs}/server-key.pem",
             certs = certs.display(),
         );
-        let log = std::fs::File::create(state.join("dockerd.log")).unwrap();
-        let child = Command::new("unshare")
-            .args(["--mount", "--propagation", "private", "sh", "-c", &script])
-            .stdout(log.try_clone().unwrap())
-            .stderr(log)
-            .spawn()
-            .expect("unshare runs");
-        let dockerd = Self {
-            child,
-            bridge,
-            state,
-            exec_root,
+        engine.start("", &listen, || {
+            docker_over_tls(&host, &certs, &["version"])
+                .status
+                .success()
+        });
+        Self {
+            _engine: engine,
             host,
             certs,
-        };
-        let started = Instant::now();
-        while !dockerd.docker(&["version"]).status.success() {
-            assert!(
-                started.elapsed() < Duration::from_secs(60),
-                "the test's dockerd did not start: {}",
-                std::fs::read_to_string(dockerd.state.join("dockerd.log")).unwrap_or_default()
-            );
-            std::thread::sleep(Duration::from_millis(500));
         }
-        dockerd
     }
 
     /// The docker command against this engine, over TLS.
     fn docker(&self, args: &[&str]) -> std::process::Output {
-        Command::new("docker")
-            .args(args)
-            .env("DOCKER_HOST", &self.host)
-            .env("DOCKER_TLS_VERIFY", "1")
-            .env("DOCKER_CERT_PATH", &self.certs)
-            .output()
-            .expect("the docker command runs")
+        docker_over_tls(&self.host, &self.certs, args)
     }
 }
 
-impl Drop for Dockerd {
-    fn drop(&mut self) {
-        // dockerd is the shell's exec: the child itself.
-        let _ = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status();
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while self.child.try_wait().ok().flatten().is_none() && Instant::now() < deadline {
-            std::thread::sleep(Duration::from_millis(200));
-        }
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        let _ = std::fs::remove_dir_all(&self.state);
-        let _ = std::fs::remove_dir_all(&self.exec_root);
-        let _ = Command::new("ip")
-            .args(["link", "del", &self.bridge])
-            .status();
-    }
+/// The docker command against the engine at `host`, with the client certificates in `certs`.
+fn docker_over_tls(host: &str, certs: &Path, args: &[&str]) -> std::process::Output {
+    Command::new("docker")
+        .args(args)
+        .env("DOCKER_HOST", host)
+        .env("DOCKER_TLS_VERIFY", "1")
+        .env("DOCKER_CERT_PATH", certs)
+        .output()
+        .expect("the docker command runs")
 }
 
 #[test]

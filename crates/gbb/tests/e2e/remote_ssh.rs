@@ -6,9 +6,8 @@
 //! tree, gbb's cache, the test build root) exists on the engine's side and a bind mount of
 //! any of them would fail. In it run an sshd on 127.0.0.1 (a host key and a user key made
 //! here with `ssh-keygen`, a config of its own: keys only, `AuthorizedKeysFile` naming the
-//! test's file) and a dockerd of its own (its data root, exec root, a bridge of its own, no
-//! iptables; see `remote.rs` on why not `--bridge=none`) that listens only on a Unix socket
-//! under `/run`, which gbb reaches through ssh and the test inspects directly.
+//! test's file) and a dockerd of its own (`isolated_engine.rs`) that listens only on a Unix
+//! socket under `/run`, which gbb reaches through ssh and the test inspects directly.
 //!
 //! The client side: OpenSSH reads `~/.ssh/config` from the passwd entry, not `$HOME`, so the
 //! test cannot hand it a config through the environment; gbb runs `ssh` from `PATH` as
@@ -20,30 +19,11 @@
 //! them once, in the Docker pass.
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use crate::harness::E2eStack;
-
-fn run(program: &str, args: &[&str]) {
-    let output = Command::new(program)
-        .args(args)
-        .output()
-        .unwrap_or_else(|e| panic!("{program}: {e}"));
-    assert!(
-        output.status.success(),
-        "{program} {args:?}: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
+use crate::isolated_engine::{IsolatedDockerd, free_port, run};
 
 fn keygen(path: &Path) {
     run(
@@ -57,16 +37,14 @@ fn keygen(path: &Path) {
             "-f",
             path.to_str().unwrap(),
         ],
+        Path::new("/"),
     );
 }
 
-/// The remote machine: sshd and dockerd in a mount namespace without the client's folders.
-/// Stopped, and its folders and bridge removed, when dropped.
+/// The remote machine: sshd and a dockerd of the test's own (`isolated_engine.rs`), both in
+/// the namespace without the client's folders. Stopped when dropped.
 struct Remote {
-    dockerd: Child,
-    bridge: String,
-    state: PathBuf,
-    exec_root: PathBuf,
+    engine: IsolatedDockerd,
     /// The engine's socket, as a path on the remote machine (and here: `/run` is shared).
     socket: PathBuf,
     ssh_port: u16,
@@ -76,25 +54,21 @@ struct Remote {
 
 impl Remote {
     fn start() -> Self {
-        let id = format!("gbb-ssh-{}", std::process::id());
-        // Outside /tmp, which the namespace empties.
-        let state = PathBuf::from("/var/lib").join(&id);
-        let exec_root = PathBuf::from("/run").join(&id);
-        std::fs::create_dir_all(&state).unwrap();
-        std::fs::create_dir_all(&exec_root).unwrap();
-        let socket = exec_root.join("docker.sock");
-        let host_key = state.join("host_key");
-        let user_key = state.join("user_key");
+        let mut engine = IsolatedDockerd::new("ssh", 232);
+        let state = engine.state.clone();
+        let socket = engine.run_dir().join("docker.sock");
+        let host_key = engine.file("host_key");
+        let user_key = engine.file("user_key");
         keygen(&host_key);
         keygen(&user_key);
         std::fs::copy(
             user_key.with_extension("pub"),
-            state.join("authorized_keys"),
+            engine.file("authorized_keys"),
         )
         .unwrap();
         let ssh_port = free_port();
         std::fs::write(
-            state.join("sshd_config"),
+            engine.file("sshd_config"),
             format!(
                 "ListenAddress 127.0.0.1\nPort {ssh_port}\nHostKey {host}\nPidFile {state}/sshd.pid\n\
                  AuthorizedKeysFile {state}/authorized_keys\nPermitRootLogin prohibit-password\n\
@@ -105,67 +79,28 @@ impl Remote {
             ),
         )
         .unwrap();
-        let bridge = format!("gbbs{}", std::process::id() % 100_000);
-        let subnet = 20 + (std::process::id() + 101) % 200;
-        run("ip", &["link", "add", &bridge, "type", "bridge"]);
-        run(
-            "ip",
-            &[
-                "addr",
-                "add",
-                &format!("10.232.{subnet}.1/24"),
-                "dev",
-                &bridge,
-            ],
-        );
-        run("ip", &["link", "set", &bridge, "up"]);
         // sshd's privilege separation folder, which Debian's service makes at start (the
         // system's sshd is never started on test machines).
-        let script = format!(
-            "mount -t tmpfs tmpfs /tmp && mount -t tmpfs tmpfs /work && mount -t tmpfs tmpfs /root \
-             && mkdir -p /run/sshd && /usr/sbin/sshd -f {state}/sshd_config -E {state}/sshd.log \
-             && exec dockerd --data-root {state}/data --exec-root {exec}/exec --pidfile {exec}/dockerd.pid \
-             -H unix://{socket} --bridge={bridge} --iptables=false --ip-masq=false",
+        let sshd = format!(
+            "mkdir -p /run/sshd && /usr/sbin/sshd -f {state}/sshd_config -E {state}/sshd.log",
             state = state.display(),
-            exec = exec_root.display(),
-            socket = socket.display(),
         );
-        let log = std::fs::File::create(state.join("dockerd.log")).unwrap();
-        let dockerd = Command::new("unshare")
-            .args(["--mount", "--propagation", "private", "sh", "-c", &script])
-            .stdout(log.try_clone().unwrap())
-            .stderr(log)
-            .spawn()
-            .expect("unshare runs");
-        let remote = Self {
-            dockerd,
-            bridge,
-            state,
-            exec_root,
+        let listen = format!("-H unix://{}", socket.display());
+        engine.start(&sshd, &listen, || {
+            docker_on(&socket, &["version"]).status.success()
+        });
+        Self {
+            engine,
             socket,
             ssh_port,
             user_key,
             host_key,
-        };
-        let started = Instant::now();
-        while !remote.docker(&["version"]).status.success() {
-            assert!(
-                started.elapsed() < Duration::from_secs(60),
-                "the test's dockerd did not start: {}",
-                std::fs::read_to_string(remote.state.join("dockerd.log")).unwrap_or_default()
-            );
-            std::thread::sleep(Duration::from_millis(500));
         }
-        remote
     }
 
     /// The docker command against this engine, directly on its socket (gbb goes through ssh).
     fn docker(&self, args: &[&str]) -> std::process::Output {
-        Command::new("docker")
-            .args(args)
-            .env("DOCKER_HOST", format!("unix://{}", self.socket.display()))
-            .output()
-            .expect("the docker command runs")
+        docker_on(&self.socket, args)
     }
 
     /// `DOCKER_HOST` for gbb: the engine's socket through ssh.
@@ -174,26 +109,21 @@ impl Remote {
     }
 }
 
+/// The docker command against the engine on `socket`.
+fn docker_on(socket: &Path, args: &[&str]) -> std::process::Output {
+    Command::new("docker")
+        .args(args)
+        .env("DOCKER_HOST", format!("unix://{}", socket.display()))
+        .output()
+        .expect("the docker command runs")
+}
+
 impl Drop for Remote {
     fn drop(&mut self) {
-        if let Ok(pid) = std::fs::read_to_string(self.state.join("sshd.pid")) {
+        // sshd first; the engine goes when its field is dropped.
+        if let Ok(pid) = std::fs::read_to_string(self.engine.file("sshd.pid")) {
             let _ = Command::new("kill").args(["-TERM", pid.trim()]).status();
         }
-        // dockerd is the shell's exec: the child itself.
-        let _ = Command::new("kill")
-            .args(["-TERM", &self.dockerd.id().to_string()])
-            .status();
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while self.dockerd.try_wait().ok().flatten().is_none() && Instant::now() < deadline {
-            std::thread::sleep(Duration::from_millis(200));
-        }
-        let _ = self.dockerd.kill();
-        let _ = self.dockerd.wait();
-        let _ = std::fs::remove_dir_all(&self.state);
-        let _ = std::fs::remove_dir_all(&self.exec_root);
-        let _ = Command::new("ip")
-            .args(["link", "del", &self.bridge])
-            .status();
     }
 }
 
@@ -456,7 +386,11 @@ fn builds_on_a_remote_engine_over_ssh_without_bind_mounts() {
         child
     };
     let child = sleeping_build();
-    run("kill", &["-INT", "--", &format!("-{}", child.id())]);
+    run(
+        "kill",
+        &["-INT", "--", &format!("-{}", child.id())],
+        Path::new("/"),
+    );
     let output = child.wait_with_output().unwrap();
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(130), "{stderr}");
