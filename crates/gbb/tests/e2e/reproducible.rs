@@ -81,6 +81,15 @@ fn the_same_inputs_give_the_same_images_with_and_without_run() {
         );
     }
     assert_eq!(identities(&stack), before, "{}", second.stderr);
+    // The same image, so the engine's copy is tagged instead of loaded again.
+    assert!(
+        second.stderr.contains(&format!(
+            "{}: phase 2: the engine has this image already",
+            stack.id("glibc")
+        )),
+        "{}",
+        second.stderr
+    );
 
     // The RUN's work is in the image, and it runs.
     let busybox = stack.id("busybox");

@@ -267,7 +267,12 @@ impl Build<'_> {
     }
 
     /// Loads `image` into the engine as `tag`, through a docker archive in a run folder of
-    /// its own (removed when done).
+    /// its own (removed when done). An image the engine holds already is only tagged: the
+    /// engine's id of an image is its config's digest, and the config names every layer by
+    /// its digest, so the same id is the same image, byte for byte. A warm rebuild from
+    /// unchanged inputs writes exactly the image it wrote before, and then skips writing the
+    /// archive and the engine's reading of it (for a 300 MB root, about 4.6 s of `docker
+    /// load`).
     fn load(
         &self,
         id: &str,
@@ -276,6 +281,15 @@ impl Build<'_> {
         tag: &ImageRef,
         epoch: SourceDateEpoch,
     ) -> Result<(), BuildError> {
+        let engine_id = image.config_digest().to_string();
+        if let Ok(Some(_)) = self.engine.inspect_image(&engine_id) {
+            self.reporter
+                .started(id, "phase 2: the engine has this image already");
+            return self
+                .engine
+                .tag_image(&engine_id, tag)
+                .map_err(BuildError::engine(format!("{id}: tagging `{tag}`")));
+        }
         let run = RunDir::new(&self.options.paths, id)?;
         let archive = run.path().join("image.tar");
         let tags = [tag.to_string()];
