@@ -130,7 +130,7 @@ fn substitute<E>(
 }
 
 /// Renders `template` with `vars`, trusted values (gbb's own, such as a core's Dockerfile).
-/// Values from a stack go through [`render_checked`].
+/// Values from a stack go through `render_checked`.
 pub fn render_template(template: &str, vars: &BTreeMap<String, String>) -> String {
     match substitute(template, vars, |_| Ok::<(), std::convert::Infallible>(())) {
         Ok(text) => text,
@@ -186,7 +186,7 @@ impl TemplateValue {
 }
 
 /// The names phase 2 fills into every image template besides the `BOB_*` variables of the
-/// image's config: what [`image_values`] inserts, and what `gbb check` accepts as known.
+/// image's config: what `image_values` inserts, and what `gbb check` accepts as known.
 pub const FIXED_TEMPLATE_VARIABLES: [&str; 6] = [
     "IMAGE_PARENT",
     "NAMESPACE",

@@ -151,11 +151,13 @@ impl Pool {
                     }
                     Err(error) => {
                         blocked[p][i] = true;
-                        let first_line = error
-                            .to_string()
-                            .lines()
-                            .next()
-                            .unwrap_or_default()
+                        // The report names the step already: an error that starts with
+                        // its id ("ns/app: configure_rootfs_build failed") is shown without.
+                        let text = error.to_string();
+                        let line = text.lines().next().unwrap_or_default();
+                        let first_line = line
+                            .strip_prefix(&format!("{}: ", step.id()))
+                            .unwrap_or(line)
                             .to_owned();
                         if matches!(error, BuildError::Interrupted) {
                             stop.get_or_insert_with(|| "interrupted".to_owned());
