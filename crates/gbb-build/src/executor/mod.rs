@@ -115,16 +115,15 @@ impl<'a> Build<'a> {
     }
 
     /// Runs several prepared builds, one per engine, in one worker pool (see `schedule.rs`):
-    /// `jobs` and `fail_fast` are the first build's (the builds of one command share their
-    /// options). One summary per build, in the order given; Ctrl-C in any ends them all with
+    /// the builds of one command share their options (`jobs`, `fail_fast`, the stack's
+    /// paths), which are taken from the first. One summary per build, in the order given; Ctrl-C in any ends them all with
     /// [`BuildError::Interrupted`].
     pub fn run_together(builds: &[Build<'_>]) -> Result<Vec<BuildSummary>, BuildError> {
         let Some(first) = builds.first() else {
             return Ok(Vec::new());
         };
-        for build in builds {
-            outputs::remove_leftover_runs(&build.options.paths)?;
-        }
+        // One stack, so one `.gbb/run` for all of them.
+        outputs::remove_leftover_runs(&first.options.paths)?;
         let works: Vec<_> = builds
             .iter()
             .map(|build| move |step: &Step| build.run_step(step))

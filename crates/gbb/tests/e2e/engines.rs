@@ -164,19 +164,18 @@ fn namespaces_on_docker_and_podman_build_each_on_its_engine() {
     .unwrap();
 
     let pod_busybox = format!("{pod}/busybox");
-    let gbb = |args: &[&str]| {
+    // gbb with each engine's address.
+    let run = |args: &[&str]| {
         let output = stack
             .command(args)
             .env("DOCKER_HOST", docker_host)
             .env("CONTAINER_HOST", podman_host)
             .output()
             .expect("gbb runs");
-        (
-            output.status.code(),
-            String::from_utf8_lossy(&output.stderr).into_owned(),
-        )
+        crate::harness::Run::from(output)
     };
-    let (code, stderr) = gbb(&["build", &stack.id("busybox"), &pod_busybox]);
+    let crate::harness::Run { code, stderr, .. } =
+        run(&["build", &stack.id("busybox"), &pod_busybox]);
     assert_eq!(code, Some(0), "{stderr}");
     // One summary for both engines; the core, made on each, is named with its engine (it
     // may be up to date already, made by another test: its result and WHY are left out).
@@ -231,15 +230,6 @@ fn namespaces_on_docker_and_podman_build_each_on_its_engine() {
     // What the other commands make of the two engines: `plan` names each step's engine and
     // `--status` asks each engine about its steps; `verify` rebuilds each image on its
     // engine; `--output` writes both images from gbb's store.
-    let run = |args: &[&str]| {
-        let output = stack
-            .command(args)
-            .env("DOCKER_HOST", docker_host)
-            .env("CONTAINER_HOST", podman_host)
-            .output()
-            .expect("gbb runs");
-        crate::harness::Run::from(output)
-    };
     let plan = run(&["plan", "--status", &stack.id("busybox"), &pod_busybox]);
     plan.success();
     let table: Vec<String> = plan
@@ -388,7 +378,7 @@ fn namespaces_on_docker_and_podman_build_each_on_its_engine() {
         "{stderr}"
     );
 
-    let (code, stderr) = gbb(&["build", &format!("{pod}/over")]);
+    let crate::harness::Run { code, stderr, .. } = run(&["build", &format!("{pod}/over")]);
     assert_eq!(code, Some(2), "{stderr}");
     assert!(
         stderr.contains(&format!(
@@ -400,7 +390,7 @@ fn namespaces_on_docker_and_podman_build_each_on_its_engine() {
     );
 
     // Cleaning the stack cleans both engines.
-    let (code, stderr) = gbb(&["clean", "--images"]);
+    let crate::harness::Run { code, stderr, .. } = run(&["clean", "--images"]);
     assert_eq!(code, Some(0), "{stderr}");
     assert!(!on(podman_host, &pod_busybox), "{stderr}");
     assert!(!on(docker_host, &stack.id("busybox")), "{stderr}");
