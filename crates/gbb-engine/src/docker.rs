@@ -220,7 +220,7 @@ impl Docker {
                     let _ = version.set(answer.version.unwrap_or_else(|| "?".to_owned()));
                     client
                 }
-                Dialect::Podman => client.with_request_modifier(crate::podman::insecure_local_push),
+                Dialect::Podman => client.with_request_modifier(crate::podman::adapt_request),
             })
         })?;
         Ok(Self {

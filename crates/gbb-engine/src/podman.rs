@@ -17,7 +17,12 @@
 //!   work, so gbb keeps using short names and takes the prefix off names the engine lists
 //!   ([`short_name`]).
 //! - **Import.** `POST /images/create?fromSrc=-` ignores the `tag` parameter (the image is
-//!   always tagged `latest`), so the tag goes into `repo` as `repo:tag`.
+//!   always tagged `latest`), so the tag goes into `repo` as `repo:tag`. Worse, Podman 4.3
+//!   keeps the whole upload in its temporary folder (`/var/tmp/api_load.tar*`) and never
+//!   removes it: every stage3 import left 640 MB behind, until a CI machine's disk was
+//!   full. Its own `POST /libpod/images/import` removes its copy, so gbb's requests go
+//!   there ([`import_through_libpod`]), with the name qualified as the compatible API would
+//!   (`docker.io/`), so images are named as before.
 //! - **Commit.** `POST /commit` ignores the labels of the configuration in the request body;
 //!   it applies `changes` instead, one `LABEL key=value` per label, with the value taken
 //!   verbatim (quotes are trimmed, not unescaped, so gbb does not quote). Values with a line
@@ -49,6 +54,9 @@
 //! - **Pushes to a registry on this machine.** Docker takes a registry on the loopback
 //!   address as insecure (plain HTTP); Podman checks TLS unless told otherwise, so gbb adds
 //!   `tlsVerify=false` to such pushes, and only to them ([`insecure_local_push`]).
+//!
+//! The last two are rewrites of bollard's requests ([`adapt_request`]): bollard has calls
+//! for the Docker API only, and its request modifier is the one place to reach Podman's.
 //! - **Rootless services.** A rootless Podman gives a container its default network through
 //!   slirp4netns, which needs `/dev/net/tun`; gbb names `host` or `none` instead, as the
 //!   container needs (`rootless.rs`, which also says how gbb finds out).
@@ -197,6 +205,69 @@ pub(crate) fn seccomp_files(
         }
     }
     Ok((out, files))
+}
+
+/// Every request bollard makes to a Podman service passes through here: the places where
+/// gbb asks Podman for something the Docker API cannot say.
+pub(crate) fn adapt_request(request: bollard::BollardRequest) -> bollard::BollardRequest {
+    import_through_libpod(insecure_local_push(request))
+}
+
+/// Sends an import from the request's body (`POST /images/create?fromSrc=-&repo=ns/app:1`)
+/// to libpod's `POST /libpod/images/import?reference=docker.io/ns/app:1` instead: the
+/// compatible endpoint leaves a copy of the whole upload in Podman's temporary folder
+/// (module doc). libpod's answer, `{"Id":"sha256:..."}`, reads as a progress line without
+/// an error, and its errors come as HTTP errors, as the compatible endpoint's do.
+fn import_through_libpod(mut request: bollard::BollardRequest) -> bollard::BollardRequest {
+    let changed = libpod_import_uri(request.method().as_str(), &request.uri().to_string());
+    if let Some(Ok(uri)) = changed.map(|uri| uri.parse()) {
+        *request.uri_mut() = uri;
+    }
+    request
+}
+
+/// The libpod import URI for a compatible import's `uri`, or `None` when `uri` is not one.
+fn libpod_import_uri(method: &str, uri: &str) -> Option<String> {
+    let (head, query) = uri.split_once('?')?;
+    let base = head.strip_suffix("/images/create")?;
+    // Scheme and host stay as bollard wrote them; an API version (`/v1.41`), which bollard
+    // leaves out of the path for a unix socket, goes.
+    let origin = match base.rsplit_once("/v") {
+        Some((origin, version)) if version.chars().all(|c| c.is_ascii_digit() || c == '.') => {
+            origin
+        }
+        _ => base,
+    };
+    let pairs: Vec<(String, String)> = url::form_urlencoded::parse(query.as_bytes())
+        .into_owned()
+        .collect();
+    let value = |key: &str| {
+        pairs
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+    };
+    if method != "POST" || value("fromSrc") != Some("-") {
+        return None;
+    }
+    let reference = docker_hub_qualified(value("repo")?);
+    let query = url::form_urlencoded::Serializer::new(String::new())
+        .append_pair("reference", &reference)
+        .finish();
+    Some(format!("{origin}/v4.0.0/libpod/images/import?{query}"))
+}
+
+/// `name` as the Docker API qualifies a name without a registry part: `ns/app:1` is
+/// `docker.io/ns/app:1`, `app:1` is `docker.io/library/app:1`. A name whose first part is a
+/// registry (has a `.` or `:`, or is `localhost`) is left as it is. libpod would put
+/// `localhost/` in front instead, and the same stack would then name its images in two ways
+/// on one engine.
+fn docker_hub_qualified(name: &str) -> String {
+    match name.split_once('/') {
+        Some((first, _)) if first.contains(['.', ':']) || first == "localhost" => name.to_owned(),
+        Some(_) => format!("docker.io/{name}"),
+        None => format!("docker.io/library/{name}"),
+    }
 }
 
 /// Podman's push checks TLS for every registry, where Docker takes a registry on the
@@ -435,6 +506,60 @@ mod tests {
         assert!(label_changes(&bad).unwrap_err().contains("`k`"));
         let quoted = std::collections::BTreeMap::from([("k".to_owned(), "\"x\"".to_owned())]);
         assert!(label_changes(&quoted).is_err());
+    }
+
+    #[test]
+    fn imports_from_the_body_go_to_libpods_endpoint_with_the_compatible_name() {
+        let sock = "http://2f72756e2f706f646d616e2f706f646d616e2e736f636b";
+        assert_eq!(
+            libpod_import_uri(
+                "POST",
+                &format!("{sock}/v1.41/images/create?fromSrc=-&repo=gbb-stage3%2Famd64%3A2026")
+            )
+            .unwrap(),
+            format!(
+                "{sock}/v4.0.0/libpod/images/import?reference=docker.io%2Fgbb-stage3%2Famd64%3A2026"
+            )
+        );
+        let unix = "unix://2f72756e2f706f646d616e2f706f646d616e2e736f636b";
+        assert_eq!(
+            libpod_import_uri(
+                "POST",
+                &format!("{unix}/images/create?fromSrc=-&repo=ns%2Fapp%3A1&platform=")
+            )
+            .unwrap(),
+            format!("{unix}/v4.0.0/libpod/images/import?reference=docker.io%2Fns%2Fapp%3A1")
+        );
+        assert_eq!(
+            libpod_import_uri("POST", "/v1.41/images/create?repo=app%3A1&fromSrc=-").unwrap(),
+            "/v4.0.0/libpod/images/import?reference=docker.io%2Flibrary%2Fapp%3A1"
+        );
+        // A pull, a URL import and other calls are left alone.
+        assert!(libpod_import_uri("POST", "/v1.41/images/create?fromImage=busybox").is_none());
+        assert!(
+            libpod_import_uri("POST", "/v1.41/images/create?fromSrc=http%3A%2F%2Fx&repo=a")
+                .is_none()
+        );
+        assert!(libpod_import_uri("GET", "/v1.41/images/create?fromSrc=-&repo=a").is_none());
+        assert!(libpod_import_uri("POST", "/v1.41/images/load?quiet=1").is_none());
+    }
+
+    #[test]
+    fn short_names_are_qualified_as_the_docker_api_does() {
+        assert_eq!(docker_hub_qualified("ns/app:1"), "docker.io/ns/app:1");
+        assert_eq!(docker_hub_qualified("app:1"), "docker.io/library/app:1");
+        assert_eq!(
+            docker_hub_qualified("localhost/ns/app:1"),
+            "localhost/ns/app:1"
+        );
+        assert_eq!(
+            docker_hub_qualified("127.0.0.1:5000/app:1"),
+            "127.0.0.1:5000/app:1"
+        );
+        assert_eq!(
+            docker_hub_qualified("reg.example.org/a/b:1"),
+            "reg.example.org/a/b:1"
+        );
     }
 
     #[test]

@@ -65,7 +65,8 @@ fn context(dir: &std::path::Path, dockerfile: &str) -> std::path::PathBuf {
     path
 }
 
-/// Import keeps the tag (Podman's import ignores `tag`), a container runs (its default
+/// Import keeps the tag (Podman's import ignores `tag`) and leaves no copy of the upload
+/// behind (Podman's compatible import does), a container runs (its default
 /// ulimits are dropped), commit keeps labels (Podman ignores the body's labels) including a
 /// JSON value, and listings give names without the `docker.io/` Podman adds.
 #[test]
@@ -79,6 +80,7 @@ fn import_run_commit_and_list_as_on_docker() {
     let dir = tempfile::tempdir().unwrap();
     let tag = tag();
     let base = ImageRef::new("gbb-podman-test/base", format!("import-{tag}"));
+    let started = std::time::SystemTime::now() - Duration::from_secs(1);
     engine
         .import_image(&program_root(dir.path()), &base)
         .unwrap();
@@ -86,6 +88,33 @@ fn import_run_commit_and_list_as_on_docker() {
         engine.inspect_image(&base.to_string()).unwrap().is_some(),
         "imported with its tag"
     );
+    // Named as the compatible API names it, not under libpod's `localhost/`.
+    let qualified = format!("docker.io/{base}");
+    let status = Command::new("podman")
+        .args(["image", "exists", &qualified])
+        .status()
+        .expect("podman runs");
+    assert!(status.success(), "{qualified} exists");
+    // The compatible import kept every upload in the service's temporary folder; the import
+    // gbb sends leaves nothing there.
+    let kept: Vec<_> = std::fs::read_dir("/var/tmp")
+        .unwrap()
+        .flatten()
+        .filter(|entry| {
+            entry
+                .file_name()
+                .to_string_lossy()
+                .starts_with("api_load.tar")
+        })
+        .filter(|entry| {
+            entry
+                .metadata()
+                .and_then(|m| m.modified())
+                .is_ok_and(|t| t >= started)
+        })
+        .map(|entry| entry.path())
+        .collect();
+    assert!(kept.is_empty(), "uploads left behind: {kept:?}");
 
     let label = format!("org.gentoo-bb.test={tag}");
     let spec = ContainerSpec {
