@@ -292,9 +292,6 @@ fn write_layout_atomically(
 mod tests {
     use std::process::Command;
 
-    use gbb_image::{
-        ImageInstructions, ImageRequest, LayerOptions, NewLayer, Platform, write_image, write_layer,
-    };
     use gbb_stack::Stack;
 
     use super::*;
@@ -312,49 +309,13 @@ mod tests {
         )
     }
 
-    /// Writes an image of one file `name` on `parent` into the store, as a build does, and
-    /// records it as `id`'s last build.
     fn store_image(
         paths: &Paths,
         id: &str,
         parent: Option<&gbb_image::StoredImage>,
     ) -> gbb_image::StoredImage {
         let store = BlobStore::open(paths.image_store()).unwrap();
-        let root = paths.cache.join(format!("{}.tar", id.replace('/', "-")));
-        let mut builder = tar::Builder::new(std::fs::File::create(&root).unwrap());
-        let mut header = tar::Header::new_gnu();
-        header.set_mode(0o644);
-        header.set_uid(0);
-        header.set_gid(0);
-        header.set_mtime(0);
-        header.set_size(id.len() as u64);
-        builder
-            .append_data(
-                &mut header,
-                format!("etc/{}", id.replace('/', "-")),
-                id.as_bytes(),
-            )
-            .unwrap();
-        builder.into_inner().unwrap();
-        let layer = write_layer(&store, &root, &LayerOptions::default()).unwrap();
-        let image = write_image(
-            &store,
-            &ImageRequest {
-                parent,
-                platform: Platform::host(),
-                layers: vec![NewLayer {
-                    layer,
-                    created_by: "gbb: ADD rootfs.tar /".to_owned(),
-                }],
-                instructions: ImageInstructions::default(),
-                epoch: SourceDateEpoch::DEFAULT,
-            },
-        )
-        .unwrap();
-        let manifest = paths.image_manifest(id);
-        std::fs::create_dir_all(manifest.parent().unwrap()).unwrap();
-        std::fs::write(manifest, format!("{}\n", image.digest())).unwrap();
-        image
+        crate::test_stack::store_image(&store, paths, id, id, parent)
     }
 
     fn definitions<'a>(stack: &'a Stack, ids: &[&str]) -> Vec<&'a Definition> {

@@ -19,8 +19,9 @@ use crate::ContentKey;
 ///   moves into the cache when the container ended (on the cache's file system, so that is
 ///   a link, not a copy);
 /// - `<cache>/distfiles/`: source downloads, shared by everything;
-/// - `<cache>/images/`: the OCI blobs of the images gbb wrote (a `gbb_image::BlobStore`),
-///   shared by every stack: a layer two stacks build alike is stored once;
+/// - `<stack>/.gbb/images/`: the OCI blobs of the images gbb wrote (a
+///   `gbb_image::BlobStore`), the stack's own, pruned after each build to what the kept
+///   images use (`image_store.rs` says why it is not shared);
 /// - `<stack>/.gbb/build/<ns>/<name>/manifest`: the manifest digest (`sha256:<hex>`) of the
 ///   image's last successful build in that store; what `gbb push`, `--output` and
 ///   `gbb verify` start from.
@@ -72,7 +73,7 @@ impl Paths {
 
     /// The content store of the images gbb writes (blobs by digest).
     pub fn image_store(&self) -> PathBuf {
-        self.cache.join("images")
+        self.state.join("images")
     }
 
     /// The file holding the manifest digest of the image `id`'s last successful build.

@@ -129,6 +129,40 @@ impl BlobStore {
         Ok(())
     }
 
+    /// Removes every blob whose digest (hex) `keep` does not hold, and temporary files of
+    /// writers that ended more than an hour ago (a killed process leaves them; a live writer's
+    /// file is younger). Returns how many blobs went and their bytes. The caller makes sure
+    /// no one writes an image into the store meanwhile: a blob written for an image not
+    /// recorded yet is not in `keep`.
+    pub fn remove_all_but(&self, keep: &std::collections::HashSet<String>) -> Result<(usize, u64)> {
+        let entries =
+            fs::read_dir(&self.blobs).map_err(|e| Error::io("read the folder", &self.blobs, e))?;
+        let (mut removed, mut bytes) = (0, 0);
+        for entry in entries {
+            let entry = entry.map_err(|e| Error::io("read the folder", &self.blobs, e))?;
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let path = entry.path();
+            let metadata = entry
+                .metadata()
+                .map_err(|e| Error::io("read the metadata of", &path, e))?;
+            let unused = if name.starts_with(".gbb-tmp") {
+                metadata
+                    .modified()
+                    .ok()
+                    .and_then(|t| t.elapsed().ok())
+                    .is_some_and(|age| age > std::time::Duration::from_secs(3600))
+            } else {
+                !keep.contains(&name)
+            };
+            if unused && metadata.is_file() {
+                fs::remove_file(&path).map_err(|e| Error::io("remove", &path, e))?;
+                removed += 1;
+                bytes += metadata.len();
+            }
+        }
+        Ok((removed, bytes))
+    }
+
     /// Opens a blob for streaming (layers, into archives).
     pub(crate) fn open_blob(&self, digest: &Sha256Digest) -> Result<(File, u64)> {
         let path = self.blob_path(digest);
@@ -257,5 +291,32 @@ mod tests {
             store.read(&blob.digest),
             Err(Error::CorruptBlob { .. })
         ));
+    }
+
+    #[test]
+    fn removing_keeps_only_the_blobs_asked_for_and_young_temporary_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = BlobStore::open(dir.path()).unwrap();
+        let kept = store.put(b"kept").unwrap();
+        let gone = store.put(b"gone too").unwrap();
+        let young = dir.path().join("blobs/sha256/.gbb-tmpyoung");
+        fs::write(&young, b"being written").unwrap();
+        let old = dir.path().join("blobs/sha256/.gbb-tmpold");
+        fs::write(&old, b"left by a killed run").unwrap();
+        let two_hours_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(7200);
+        File::options()
+            .write(true)
+            .open(&old)
+            .unwrap()
+            .set_modified(two_hours_ago)
+            .unwrap();
+
+        let keep = std::collections::HashSet::from([kept.digest.digest().to_owned()]);
+        let (removed, bytes) = store.remove_all_but(&keep).unwrap();
+        assert_eq!((removed, bytes), (2, 8 + 20));
+        assert!(store.contains(&kept.digest));
+        assert!(!store.contains(&gone.digest));
+        assert!(young.exists(), "a writer's file stays");
+        assert!(!old.exists());
     }
 }

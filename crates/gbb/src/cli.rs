@@ -104,8 +104,9 @@ Each image goes up as <registry>/<ns>/<name> with its IMAGE_TAG and `latest`.")]
   gbb update --check    report only; exit 1 when something is newer (for CI)")]
     Update(UpdateArgs),
 
-    /// Remove what builds left in the stack: phase 1 outputs and logs; with --images, the
-    /// stack's images and kept builder states too; with --dangling, its old states.
+    /// Remove what builds left in the stack: phase 1 outputs, logs and the images' blobs in
+    /// .gbb/images; with --images, the stack's images and kept builder states too; with
+    /// --dangling, its old states.
     #[command(after_help = "Examples:
   gbb clean                    .gbb/build and .gbb/logs of the stack
   gbb clean example/greet      only example/greet's outputs and logs

@@ -53,7 +53,7 @@ impl Build<'_> {
         let store_error = image_error("gbb verify");
         let kept_store = BlobStore::open(kept.image_store()).map_err(&store_error)?;
         let scratch_store =
-            BlobStore::open(self.options.paths.state.join("images")).map_err(&store_error)?;
+            BlobStore::open(self.options.paths.image_store()).map_err(&store_error)?;
         let mut results = Vec::new();
         for step in &self.plan.steps {
             let Step::Image(step) = step else { continue };

@@ -314,6 +314,9 @@ pub(crate) fn run(
         out.push('\n');
     }
     printer.note(out.trim_end());
+    // Still under the stack's lock, with every step ended: the images this build replaced
+    // and the candidates of failed steps leave the store.
+    super::prune_image_store(&paths, printer);
     if let Some(target) = shell_target
         && summary.succeeded()
         && refused == ExitCode::SUCCESS

@@ -66,6 +66,8 @@ pub(crate) fn run(
     for path in &files {
         printer.note(&format!("removed {}", display_path(path)));
     }
+    // The images whose outputs went are no longer kept: their blobs go too.
+    super::prune_image_store(&paths, printer);
     for engine in &engines {
         clean_images(engine, &stack, &plan, named, &identity, args, printer)?;
     }

@@ -101,3 +101,21 @@ pub(crate) fn display_path(path: &Path) -> String {
         path.display().to_string()
     }
 }
+
+/// Prunes the stack's image store to the blobs its kept images use (`gbb build`, `gbb
+/// clean`). A failure is a warning: what was built or removed stays done, and the next run
+/// prunes again.
+pub(crate) fn prune_image_store(paths: &gbb_build::Paths, printer: &Printer) {
+    match gbb_build::image_store::prune(paths) {
+        Ok(pruned) if pruned.blobs > 0 => printer.verbose(&format!(
+            "image store: removed {} blobs no kept image uses ({})",
+            pruned.blobs,
+            crate::progress::megabytes(pruned.bytes)
+        )),
+        Ok(_) => {}
+        Err(error) => printer.note(&format!(
+            "warning: the image store was not pruned: {:#}",
+            anyhow::Error::from(error)
+        )),
+    }
+}

@@ -333,6 +333,82 @@ fn push_over_tls_trusts_the_ca_given() {
     );
 }
 
+/// The stack's image store holds what its kept images use and nothing else: a rebuild with
+/// a changed template leaves the old manifest and config behind only until the build ends,
+/// and `gbb clean ID` takes the image's own blobs with its outputs.
+#[test]
+fn the_store_keeps_only_what_kept_images_use() {
+    let stack = E2eStack::new();
+    let blobs_dir = stack.root().join(".gbb/images/blobs/sha256");
+    let stored = || -> std::collections::BTreeSet<String> {
+        std::fs::read_dir(&blobs_dir)
+            .unwrap()
+            .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+            .collect()
+    };
+    // Every blob a kept `manifest` file names: manifest, config, layers.
+    let used = || -> std::collections::BTreeSet<String> {
+        let mut used = std::collections::BTreeSet::new();
+        for manifest in glob_manifests(&stack.root().join(".gbb/build")) {
+            let digest = std::fs::read_to_string(manifest).unwrap();
+            let hex = digest.trim().trim_start_matches("sha256:").to_owned();
+            let json: serde_json::Value =
+                serde_json::from_slice(&std::fs::read(blobs_dir.join(&hex)).unwrap()).unwrap();
+            used.insert(hex);
+            let digests = json["layers"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .chain([&json["config"]])
+                .map(|d| {
+                    d["digest"]
+                        .as_str()
+                        .unwrap()
+                        .trim_start_matches("sha256:")
+                        .to_owned()
+                });
+            used.extend(digests);
+        }
+        used
+    };
+    let first = build(&stack, "hello");
+    assert_eq!(stored(), used());
+
+    let template = stack.image_dir("hello").join("Dockerfile.template");
+    let text = std::fs::read_to_string(&template).unwrap();
+    stack.write(
+        "hello",
+        "Dockerfile.template",
+        &format!("{text}LABEL org.example.pruned=yes\n"),
+    );
+    let second = build(&stack, "hello");
+    assert_ne!(first, second);
+    assert_eq!(
+        stored(),
+        used(),
+        "the first build's manifest and config went"
+    );
+    assert!(!stored().contains(first.trim_start_matches("sha256:")));
+
+    stack.gbb(&["clean", &stack.id("hello")]).success();
+    assert_eq!(stored(), used(), "hello's own blobs went with its outputs");
+    assert!(!stored().contains(second.trim_start_matches("sha256:")));
+}
+
+/// The `manifest` files under `build` (`<ns>/<name>/manifest`).
+fn glob_manifests(build: &Path) -> Vec<PathBuf> {
+    let mut found = Vec::new();
+    for namespace in std::fs::read_dir(build).unwrap() {
+        for image in std::fs::read_dir(namespace.unwrap().path()).unwrap() {
+            let manifest = image.unwrap().path().join("manifest");
+            if manifest.is_file() {
+                found.push(manifest);
+            }
+        }
+    }
+    found
+}
+
 #[test]
 fn push_falls_back_to_the_engine_for_an_image_the_store_lacks() {
     let registry = LocalRegistry::start(&LocalRegistryOptions::default());

@@ -398,8 +398,8 @@ fn a_full_disk_is_named_cleaned_up_and_the_next_build_works() {
         disk.used()
     );
 
-    // On the host: room for rootfs.tar in the container, none for the image archive gbb
-    // writes next (to load the image it wrote into the engine).
+    // On the host: room for rootfs.tar in the container, none for the layer gbb writes
+    // next from it, into the stack's image store (`.gbb/images`, on the same small disk).
     hello_with_hook(
         &stack,
         &format!(
@@ -412,8 +412,8 @@ fn a_full_disk_is_named_cleaned_up_and_the_next_build_works() {
     assert!(
         run.stderr
             .contains("no space left on device: cannot write `")
-            && run.stderr.contains(".gbb/run/"),
-        "names the image archive it could not write: {}",
+            && run.stderr.contains(".gbb/images/blobs/"),
+        "names the blob it could not write: {}",
         run.stderr
     );
     assert_eq!(kept(&stack, "hello"), before);

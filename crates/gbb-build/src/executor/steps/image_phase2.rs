@@ -71,7 +71,7 @@ pub(crate) fn stored_image(
             });
         }
     };
-    StoredImage::open(store, &digest)
+    crate::image_store::open_image(store, paths, &digest)
         .map(Some)
         .map_err(image_error(id))
 }
