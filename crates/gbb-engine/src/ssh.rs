@@ -153,8 +153,8 @@ pub(crate) struct Tunnel {
 }
 
 impl Tunnel {
-    /// Starts ssh for `target` and waits until its local socket listens (ssh makes it after
-    /// logging in), or ssh ends, or [`CONNECT_WITHIN`] passes. `value` is the URL, for errors.
+    /// Starts ssh for `target` and waits until its local socket takes a connection (ssh makes
+    /// it after logging in), or ssh ends, or [`CONNECT_WITHIN`] passes. `value` is the URL, for errors.
     pub(crate) fn open(value: &str, target: &SshTarget) -> Result<Self, EngineError> {
         let failed = |cause: String| EngineError::Ssh {
             host: value.to_owned(),
@@ -230,7 +230,10 @@ impl Tunnel {
         live::add(tunnel.child.id(), tunnel.folder_path());
         let started = Instant::now();
         loop {
-            if tunnel.socket.exists() {
+            // A connection, not the socket file: ssh binds the file before it listens, and a
+            // client that connects in between (ssh descheduled on a busy machine) is refused.
+            // The probe's channel is closed at once; ssh drops it.
+            if std::os::unix::net::UnixStream::connect(&tunnel.socket).is_ok() {
                 return Ok(tunnel);
             }
             if let Ok(Some(status)) = tunnel.child.try_wait() {

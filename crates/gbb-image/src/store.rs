@@ -146,11 +146,7 @@ impl BlobStore {
                 .metadata()
                 .map_err(|e| Error::io("read the metadata of", &path, e))?;
             let unused = if name.starts_with(".gbb-tmp") {
-                metadata
-                    .modified()
-                    .ok()
-                    .and_then(|t| t.elapsed().ok())
-                    .is_some_and(|age| age > std::time::Duration::from_secs(3600))
+                left_behind(&metadata)
             } else {
                 !keep.contains(&name)
             };
@@ -158,6 +154,23 @@ impl BlobStore {
                 fs::remove_file(&path).map_err(|e| Error::io("remove", &path, e))?;
                 removed += 1;
                 bytes += metadata.len();
+            }
+        }
+        // The spool files of layers written from a stream (`write_layer_from_reader`) are in
+        // the store's own folder; a killed writer leaves one there too.
+        let entries =
+            fs::read_dir(&self.root).map_err(|e| Error::io("read the folder", &self.root, e))?;
+        for entry in entries.flatten() {
+            let path = entry.path();
+            if entry
+                .file_name()
+                .to_string_lossy()
+                .starts_with(".gbb-spool")
+                && entry
+                    .metadata()
+                    .is_ok_and(|m| m.is_file() && left_behind(&m))
+            {
+                fs::remove_file(&path).map_err(|e| Error::io("remove", &path, e))?;
             }
         }
         Ok((removed, bytes))
@@ -188,6 +201,16 @@ impl BlobStore {
             store: self.root.clone(),
         }
     }
+}
+
+/// Whether a temporary file was left by a writer that ended: one still writing changed it
+/// within the hour.
+fn left_behind(metadata: &fs::Metadata) -> bool {
+    metadata
+        .modified()
+        .ok()
+        .and_then(|t| t.elapsed().ok())
+        .is_some_and(|age| age > std::time::Duration::from_secs(3600))
 }
 
 /// A blob being written: bytes go to a temporary file and into the hash; [`finish`] names
@@ -302,14 +325,19 @@ mod tests {
         let young = dir.path().join("blobs/sha256/.gbb-tmpyoung");
         fs::write(&young, b"being written").unwrap();
         let old = dir.path().join("blobs/sha256/.gbb-tmpold");
-        fs::write(&old, b"left by a killed run").unwrap();
+        let old_spool = dir.path().join(".gbb-spoolold");
+        let young_spool = dir.path().join(".gbb-spoolyoung");
+        fs::write(&young_spool, b"being spooled").unwrap();
         let two_hours_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(7200);
-        File::options()
-            .write(true)
-            .open(&old)
-            .unwrap()
-            .set_modified(two_hours_ago)
-            .unwrap();
+        for path in [&old, &old_spool] {
+            fs::write(path, b"left by a killed run").unwrap();
+            File::options()
+                .write(true)
+                .open(path)
+                .unwrap()
+                .set_modified(two_hours_ago)
+                .unwrap();
+        }
 
         let keep = std::collections::HashSet::from([kept.digest.digest().to_owned()]);
         let (removed, bytes) = store.remove_all_but(&keep).unwrap();
@@ -317,6 +345,8 @@ mod tests {
         assert!(store.contains(&kept.digest));
         assert!(!store.contains(&gone.digest));
         assert!(young.exists(), "a writer's file stays");
+        assert!(young_spool.exists(), "a writer's spool stays");
         assert!(!old.exists());
+        assert!(!old_spool.exists());
     }
 }
