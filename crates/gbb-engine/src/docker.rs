@@ -281,8 +281,31 @@ impl Docker {
             () = self.cancel.cancelled() => Err(EngineError::Cancelled {
                 operation: operation.to_owned(),
             }),
-            result = work => result,
+            result = work => result.map_err(|error| self.ssh_ended(operation).unwrap_or(error)),
         }
+    }
+
+    /// Runs `work` on the engine's runtime; a failure of an engine behind ssh whose ssh has
+    /// ended says so ([`Docker::ssh_ended`]).
+    fn on_engine<T>(
+        &self,
+        operation: &str,
+        work: impl std::future::Future<Output = Result<T, EngineError>>,
+    ) -> Result<T, EngineError> {
+        self.runtime
+            .block_on(work)
+            .map_err(|error| self.ssh_ended(operation).unwrap_or(error))
+    }
+
+    /// When the engine is behind ssh and ssh has ended: the error that says so, in place of
+    /// the refused or closed connection the client saw.
+    fn ssh_ended(&self, operation: &str) -> Option<EngineError> {
+        let cause = self.tunnel.as_ref()?.ended()?;
+        Some(EngineError::SshEnded {
+            host: self.host.clone(),
+            operation: operation.to_owned(),
+            cause,
+        })
     }
 
     /// Waits for a container to end and returns its exit code.
@@ -385,7 +408,7 @@ impl Docker {
     /// running long after it ended, while an attached one's output ends when it does.
     fn probe(&self, id: &str, check: &HealthConfig) -> Result<bool, EngineError> {
         let operation = format!("running the HEALTHCHECK of `{id}`");
-        self.runtime.block_on(async {
+        self.on_engine(&operation, async {
             let exec = self
                 .client
                 .create_exec(
@@ -453,7 +476,7 @@ impl Engine for Docker {
     }
 
     fn inspect_image(&self, reference: &str) -> Result<Option<ImageInfo>, EngineError> {
-        self.runtime.block_on(async {
+        self.on_engine(&format!("inspecting image `{reference}`"), async {
             match self.listed(|| self.client.inspect_image(reference)).await {
                 Ok(image) => Ok(Some(ImageInfo {
                     id: image.id.unwrap_or_default(),
@@ -606,14 +629,17 @@ impl Engine for Docker {
             name: Some(name.clone()),
             ..Default::default()
         });
-        let id = self.runtime.block_on(async {
-            let created = self
-                .client
-                .create_container(options, body)
-                .await
-                .map_err(api(format!("creating a container of `{}`", spec.image)))?;
-            Ok::<_, EngineError>(created.id)
-        })?;
+        let id = self.on_engine(
+            &format!("creating a container of `{}`", spec.image),
+            async {
+                let created = self
+                    .client
+                    .create_container(options, body)
+                    .await
+                    .map_err(api(format!("creating a container of `{}`", spec.image)))?;
+                Ok::<_, EngineError>(created.id)
+            },
+        )?;
         if !shipped.is_empty() {
             if let Err(e) = self.ship_in(&id, &shipped) {
                 let _ = self.remove_container(&id);
@@ -625,28 +651,27 @@ impl Engine for Docker {
     }
 
     fn run_container(&self, id: &str, log: &mut dyn FnMut(&[u8])) -> Result<i64, EngineError> {
-        self.runtime
-            .block_on(async {
-                self.client
-                    .start_container(id, None::<bollard::query_parameters::StartContainerOptions>)
-                    .await
-                    .map_err(api(format!("starting container `{id}`")))?;
-                let options = LogsOptions {
-                    follow: true,
-                    stdout: true,
-                    stderr: true,
-                    ..Default::default()
-                };
-                let mut logs = self.client.logs(id, Some(options));
-                while let Some(chunk) = logs.next().await {
-                    match chunk {
-                        Ok(output) => log(&output.into_bytes()),
-                        Err(e) => return Err(api(format!("reading the output of `{id}`"))(e)),
-                    }
+        self.on_engine(&format!("running `{id}`"), async {
+            self.client
+                .start_container(id, None::<bollard::query_parameters::StartContainerOptions>)
+                .await
+                .map_err(api(format!("starting container `{id}`")))?;
+            let options = LogsOptions {
+                follow: true,
+                stdout: true,
+                stderr: true,
+                ..Default::default()
+            };
+            let mut logs = self.client.logs(id, Some(options));
+            while let Some(chunk) = logs.next().await {
+                match chunk {
+                    Ok(output) => log(&output.into_bytes()),
+                    Err(e) => return Err(api(format!("reading the output of `{id}`"))(e)),
                 }
-                self.exit_code(id).await
-            })
-            .and_then(|code| self.ship_back(id).map(|()| code))
+            }
+            self.exit_code(id).await
+        })
+        .and_then(|code| self.ship_back(id).map(|()| code))
     }
 
     fn run_interactive(
@@ -657,7 +682,7 @@ impl Engine for Docker {
         size: Option<(u16, u16)>,
     ) -> Result<i64, EngineError> {
         use tokio::io::AsyncWriteExt;
-        self.runtime.block_on(async {
+        self.on_engine(&format!("attaching to `{id}`"), async {
             let options = bollard::query_parameters::AttachContainerOptions {
                 stdin: true,
                 stdout: true,
@@ -719,7 +744,7 @@ impl Engine for Docker {
     }
 
     fn start_container(&self, id: &str) -> Result<(), EngineError> {
-        self.runtime.block_on(async {
+        self.on_engine(&format!("starting `{id}`"), async {
             self.client
                 .start_container(id, None::<bollard::query_parameters::StartContainerOptions>)
                 .await
@@ -731,7 +756,7 @@ impl Engine for Docker {
         if self.dialect == Dialect::Podman {
             return self.podman_health(id);
         }
-        self.runtime.block_on(async {
+        self.on_engine(&format!("inspecting `{id}`"), async {
             let container = self
                 .client
                 .inspect_container(
@@ -784,7 +809,7 @@ impl Engine for Docker {
             labels: Some(labels.clone().into_iter().collect()),
             ..Default::default()
         };
-        let committed = self.runtime.block_on(async {
+        let committed = self.on_engine(&format!("committing `{id}`"), async {
             let response = self
                 .client
                 .commit_container(options, config)
@@ -810,7 +835,7 @@ impl Engine for Docker {
     }
 
     fn container_changes(&self, id: &str) -> Result<Vec<FileChange>, EngineError> {
-        self.runtime.block_on(async {
+        self.on_engine(&format!("listing the changes of `{id}`"), async {
             let changes = self
                 .client
                 .container_changes(id)
@@ -832,7 +857,7 @@ impl Engine for Docker {
     }
 
     fn remove_container(&self, id: &str) -> Result<(), EngineError> {
-        self.runtime.block_on(async {
+        self.on_engine(&format!("removing `{id}`"), async {
             let options = RemoveContainerOptions {
                 force: true,
                 v: true,
@@ -855,7 +880,7 @@ impl Engine for Docker {
             repo: Some(repo.to_owned()),
             tag: Some(tag.to_owned()),
         };
-        self.runtime.block_on(async {
+        self.on_engine(&format!("tagging `{source}` as `{reference}`"), async {
             self.client
                 .tag_image(source, Some(options))
                 .await
@@ -870,7 +895,7 @@ impl Engine for Docker {
     ) -> Result<(), EngineError> {
         let (repo, tag) = (reference.repository(), reference.tag());
         let operation = format!("pushing `{reference}`");
-        self.runtime.block_on(async {
+        self.on_engine(&operation, async {
             let options = bollard::query_parameters::PushImageOptions {
                 tag: Some(tag.to_owned()),
                 platform: None,
@@ -889,7 +914,7 @@ impl Engine for Docker {
     }
 
     fn remove_image(&self, reference: &str) -> Result<(), EngineError> {
-        self.runtime.block_on(async {
+        self.on_engine(&format!("removing image `{reference}`"), async {
             let options = RemoveImageOptions {
                 force: false,
                 noprune: false,
@@ -922,7 +947,7 @@ impl Engine for Docker {
             filters: Some(label_filter(label)),
             ..Default::default()
         };
-        self.runtime.block_on(async {
+        self.on_engine("listing containers", async {
             let containers = self
                 .listed(|| self.client.list_containers(Some(options.clone())))
                 .await
@@ -945,7 +970,7 @@ impl Engine for Docker {
             filters: Some(label_filter(label)),
             ..Default::default()
         };
-        self.runtime.block_on(async {
+        self.on_engine("listing images", async {
             let images = self
                 .listed(|| self.client.list_images(Some(options.clone())))
                 .await

@@ -13,6 +13,17 @@ pub enum EngineError {
     #[error("cannot reach the container engine at `{host}` through ssh: {cause}")]
     Ssh { host: String, cause: String },
 
+    /// The ssh connection to an engine behind ssh ended while gbb used it: what the client
+    /// saw (a refused or closed connection) says nothing, so ssh's reason is given instead.
+    #[error(
+        "the ssh connection to the container engine at `{host}` ended while {operation}: {cause}"
+    )]
+    SshEnded {
+        host: String,
+        operation: String,
+        cause: String,
+    },
+
     /// No Podman service answers on any of the sockets Podman's clients look for.
     #[error("no Podman service answers (tried {tried})\n  hint: {hint}")]
     PodmanUnreachable { tried: String, hint: String },

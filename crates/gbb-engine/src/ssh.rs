@@ -307,6 +307,43 @@ impl Tunnel {
         self
     }
 
+    /// Why ssh is gone, once it has ended mid-build (its last line, or that it gave none);
+    /// `None` while it runs, when a failure was the engine's own.
+    pub(crate) fn ended(&self) -> Option<String> {
+        // A running ssh takes connections on its socket (the probe's channel is dropped).
+        if std::os::unix::net::UnixStream::connect(&self.socket).is_ok() {
+            return None;
+        }
+        // The kernel closes a dying process's sockets before it marks the process ended, so
+        // the client may see the connection go a moment before ssh is a zombie.
+        let deadline = Instant::now() + Duration::from_secs(1);
+        while !self.has_exited() {
+            if Instant::now() > deadline {
+                return None;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        // Its last lines may still be on their way to the reader.
+        while self.reader.as_ref().is_some_and(|r| !r.is_finished()) && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        Some(
+            self.last_line()
+                .unwrap_or_else(|| "ssh ended without a message (killed?)".to_owned()),
+        )
+    }
+
+    /// Whether ssh has exited: a zombie (gbb has not waited for it) or gone. Read from
+    /// `/proc`, so that it needs no `&mut` and reaps nothing.
+    fn has_exited(&self) -> bool {
+        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.child.id()));
+        // The state is the field after the command name, which ends at the last `)`.
+        stat.map_or(true, |stat| {
+            stat.rsplit_once(')')
+                .is_some_and(|(_, rest)| rest.trim_start().starts_with(['Z', 'X']))
+        })
+    }
+
     fn last_line(&self) -> Option<String> {
         lock(&self.stderr)
             .iter()

@@ -441,6 +441,42 @@ fn builds_on_a_remote_engine_over_ssh_without_bind_mounts() {
     );
     client.assert_nothing_left();
 
+    // ssh dies while phase 1 runs (a dropped connection, a killed client): the build fails
+    // at once, saying the ssh connection ended and why, not with the refused connection the
+    // engine client saw. The container stays on the remote engine, which nothing can reach
+    // any more; the next run removes it as the container of a run that is gone.
+    let bob = stack.id("bob");
+    let child = sleeping_build();
+    let pids = std::fs::read_to_string(client.dir.path().join("pids")).unwrap();
+    let ssh = pids.lines().last().unwrap().to_owned();
+    let started = Instant::now();
+    run("kill", &["-KILL", &ssh], Path::new("/"));
+    let output = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(
+        started.elapsed() < Duration::from_secs(30),
+        "gbb noticed at once: {stderr}"
+    );
+    assert!(
+        stderr.contains(&format!(
+            "{hello} failed: running `{bob}:latest`: the ssh connection to the container \
+             engine at `{host}` ended while running `"
+        )) && stderr.contains("ssh ended without a message (killed?)"),
+        "{stderr}"
+    );
+    client.assert_no_ssh();
+    let (code, stderr) = client.gbb(&stack, cache.path(), &host, &["clean"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(stderr.contains("of a gbb run that is gone"), "{stderr}");
+    let containers = remote.docker(&["ps", "-aq"]);
+    assert_eq!(
+        String::from_utf8_lossy(&containers.stdout).trim(),
+        "",
+        "{stderr}"
+    );
+    client.assert_nothing_left();
+
     // Podman's service through ssh, in the URL form Podman's own connections use: the
     // machine's rootful service (`scripts/test` starts it), whose socket the remote
     // machine's namespace sees. `clean --images` lists the engine's containers and images
