@@ -92,10 +92,35 @@ impl Build<'_> {
         spec: &ContainerSpec,
         log_path: &Path,
     ) -> Result<String, BuildError> {
+        self.run_container_logged(id, spec, log_path, LogStart::Fresh(None))
+    }
+
+    /// [`Build::run_container`] with the log started as `start` says.
+    pub(super) fn run_container_logged(
+        &self,
+        id: &str,
+        spec: &ContainerSpec,
+        log_path: &Path,
+        start: LogStart<'_>,
+    ) -> Result<String, BuildError> {
         if let Some(dir) = log_path.parent() {
             std::fs::create_dir_all(dir).map_err(io(dir))?;
         }
-        let file = std::fs::File::create(log_path).map_err(io(log_path))?;
+        let (file, header) = match start {
+            LogStart::Fresh(header) => (std::fs::File::create(log_path), header),
+            LogStart::After(header) => (
+                std::fs::OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(log_path),
+                Some(header),
+            ),
+        };
+        let mut file = file.map_err(io(log_path))?;
+        if let Some(header) = header {
+            std::io::Write::write_all(&mut file, format!("{header}\n").as_bytes())
+                .map_err(io(log_path))?;
+        }
         let container = self
             .engine
             .create_container(spec)
@@ -298,4 +323,14 @@ pub(super) fn core_image(
             names::shared_core(label, key)
         },
     )
+}
+
+/// How a container's log file starts.
+#[derive(Clone, Copy, Debug)]
+pub(super) enum LogStart<'a> {
+    /// Empty, then the line given if any: the log starts with this container.
+    Fresh(Option<&'a str>),
+    /// After what the file holds (the earlier containers of the same step), with a line
+    /// saying what runs now: phase 2's `RUN`s share one log.
+    After(&'a str),
 }

@@ -234,11 +234,12 @@ fn failures_after_phase_1_leave_the_previous_state_tags_and_outputs() {
         original("build-test.sh"),
     );
 
-    // Phase 2 fails (after a new phase 1: the template is part of the key).
+    // Phase 2 fails (after a new phase 1: the template is part of the key), in its second
+    // RUN; the phase-2 log holds both, each after a line naming it.
     stack.write(
         "busybox",
         "Dockerfile.template",
-        &format!("{template}RUN false\n"),
+        &format!("{template}RUN echo said-by-the-first\nRUN false\n"),
     );
     let run = stack.gbb(&["build", &busybox]);
     assert_eq!(run.code, Some(1), "{}", run.stderr);
@@ -247,6 +248,16 @@ fn failures_after_phase_1_leave_the_previous_state_tags_and_outputs() {
         "{}",
         run.stderr
     );
+    let log = stack.log("busybox.phase2");
+    let lines: Vec<&str> = log.lines().collect();
+    let first = lines
+        .iter()
+        .position(|l| l.starts_with("gbb: RUN ") && l.contains("echo said-by-the-first"));
+    let said = lines.iter().position(|l| *l == "said-by-the-first");
+    let second = lines
+        .iter()
+        .position(|l| l.starts_with("gbb: RUN ") && l.ends_with("false"));
+    assert!(first.is_some() && first < said && said < second, "{log}");
     assert!(
         run.stderr.contains(&format!("==> {busybox}: phase 1")),
         "{}",

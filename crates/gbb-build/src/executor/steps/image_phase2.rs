@@ -42,6 +42,7 @@ use gbb_plan::ImageStep;
 use gbb_stack::Definition;
 
 use super::super::Build;
+use super::super::lifecycle::LogStart;
 use crate::dockerfile::{self, CopyArgs, Instruction};
 use crate::labels::{container_labels, result_labels};
 use crate::outputs::{self, RunDir};
@@ -349,11 +350,17 @@ impl Build<'_> {
             labels: container_labels(&self.prepared.stack_identity, id),
             ..ContainerSpec::default()
         };
-        // One log for phase 2's containers, the one `gbb clean` knows: the last RUN's (a
-        // failed RUN is the last).
+        // One log for phase 2's containers, the one `gbb clean` knows: every RUN of this
+        // build in turn, each after a line naming it (the first one starts the file anew).
         let log_path = self.options.paths.log(&format!("{id}.phase2"));
+        let header = format!("gbb: RUN {}", shown(argv));
+        let start = if number == 1 {
+            LogStart::Fresh(Some(&header))
+        } else {
+            LogStart::After(&header)
+        };
         let container = self
-            .run_container(id, &spec, &log_path)
+            .run_container_logged(id, &spec, &log_path, start)
             .map_err(|e| e.named_step(format!("RUN {}", shown(argv))))?;
         if let Err(e) = self
             .engine
