@@ -7,15 +7,16 @@
 //! owner) and written under a temporary name, renamed when whole.
 
 use std::collections::BTreeMap;
-use std::io::{BufWriter, Write};
+use std::io::BufWriter;
 use std::path::Path;
 
 use oci_spec::image::Digest;
 use serde::Serialize;
 use tar::{EntryType, Header};
 
+use crate::atomic_file::AtomicFile;
 use crate::canonical::to_canonical_json;
-use crate::store::{BlobStore, readable_by_all, sha256_of};
+use crate::store::{BlobStore, sha256_of};
 use crate::{Error, Result, SourceDateEpoch, StoredImage};
 
 /// One image of a docker archive and the tags `docker load` gives it.
@@ -74,17 +75,10 @@ pub fn write_docker_archive(
         source,
     })?;
 
-    let dir = match path.parent() {
-        Some(parent) if !parent.as_os_str().is_empty() => parent,
-        _ => Path::new("."),
-    };
-    let temp = tempfile::Builder::new()
-        .prefix(".gbb-tmp")
-        .tempfile_in(dir)
-        .map_err(|e| Error::io("create a temporary file in", dir, e))?;
-    let temp_path = temp.path().to_path_buf();
+    let file = AtomicFile::create(path)?;
+    let temp_path = file.temp_path().to_path_buf();
     let write_error = |e| Error::io("write", &temp_path, e);
-    let mut builder = tar::Builder::new(BufWriter::with_capacity(256 * 1024, temp));
+    let mut builder = tar::Builder::new(BufWriter::with_capacity(256 * 1024, file));
     let header = |kind: EntryType, mode: u32, size: u64| {
         let mut header = Header::new_gnu();
         header.set_entry_type(kind);
@@ -119,15 +113,9 @@ pub fn write_docker_archive(
             manifest_json.as_slice(),
         )
         .map_err(write_error)?;
-    let mut buffered = builder.into_inner().map_err(write_error)?;
-    buffered.flush().map_err(write_error)?;
-    let temp = buffered
+    let buffered = builder.into_inner().map_err(write_error)?;
+    buffered
         .into_inner()
-        .map_err(|e| write_error(e.into_error()))?;
-    readable_by_all(temp.as_file())
-        .and_then(|()| temp.as_file().sync_data())
-        .map_err(write_error)?;
-    temp.persist(path)
-        .map_err(|e| Error::io("rename a file to", path, e.error))?;
-    Ok(())
+        .map_err(|e| write_error(e.into_error()))?
+        .commit()
 }

@@ -8,8 +8,9 @@ use std::path::Path;
 
 use oci_spec::image::{ANNOTATION_REF_NAME, Descriptor, ImageIndex, ImageIndexBuilder, MediaType};
 
+use crate::atomic_file::AtomicFile;
 use crate::canonical::to_canonical_json;
-use crate::store::{BlobStore, readable_by_all, sha256_of};
+use crate::store::{BlobStore, sha256_of};
 use crate::{Error, Result, StoredImage};
 
 /// One image of a layout and the name it is found by (`skopeo inspect oci:DIR:NAME`).
@@ -128,18 +129,10 @@ fn refuse_foreign_folder(dir: &Path) -> Result<()> {
 
 /// Writes `name` in `dir` under a temporary name and renames it over the old one.
 pub(crate) fn write_atomically(dir: &Path, name: &str, bytes: &[u8]) -> Result<()> {
-    let target = dir.join(name);
-    let mut temp = tempfile::Builder::new()
-        .prefix(".gbb-tmp")
-        .tempfile_in(dir)
-        .map_err(|e| Error::io("create a temporary file in", dir, e))?;
-    temp.write_all(bytes)
-        .and_then(|()| readable_by_all(temp.as_file()))
-        .and_then(|()| temp.as_file().sync_data())
-        .map_err(|e| Error::io("write", temp.path(), e))?;
-    temp.persist(&target)
-        .map_err(|e| Error::io("rename a file to", &target, e.error))?;
-    Ok(())
+    let mut file = AtomicFile::create(&dir.join(name))?;
+    file.write_all(bytes)
+        .map_err(|e| Error::io("write", file.temp_path(), e))?;
+    file.commit()
 }
 
 /// The grammar of `org.opencontainers.image.ref.name` in the image layout spec:

@@ -23,6 +23,7 @@ digest); the layout writer copies blobs from one store into another, since an OC
 is itself a store of the same shape. This crate has no engine and never prints.
 */
 
+mod atomic_file;
 mod canonical;
 mod compare;
 mod config;
