@@ -395,6 +395,51 @@ fn the_store_keeps_only_what_kept_images_use() {
     assert!(!stored().contains(second.trim_start_matches("sha256:")));
 }
 
+/// A push waits for a build of the same stack to end, then sends what that build made (the
+/// build prunes the blobs of the image it replaced from the store when it ends).
+#[test]
+fn push_waits_for_a_build_of_the_stack() {
+    let registry = LocalRegistry::start(&LocalRegistryOptions::default());
+    let stack = E2eStack::new();
+    let hello = stack.id("hello");
+    let first = build(&stack, "hello");
+    let build_sh = std::fs::read_to_string(stack.image_dir("hello").join("build.sh")).unwrap();
+    stack.write(
+        "hello",
+        "build.sh",
+        &format!("{build_sh}\nconfigure_rootfs_build() {{\n    sleep 3\n}}\n"),
+    );
+    let mut building = stack.spawn(&["build", &hello]);
+    stack.wait_for_container(&mut building, "hello");
+    let no_config = tempfile::tempdir().unwrap();
+    let address = registry.address();
+    let run = push(
+        &stack,
+        no_config.path(),
+        &["push", &hello, "--registry", &address, "--insecure"],
+        "",
+    );
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("waiting for a gbb build on this stack (pid"),
+        "{}",
+        run.stderr
+    );
+    assert!(building.wait().unwrap().success());
+    let second = manifest_digest(&stack, "hello");
+    assert_ne!(first, second);
+    assert_eq!(
+        remote_digest(
+            &registry,
+            Login::Anonymous,
+            &format!("{address}/{hello}:latest")
+        ),
+        second,
+        "the push sent what the build it waited for made"
+    );
+}
+
 /// The `manifest` files under `build` (`<ns>/<name>/manifest`).
 fn glob_manifests(build: &Path) -> Vec<PathBuf> {
     let mut found = Vec::new();
