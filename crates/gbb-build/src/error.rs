@@ -303,3 +303,18 @@ pub(crate) fn io(path: &Path) -> impl FnOnce(std::io::Error) -> BuildError + '_ 
         source,
     }
 }
+
+/// For `map_err`: an error of writing (or reading) an image for `id`: [`BuildError::NoSpace`]
+/// when the disk is full (the message says so and names the file), [`BuildError::Image`]
+/// otherwise.
+pub(crate) fn image_error(id: &str) -> impl Fn(gbb_image::Error) -> BuildError + '_ {
+    move |error| match &error {
+        gbb_image::Error::Io { path, source, .. } if crate::outputs::is_no_space(source) => {
+            BuildError::NoSpace { path: path.clone() }
+        }
+        _ => BuildError::Image {
+            id: id.to_owned(),
+            source: error,
+        },
+    }
+}

@@ -76,31 +76,54 @@ pub fn stored_image(paths: &Paths, id: &str) -> Result<(BlobStore, StoredImage),
     Ok((store, image))
 }
 
+/// The image `id` built last, from its `manifest` file in `paths`, read from `store` (the
+/// stack's own, or `gbb verify`'s kept one); `None` when it has none. For the executor: its
+/// errors are build errors, where [`stored_image`]'s say why a command cannot use the image.
+pub(crate) fn kept_image(
+    store: &BlobStore,
+    paths: &Paths,
+    id: &str,
+) -> Result<Option<StoredImage>, BuildError> {
+    let digest = match manifest_digest(paths, id) {
+        Ok(Some(digest)) => digest,
+        Ok(None) => return Ok(None),
+        Err(NotStored::Read(error)) => return Err(*error),
+        Err(error) => {
+            return Err(BuildError::BadSetting {
+                setting: format!("`{}`", paths.image_manifest(id).display()),
+                problem: error.to_string(),
+            });
+        }
+    };
+    open_image(store, paths, &digest)
+        .map(Some)
+        .map_err(crate::error::image_error(id))
+}
+
 /// The image `digest` in `store`; when the store lacks it and the store an older gbb shared
 /// between stacks (`<cache>/images`) has it, its blobs are linked into `store` first (hard
 /// links, so no layer is copied), and it is read from there.
-pub(crate) fn open_image(
+fn open_image(
     store: &BlobStore,
     paths: &Paths,
     digest: &Digest,
 ) -> Result<StoredImage, gbb_image::Error> {
-    match StoredImage::open(store, digest) {
-        Err(gbb_image::Error::MissingBlob { .. }) => {
-            let shared = paths.cache.join("images");
-            if !shared.join("blobs").is_dir() {
-                return StoredImage::open(store, digest);
-            }
-            let shared = BlobStore::open(shared)?;
-            let Ok(image) = StoredImage::open(&shared, digest) else {
-                return StoredImage::open(store, digest);
-            };
-            for blob in image.blobs() {
-                shared.copy_to(&gbb_image::sha256_of(blob)?, store)?;
-            }
-            StoredImage::open(store, digest)
-        }
-        opened => opened,
+    let missing = match StoredImage::open(store, digest) {
+        Err(missing @ gbb_image::Error::MissingBlob { .. }) => missing,
+        opened => return opened,
+    };
+    let shared = paths.cache.join("images");
+    if !shared.join("blobs").is_dir() {
+        return Err(missing);
     }
+    let shared = BlobStore::open(shared)?;
+    let Ok(image) = StoredImage::open(&shared, digest) else {
+        return Err(missing);
+    };
+    for blob in image.blobs() {
+        shared.copy_to(&gbb_image::sha256_of(blob)?, store)?;
+    }
+    StoredImage::open(store, digest)
 }
 
 /// What [`prune`] removed.
@@ -120,30 +143,18 @@ pub fn prune(paths: &Paths) -> Result<Pruned, BuildError> {
     if !root.is_dir() {
         return Ok(Pruned::default());
     }
-    let store_error = |source: gbb_image::Error| BuildError::Image {
-        id: "the image store".to_owned(),
-        source,
-    };
-    let store = BlobStore::open(&root).map_err(store_error)?;
+    let store_error = crate::error::image_error("the image store");
+    let store = BlobStore::open(&root).map_err(&store_error)?;
     let mut keep = std::collections::HashSet::new();
     for id in kept_manifest_ids(paths)? {
-        let Some(digest) =
-            manifest_digest(paths, &id).map_err(|reason| BuildError::BadSetting {
-                setting: format!("`{}`", paths.image_manifest(&id).display()),
-                problem: reason.to_string(),
-            })?
-        else {
+        let Some(image) = kept_image(&store, paths, &id)? else {
             continue;
         };
-        let image = open_image(&store, paths, &digest).map_err(|source| BuildError::Image {
-            id: id.clone(),
-            source,
-        })?;
         for blob in image.blobs() {
             keep.insert(blob.digest().to_owned());
         }
     }
-    let (blobs, bytes) = store.remove_all_but(&keep).map_err(store_error)?;
+    let (blobs, bytes) = store.remove_all_but(&keep).map_err(&store_error)?;
     Ok(Pruned { blobs, bytes })
 }
 

@@ -84,12 +84,13 @@ impl Context {
     /// a core, which belongs to no namespace.
     pub(crate) fn engine_of(&self, stack: &Stack, step: &gbb_plan::Step) -> ContainerEngine {
         step.definition()
-            .map(|index| {
-                stack.definitions()[index]
-                    .engine
-                    .chosen(self.chosen_engine.as_ref())
-            })
+            .map(|index| self.definition_engine(&stack.definitions()[index]))
             .unwrap_or(ContainerEngine::Docker)
+    }
+
+    /// The engine `definition` builds on: `--engine`, else its namespace's.
+    pub(crate) fn definition_engine(&self, definition: &gbb_stack::Definition) -> ContainerEngine {
+        definition.engine.chosen(self.chosen_engine.as_ref())
     }
 
     /// Every engine the steps of `plan` build on (`--engine`, else their namespaces'), Docker

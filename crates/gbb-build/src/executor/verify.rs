@@ -17,7 +17,9 @@ use gbb_plan::{Reason, Step};
 
 use super::Build;
 use super::steps::image::{parent_image, run_image};
-use super::steps::image_phase2::{ImageTarget, image_error, stored_image};
+use super::steps::image_phase2::ImageTarget;
+use crate::error::image_error;
+use crate::image_store::kept_image;
 use crate::{BuildError, Paths, names, template};
 
 /// What `gbb verify` found for one image.
@@ -67,14 +69,14 @@ impl Build<'_> {
             let id = definition.id.to_string();
             let key = self.key_of_step(&step.id);
             if self.existing_key(&names::latest(&definition.id))?.as_ref() != Some(key) {
-                let outcome = match stored_image(&kept_store, kept, &id)? {
+                let outcome = match kept_image(&kept_store, kept, &id)? {
                     None => VerifyOutcome::NotBuilt,
                     Some(_) => VerifyOutcome::Changed,
                 };
                 results.push(Verified { id, outcome });
                 continue;
             }
-            let Some(kept_image) = stored_image(&kept_store, kept, &id)? else {
+            let Some(kept_image) = kept_image(&kept_store, kept, &id)? else {
                 results.push(Verified {
                     id,
                     outcome: VerifyOutcome::NotBuilt,

@@ -197,7 +197,7 @@ pub(crate) fn run(
 /// The engine `definition`'s image is on: its namespace's (or `--engine`); Docker for a
 /// namespace whose engine builds nothing (`dummy`), as for every command that asks an engine.
 fn engine_of(context: &Context, definition: &Definition) -> ContainerEngine {
-    let engine = definition.engine.chosen(context.chosen_engine.as_ref());
+    let engine = context.definition_engine(definition);
     if engine.builds() {
         engine
     } else {

@@ -65,8 +65,9 @@ pub(crate) fn run(
     };
     let reporter = CliReporter::new(printer);
     let mut verified = Vec::new();
+    let mut failed = None;
     for ((_, part), (engine, registry)) in parts.iter().zip(&engines) {
-        let result = Build::prepare(
+        match Build::prepare(
             &stack,
             part,
             engine.as_ref(),
@@ -74,21 +75,24 @@ pub(crate) fn run(
             &reporter,
             registry.clone(),
         )
-        .and_then(|build| build.verify(&kept));
-        match result {
+        .and_then(|build| build.verify(&kept))
+        {
             Ok(part) => verified.extend(part),
             Err(error) => {
-                let _ = std::fs::remove_dir_all(scratch.state.join("images"));
-                crate::signals::sweep(engine.as_ref(), printer);
-                if matches!(error, gbb_build::BuildError::Interrupted) {
-                    return Err(crate::exit::Interrupted::by(registry.signal()).into());
-                }
-                return Err(error.into());
+                failed = Some((error, engine, registry));
+                break;
             }
         }
     }
     // The rebuilt layers can be large; the logs stay for a look.
-    let _ = std::fs::remove_dir_all(scratch.state.join("images"));
+    let _ = std::fs::remove_dir_all(scratch.image_store());
+    if let Some((error, engine, registry)) = failed {
+        crate::signals::sweep(engine.as_ref(), printer);
+        if matches!(error, gbb_build::BuildError::Interrupted) {
+            return Err(crate::exit::Interrupted::by(registry.signal()).into());
+        }
+        return Err(error.into());
+    }
     // In plan order, whichever engine verified them.
     let position = |id: &str| plan.steps.iter().position(|s| s.id().to_string() == id);
     verified.sort_by_key(|item| position(&item.id));

@@ -385,6 +385,20 @@ fn builds_on_a_remote_engine_over_ssh_without_bind_mounts() {
         }
         child
     };
+    // `gbb clean` through a new ssh removes the container of a run that is gone, and
+    // leaves no ssh, socket or container.
+    let clean_removes_the_gone_runs_container = || {
+        let (code, stderr) = client.gbb(&stack, cache.path(), &host, &["clean"]);
+        assert_eq!(code, Some(0), "{stderr}");
+        assert!(stderr.contains("of a gbb run that is gone"), "{stderr}");
+        let containers = remote.docker(&["ps", "-aq"]);
+        assert_eq!(
+            String::from_utf8_lossy(&containers.stdout).trim(),
+            "",
+            "{stderr}"
+        );
+        client.assert_nothing_left();
+    };
     let child = sleeping_build();
     run(
         "kill",
@@ -430,16 +444,7 @@ fn builds_on_a_remote_engine_over_ssh_without_bind_mounts() {
         "{left:?}"
     );
     std::fs::remove_dir_all(&left[0]).unwrap();
-    let (code, stderr) = client.gbb(&stack, cache.path(), &host, &["clean"]);
-    assert_eq!(code, Some(0), "{stderr}");
-    assert!(stderr.contains("of a gbb run that is gone"), "{stderr}");
-    let containers = remote.docker(&["ps", "-aq"]);
-    assert_eq!(
-        String::from_utf8_lossy(&containers.stdout).trim(),
-        "",
-        "{stderr}"
-    );
-    client.assert_nothing_left();
+    clean_removes_the_gone_runs_container();
 
     // ssh dies while phase 1 runs (a dropped connection, a killed client): the build fails
     // at once, saying the ssh connection ended and why, not with the refused connection the
@@ -466,16 +471,7 @@ fn builds_on_a_remote_engine_over_ssh_without_bind_mounts() {
         "{stderr}"
     );
     client.assert_no_ssh();
-    let (code, stderr) = client.gbb(&stack, cache.path(), &host, &["clean"]);
-    assert_eq!(code, Some(0), "{stderr}");
-    assert!(stderr.contains("of a gbb run that is gone"), "{stderr}");
-    let containers = remote.docker(&["ps", "-aq"]);
-    assert_eq!(
-        String::from_utf8_lossy(&containers.stdout).trim(),
-        "",
-        "{stderr}"
-    );
-    client.assert_nothing_left();
+    clean_removes_the_gone_runs_container();
 
     // Podman's service through ssh, in the URL form Podman's own connections use: the
     // machine's rootful service (`scripts/test` starts it), whose socket the remote

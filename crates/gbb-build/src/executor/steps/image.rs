@@ -162,7 +162,7 @@ impl Build<'_> {
         // image's own tags move only once it passed its tests, so a failure leaves the
         // previous image tagged as it was.
         let store = gbb_image::BlobStore::open(self.options.paths.image_store())
-            .map_err(super::image_phase2::image_error(&id))?;
+            .map_err(crate::error::image_error(&id))?;
         let written = self.write_phase2_image(
             step,
             definition,

@@ -44,51 +44,15 @@ use gbb_stack::Definition;
 use super::super::Build;
 use super::super::lifecycle::LogStart;
 use crate::dockerfile::{self, CopyArgs, Instruction};
+use crate::error::image_error;
 use crate::labels::{container_labels, result_labels};
-use crate::outputs::{self, RunDir};
+use crate::outputs::RunDir;
 use crate::{BuildError, names};
 
 /// What phase 2 wrote: the image in the store, whose digest the step records
 /// ([`crate::image_store`]) once it succeeded.
 pub(crate) struct WrittenImage {
     pub(crate) image: StoredImage,
-}
-
-/// The image `id`'s last build in `store`, from its `manifest` file in `paths`
-/// ([`crate::image_store`]); `None` when it has none.
-pub(crate) fn stored_image(
-    store: &BlobStore,
-    paths: &crate::Paths,
-    id: &str,
-) -> Result<Option<StoredImage>, BuildError> {
-    let digest = match crate::image_store::manifest_digest(paths, id) {
-        Ok(Some(digest)) => digest,
-        Ok(None) => return Ok(None),
-        Err(crate::image_store::NotStored::Read(error)) => return Err(*error),
-        Err(error) => {
-            return Err(BuildError::BadSetting {
-                setting: format!("`{}`", paths.image_manifest(id).display()),
-                problem: error.to_string(),
-            });
-        }
-    };
-    crate::image_store::open_image(store, paths, &digest)
-        .map(Some)
-        .map_err(image_error(id))
-}
-
-/// The error of writing an image for `id`: [`BuildError::NoSpace`] when the disk is full (the
-/// message says so and names the file), [`BuildError::Image`] otherwise.
-pub(crate) fn image_error(id: &str) -> impl Fn(gbb_image::Error) -> BuildError + '_ {
-    move |error| match &error {
-        gbb_image::Error::Io { path, source, .. } if outputs::is_no_space(source) => {
-            BuildError::NoSpace { path: path.clone() }
-        }
-        _ => BuildError::Image {
-            id: id.to_owned(),
-            source: error,
-        },
-    }
 }
 
 /// Where phase 2 writes an image and finds its parent.
@@ -138,13 +102,12 @@ impl Build<'_> {
                 let parent_id = parent_id.to_string();
                 let (parent_store, parent_paths) = target.parents;
                 let parent =
-                    stored_image(parent_store, parent_paths, &parent_id)?.ok_or_else(|| {
-                        BuildError::ParentNotStored {
+                    crate::image_store::kept_image(parent_store, parent_paths, &parent_id)?
+                        .ok_or_else(|| BuildError::ParentNotStored {
                             id: id.clone(),
                             parent: parent_id.clone(),
                             path: parent_paths.image_manifest(&parent_id),
-                        }
-                    })?;
+                        })?;
                 // The parent's blobs where the image goes, for the archives that load it.
                 if parent_store.root() != store.root() {
                     for blob in parent.blobs() {
