@@ -211,6 +211,17 @@ pub enum BuildError {
         cleanup: EngineError,
     },
 
+    /// The step failed, and removing one of its candidates failed too: both are reported,
+    /// so a candidate left behind is never a surprise.
+    #[error(
+        "{error}\n  and removing the candidate `{candidate}` failed too (`gbb clean` removes it): {cleanup}"
+    )]
+    CandidateLeft {
+        error: Box<BuildError>,
+        candidate: String,
+        cleanup: EngineError,
+    },
+
     /// A file gbb writes could not be written because the disk (or the quota) is full; the
     /// partial file is removed.
     #[error("no space left on device: cannot write `{}`", path.display())]
@@ -277,6 +288,16 @@ impl BuildError {
         }
     }
 
+    /// The failure itself, without what failed in cleaning up after it
+    /// ([`BuildError::CleanupFailed`], [`BuildError::CandidateLeft`]): what the exit code
+    /// follows.
+    pub fn cause(&self) -> &BuildError {
+        match self {
+            Self::CleanupFailed { error, .. } | Self::CandidateLeft { error, .. } => error.cause(),
+            other => other,
+        }
+    }
+
     /// Whether the environment, not the input, failed the build: a file that could not be
     /// read or written, a full disk (on the host, or inside a build container, as its log
     /// says). The command line exits 3 for these.
@@ -285,7 +306,9 @@ impl BuildError {
             Self::Io { .. } | Self::NoSpace { .. } => true,
             Self::Sbom { source, .. } => matches!(source, gbb_sbom::SbomError::Io { .. }),
             Self::StepFailed { tail, .. } => tail.iter().any(|l| l.contains(NO_SPACE_IN_LOG)),
-            Self::CleanupFailed { error, .. } => error.is_environment(),
+            Self::CleanupFailed { error, .. } | Self::CandidateLeft { error, .. } => {
+                error.is_environment()
+            }
             _ => false,
         }
     }

@@ -35,6 +35,11 @@ struct FakeEngine {
     calls: Mutex<Vec<String>>,
     /// `GBB_KEEP_STATE=...` of each phase 1 container, in order.
     keep_state: Mutex<Vec<String>>,
+    /// Tagging an image as this reference fails.
+    refused_tag: Option<String>,
+    /// Removing one of these images answers "in use" as many times as its count says (then
+    /// works); `usize::MAX` is for good.
+    busy: Mutex<BTreeMap<String, usize>>,
 }
 
 impl FakeEngine {
@@ -234,6 +239,12 @@ impl Engine for FakeEngine {
 
     fn tag_image(&self, source: &str, reference: &ImageRef) -> Result<(), EngineError> {
         let reference = reference.to_string();
+        if self.refused_tag.as_deref() == Some(reference.as_str()) {
+            return Err(EngineError::Api {
+                operation: format!("tagging `{source}` as `{reference}`"),
+                message: "the fake engine refuses this tag".to_owned(),
+            });
+        }
         let labels = self
             .images
             .lock()
@@ -258,6 +269,15 @@ impl Engine for FakeEngine {
     }
 
     fn remove_image(&self, reference: &str) -> Result<(), EngineError> {
+        if let Some(left) = self.busy.lock().unwrap().get_mut(reference)
+            && *left > 0
+        {
+            *left = left.saturating_sub(usize::from(*left != usize::MAX));
+            return Err(EngineError::InUse {
+                operation: format!("removing image `{reference}`"),
+                message: "image is in use by a container".to_owned(),
+            });
+        }
         self.images.lock().unwrap().remove(reference);
         Ok(())
     }
@@ -452,6 +472,41 @@ fn builds_in_order_then_skips_without_containers() {
         calls.contains(&"load ns/app:gbb-candidate".to_owned()),
         "{calls:?}"
     );
+}
+
+#[test]
+fn a_candidate_that_stays_in_use_is_reported_with_the_failure() {
+    // Tagging ns/app's result fails, after its candidate was loaded: the candidate is
+    // removed, asking again while the engine says it is in use.
+    for (busy_for, left) in [(2, false), (usize::MAX, true)] {
+        let dir = tempfile::tempdir().unwrap();
+        let stack = stack(dir.path());
+        let engine = FakeEngine {
+            refused_tag: Some("ns/app:latest".to_owned()),
+            busy: Mutex::new(BTreeMap::from([(
+                "ns/app:gbb-candidate".to_owned(),
+                busy_for,
+            )])),
+            ..FakeEngine::default()
+        };
+        let summary = build(&stack, &engine, dir.path(), Force::Nothing, &[]).unwrap();
+        assert_eq!(summary.failures.len(), 1);
+        let failure = &summary.failures[0];
+        let message = failure.to_string();
+        assert!(
+            message.starts_with("ns/app: tagging `ns/app:latest`"),
+            "{message}"
+        );
+        assert!(matches!(failure.cause(), BuildError::Engine { .. }));
+        assert_eq!(engine.has("ns/app:gbb-candidate"), left);
+        assert_eq!(
+            message.contains(
+                "and removing the candidate `ns/app:gbb-candidate` failed too (`gbb clean` removes it): "
+            ),
+            left,
+            "{message}"
+        );
+    }
 }
 
 /// The stage3 import's tag is a key of its own; read it back from the engine.

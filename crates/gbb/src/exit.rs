@@ -89,7 +89,7 @@ pub(crate) fn code_for(error: &anyhow::Error) -> ExitCode {
         });
     }
     if let Some(e) = error.downcast_ref::<BuildError>() {
-        return ExitCode::from(match e {
+        return ExitCode::from(match e.cause() {
             BuildError::MissingTemplate { .. }
             | BuildError::NoRootfsAdd { .. }
             | BuildError::NoStage3File { .. }

@@ -9,7 +9,7 @@
 use std::io::Write;
 use std::path::Path;
 
-use gbb_engine::{BuildRequest, ContainerSpec, ImageRef, Mount};
+use gbb_engine::{BuildRequest, ContainerSpec, EngineError, ImageRef, Mount};
 use gbb_plan::StepId;
 use gbb_stack::ImageId;
 
@@ -220,8 +220,8 @@ impl Build<'_> {
         let source = candidate.to_string();
         for tag in tags {
             if let Err(e) = self.engine.tag_image(&source, tag) {
-                self.drop_candidate(candidate);
-                return Err(BuildError::engine(format!("{id}: tagging `{tag}`"))(e));
+                let error = BuildError::engine(format!("{id}: tagging `{tag}`"))(e);
+                return Err(self.drop_candidates(error, &[candidate]));
             }
         }
         self.engine
@@ -229,11 +229,44 @@ impl Build<'_> {
             .map_err(BuildError::engine(format!("{id}: removing tag `{source}`")))
     }
 
-    /// Removes a candidate after a failure. Quietly: the failure is what the user needs to
-    /// read, and a candidate left behind is replaced by the next run (and `gbb clean` removes
-    /// it). No look-up first: removing an image that is not there succeeds.
-    pub(super) fn drop_candidate(&self, candidate: &ImageRef) {
-        let _ = self.engine.remove_image(&candidate.to_string());
+    /// Removes the `candidates` of a step that failed with `error`, and returns the error to
+    /// report: `error` itself, or, when a candidate could not be removed, `error` with that
+    /// added ([`BuildError::CandidateLeft`]), so that nothing is left behind unsaid. No
+    /// look-up first: removing an image that is not there succeeds. An interruption is
+    /// returned as it is (its exit code depends on it), after the same attempt.
+    pub(super) fn drop_candidates(
+        &self,
+        error: BuildError,
+        candidates: &[&ImageRef],
+    ) -> BuildError {
+        candidates.iter().fold(error, |error, candidate| {
+            match self.remove_candidate(candidate) {
+                Ok(()) => error,
+                Err(_) if matches!(error, BuildError::Interrupted) => error,
+                Err(cleanup) => BuildError::CandidateLeft {
+                    error: Box::new(error),
+                    candidate: candidate.to_string(),
+                    cleanup,
+                },
+            }
+        })
+    }
+
+    /// Removes a candidate image. An engine may still hold a container removed a moment ago
+    /// (Podman releases its storage after answering): an image "in use" is asked again, a
+    /// few times within a second, before the failure counts.
+    fn remove_candidate(&self, candidate: &ImageRef) -> Result<(), EngineError> {
+        let reference = candidate.to_string();
+        let mut attempts = 0;
+        loop {
+            match self.engine.remove_image(&reference) {
+                Err(EngineError::InUse { .. }) if attempts < 4 => {
+                    attempts += 1;
+                    std::thread::sleep(std::time::Duration::from_millis(250));
+                }
+                outcome => return outcome,
+            }
+        }
     }
 
     /// Removes the tag of a builder state its image no longer keeps (nothing in the stack

@@ -85,17 +85,23 @@ fn kept(stack: &E2eStack, name: &str) -> Kept {
     }
 }
 
-/// Nothing of a failed run is left: no container, no candidate, no run folder.
+/// Nothing of a run is left: no container, no candidate, no run folder. `said` is what gbb
+/// printed, for the message.
 #[track_caller]
-fn assert_nothing_left(stack: &E2eStack, name: &str) {
-    assert!(stack.containers().is_empty(), "{:?}", stack.containers());
+fn assert_nothing_left(stack: &E2eStack, name: &str, said: &str) {
+    assert!(
+        stack.containers().is_empty(),
+        "{:?}\n{}",
+        stack.containers(),
+        said
+    );
     for candidate in [
         format!("{name}:gbb-candidate"),
         format!("bob-{name}:gbb-candidate"),
     ] {
         assert!(
             stack.image_id(&candidate).is_none(),
-            "`{candidate}` is left"
+            "`{candidate}` is left\n{said}"
         );
     }
     let runs = stack.root().join(".gbb/run");
@@ -169,7 +175,7 @@ fn links_planted_in_gbb_out_reach_no_host_file() {
             "`{name:?}` is in .gbb/build: only the outputs gbb keeps are"
         );
     }
-    assert_nothing_left(&stack, "hello");
+    assert_nothing_left(&stack, "hello", &stderr);
 }
 
 #[test]
@@ -211,7 +217,7 @@ fn packages_tsv_and_purged_txt_links_are_refused() {
             "{name}: {packages_md}"
         );
         assert!(stack.image_id("hello:latest").is_none(), "{name}");
-        assert_nothing_left(&stack, "hello");
+        assert_nothing_left(&stack, "hello", &run.stderr);
     }
 }
 
@@ -264,7 +270,7 @@ fn failures_after_phase_1_leave_the_previous_state_tags_and_outputs() {
         run.stderr
     );
     assert_eq!(kept(&stack, "busybox"), before, "phase 2 failed");
-    assert_nothing_left(&stack, "busybox");
+    assert_nothing_left(&stack, "busybox", &run.stderr);
     stack.write("busybox", "Dockerfile.template", &template);
 
     // build-test.sh fails.
@@ -277,7 +283,7 @@ fn failures_after_phase_1_leave_the_previous_state_tags_and_outputs() {
         run.stderr
     );
     assert_eq!(kept(&stack, "busybox"), before, "build-test.sh failed");
-    assert_nothing_left(&stack, "busybox");
+    assert_nothing_left(&stack, "busybox", &run.stderr);
     stack.write("busybox", "build-test.sh", &build_test);
 
     // The health check fails.
@@ -294,7 +300,7 @@ fn failures_after_phase_1_leave_the_previous_state_tags_and_outputs() {
         run.stderr
     );
     assert_eq!(kept(&stack, "busybox"), before, "the health check failed");
-    assert_nothing_left(&stack, "busybox");
+    assert_nothing_left(&stack, "busybox", &run.stderr);
     stack.write("busybox", "build.conf", &build_conf);
 
     // A hook fails.
@@ -311,7 +317,7 @@ fn failures_after_phase_1_leave_the_previous_state_tags_and_outputs() {
         run.stderr
     );
     assert_eq!(kept(&stack, "busybox"), before, "a hook failed");
-    assert_nothing_left(&stack, "busybox");
+    assert_nothing_left(&stack, "busybox", &run.stderr);
 
     // And -f redoes phase 2 only, from the kept outputs, which are still current.
     stack.write("busybox", "build.sh", &build_sh);
@@ -402,7 +408,7 @@ fn a_full_disk_is_named_cleaned_up_and_the_next_build_works() {
         run.stderr
     );
     assert_eq!(kept(&stack, "hello"), before);
-    assert_nothing_left(&stack, "hello");
+    assert_nothing_left(&stack, "hello", &run.stderr);
     assert!(
         disk.used() <= used + 1024 * 1024,
         "the filler and partial files are gone: {} bytes used, {used} before",
@@ -428,7 +434,7 @@ fn a_full_disk_is_named_cleaned_up_and_the_next_build_works() {
         run.stderr
     );
     assert_eq!(kept(&stack, "hello"), before);
-    assert_nothing_left(&stack, "hello");
+    assert_nothing_left(&stack, "hello", &run.stderr);
 
     // Another image builds on the same disk, and so does hello without the hook.
     stack.gbb(&["build", &stack.id("busybox")]).success();
@@ -509,5 +515,5 @@ fn outputs_belong_to_the_user_who_ran_gbb() {
         );
         assert_eq!(meta.mode() & 0o7777, 0o644, "{}", file.display());
     }
-    assert_nothing_left(&stack, "hello");
+    assert_nothing_left(&stack, "hello", &stderr);
 }

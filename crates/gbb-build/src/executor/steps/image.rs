@@ -123,16 +123,21 @@ impl Build<'_> {
             )
             .map(|size| Done::built(why, size))
         });
-        if result.is_err() {
-            self.drop_candidate(&image_candidate);
-            if let Some(state_candidate) = &state_candidate {
-                self.drop_candidate(state_candidate);
+        match result {
+            Err(error) => {
+                let candidates: Vec<&ImageRef> = std::iter::once(&image_candidate)
+                    .chain(&state_candidate)
+                    .collect();
+                Err(self.drop_candidates(error, &candidates))
             }
-        } else if !step.keeps_state {
-            // A state kept when something built in it, which nothing does any more.
-            self.drop_stale_state(&names::state(&step.state));
+            Ok(done) => {
+                if !step.keeps_state {
+                    // A state kept when something built in it, which nothing does any more.
+                    self.drop_stale_state(&names::state(&step.state));
+                }
+                Ok(done)
+            }
         }
-        result
     }
 
     /// Phase 2 and the end of an image step: builds the image as `candidate` from the root
