@@ -40,6 +40,8 @@ struct FakeEngine {
     /// Removing one of these images answers "in use" as many times as its count says (then
     /// works); `usize::MAX` is for good.
     busy: Mutex<BTreeMap<String, usize>>,
+    /// Forced removals of this image fail.
+    stuck: Option<String>,
 }
 
 impl FakeEngine {
@@ -282,6 +284,18 @@ impl Engine for FakeEngine {
         Ok(())
     }
 
+    fn force_remove_image(&self, reference: &str) -> Result<(), EngineError> {
+        self.record(format!("force-remove {reference}"));
+        if self.stuck.as_deref() == Some(reference) {
+            return Err(EngineError::Api {
+                operation: format!("removing image `{reference}`"),
+                message: "the fake engine keeps this image".to_owned(),
+            });
+        }
+        self.images.lock().unwrap().remove(reference);
+        Ok(())
+    }
+
     fn containers_with_label(&self, label: &str) -> Result<Vec<ContainerInfo>, EngineError> {
         let (key, value) = label.split_once('=').unwrap_or((label, ""));
         Ok(self
@@ -475,18 +489,21 @@ fn builds_in_order_then_skips_without_containers() {
 }
 
 #[test]
-fn a_candidate_that_stays_in_use_is_reported_with_the_failure() {
+fn a_candidate_in_use_is_removed_by_force_or_reported_with_the_failure() {
     // Tagging ns/app's result fails, after its candidate was loaded: the candidate is
-    // removed, asking again while the engine says it is in use.
-    for (busy_for, left) in [(2, false), (usize::MAX, true)] {
+    // removed, asked again while the engine says it is in use, then forced.
+    let candidate = "ns/app:gbb-candidate";
+    for (busy_for, stuck, forced, left) in [
+        (2, false, false, false),
+        (usize::MAX, false, true, false),
+        (usize::MAX, true, true, true),
+    ] {
         let dir = tempfile::tempdir().unwrap();
         let stack = stack(dir.path());
         let engine = FakeEngine {
             refused_tag: Some("ns/app:latest".to_owned()),
-            busy: Mutex::new(BTreeMap::from([(
-                "ns/app:gbb-candidate".to_owned(),
-                busy_for,
-            )])),
+            busy: Mutex::new(BTreeMap::from([(candidate.to_owned(), busy_for)])),
+            stuck: stuck.then(|| candidate.to_owned()),
             ..FakeEngine::default()
         };
         let summary = build(&stack, &engine, dir.path(), Force::Nothing, &[]).unwrap();
@@ -498,11 +515,17 @@ fn a_candidate_that_stays_in_use_is_reported_with_the_failure() {
             "{message}"
         );
         assert!(matches!(failure.cause(), BuildError::Engine { .. }));
-        assert_eq!(engine.has("ns/app:gbb-candidate"), left);
         assert_eq!(
-            message.contains(
-                "and removing the candidate `ns/app:gbb-candidate` failed too (`gbb clean` removes it): "
-            ),
+            engine
+                .calls()
+                .contains(&format!("force-remove {candidate}")),
+            forced
+        );
+        assert_eq!(engine.has(candidate), left);
+        assert_eq!(
+            message.contains(&format!(
+                "and removing the candidate `{candidate}` failed too (`gbb clean` removes it): "
+            )),
             left,
             "{message}"
         );

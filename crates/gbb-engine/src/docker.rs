@@ -444,6 +444,36 @@ impl Docker {
             }
         })
     }
+
+    /// `DELETE /images/{reference}`, with `force` or not: what [`Engine::remove_image`] and
+    /// [`Engine::force_remove_image`] share.
+    fn removing_image(&self, reference: &str, force: bool) -> Result<(), EngineError> {
+        self.on_engine(&format!("removing image `{reference}`"), async {
+            let options = RemoveImageOptions {
+                force,
+                noprune: false,
+                ..Default::default()
+            };
+            match self
+                .client
+                .remove_image(reference, Some(options), None)
+                .await
+            {
+                Ok(_) => Ok(()),
+                Err(bollard::errors::Error::DockerResponseServerError {
+                    status_code: 404, ..
+                }) => Ok(()),
+                Err(bollard::errors::Error::DockerResponseServerError {
+                    status_code: 409,
+                    message,
+                }) => Err(EngineError::InUse {
+                    operation: format!("removing image `{reference}`"),
+                    message,
+                }),
+                Err(e) => Err(api(format!("removing image `{reference}`"))(e)),
+            }
+        })
+    }
 }
 
 /// The innermost cause of a connection error, which is the part that says what happened
@@ -914,31 +944,11 @@ impl Engine for Docker {
     }
 
     fn remove_image(&self, reference: &str) -> Result<(), EngineError> {
-        self.on_engine(&format!("removing image `{reference}`"), async {
-            let options = RemoveImageOptions {
-                force: false,
-                noprune: false,
-                ..Default::default()
-            };
-            match self
-                .client
-                .remove_image(reference, Some(options), None)
-                .await
-            {
-                Ok(_) => Ok(()),
-                Err(bollard::errors::Error::DockerResponseServerError {
-                    status_code: 404, ..
-                }) => Ok(()),
-                Err(bollard::errors::Error::DockerResponseServerError {
-                    status_code: 409,
-                    message,
-                }) => Err(EngineError::InUse {
-                    operation: format!("removing image `{reference}`"),
-                    message,
-                }),
-                Err(e) => Err(api(format!("removing image `{reference}`"))(e)),
-            }
-        })
+        self.removing_image(reference, false)
+    }
+
+    fn force_remove_image(&self, reference: &str) -> Result<(), EngineError> {
+        self.removing_image(reference, true)
     }
 
     fn containers_with_label(&self, label: &str) -> Result<Vec<ContainerInfo>, EngineError> {

@@ -103,6 +103,14 @@ pub trait Engine: Send + Sync {
     /// containers or child images still use is [`EngineError::InUse`].
     fn remove_image(&self, reference: &str) -> Result<(), EngineError>;
 
+    /// Removes the name `reference` even when a container uses the image. For gbb's own
+    /// candidates only, which nothing but a step's own checks runs from: Docker then leaves
+    /// such an image untagged; Podman removes the containers that use it, including one
+    /// that only its storage still holds. Podman leaves such a container when removing it
+    /// fails halfway (it is gone from the container list, its storage is not), and that
+    /// keeps the image "in use" for good.
+    fn force_remove_image(&self, reference: &str) -> Result<(), EngineError>;
+
     /// The containers carrying `label` (`key` or `key=value`), running or not, with their
     /// labels.
     fn containers_with_label(&self, label: &str) -> Result<Vec<ContainerInfo>, EngineError>;

@@ -264,3 +264,33 @@ fn cancel_stops_a_running_build_at_once() {
     assert!(matches!(again, Err(EngineError::Cancelled { .. })));
     docker().remove_image(&base).unwrap();
 }
+
+/// An image a container still uses: a plain removal is `InUse`; a forced one takes the
+/// name away and, on Docker, leaves the container (and the image, untagged) as they are.
+#[test]
+fn forced_removal_takes_the_name_of_an_image_a_container_uses() {
+    let engine = docker();
+    let dir = tempfile::tempdir().unwrap();
+    let image = format!("gbb-engine-test/forced:{}", std::process::id());
+    engine
+        .import_image(&root_tar(dir.path()), &image.parse_ref())
+        .unwrap();
+    let label = format!("gbb-engine-test.forced={}", std::process::id());
+    let (key, value) = label.split_once('=').unwrap();
+    let container = engine
+        .create_container(&ContainerSpec {
+            image: image.clone(),
+            cmd: vec!["/bin/true".to_owned()],
+            labels: BTreeMap::from([(key.to_owned(), value.to_owned())]),
+            ..ContainerSpec::default()
+        })
+        .unwrap();
+    let plain = engine.remove_image(&image);
+    let forced = engine.force_remove_image(&image);
+    let listed = engine.containers_with_label(&label).unwrap();
+    engine.remove_container(&container).unwrap();
+    assert!(matches!(plain, Err(EngineError::InUse { .. })), "{plain:?}");
+    forced.unwrap();
+    assert!(engine.inspect_image(&image).unwrap().is_none());
+    assert_eq!(listed.len(), 1, "{listed:?}");
+}

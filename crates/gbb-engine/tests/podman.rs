@@ -295,3 +295,35 @@ fn default_ulimits_above_the_hard_limit_are_explained() {
     assert!(error.contains("set `default_ulimits = []`"), "{error}");
     assert!(!error.contains('\n'), "{error}");
 }
+
+/// An image a container still uses: a plain removal is `InUse`; a forced one removes the
+/// image and, on Podman, the container with it. (Podman can also leave a container only in
+/// its storage, unlisted, when removing it fails halfway; the forced removal is for that,
+/// but no API call makes such a container on purpose, so this test cannot.)
+#[test]
+fn forced_removal_takes_an_image_and_the_containers_using_it() {
+    let engine = podman();
+    let dir = tempfile::tempdir().unwrap();
+    let image = ImageRef::new("gbb-podman-test/forced", tag());
+    engine
+        .import_image(&program_root(dir.path()), &image)
+        .unwrap();
+    let label = format!("gbb-podman-test.forced={}", tag());
+    let (key, value) = label.split_once('=').unwrap();
+    let container = engine
+        .create_container(&ContainerSpec {
+            image: image.to_string(),
+            cmd: vec!["/bin/hello".to_owned()],
+            labels: BTreeMap::from([(key.to_owned(), value.to_owned())]),
+            ..ContainerSpec::default()
+        })
+        .unwrap();
+    let plain = engine.remove_image(&image.to_string());
+    let forced = engine.force_remove_image(&image.to_string());
+    let listed = engine.containers_with_label(&label).unwrap();
+    engine.remove_container(&container).unwrap();
+    assert!(matches!(plain, Err(EngineError::InUse { .. })), "{plain:?}");
+    forced.unwrap();
+    assert!(engine.inspect_image(&image.to_string()).unwrap().is_none());
+    assert!(listed.is_empty(), "{listed:?}");
+}

@@ -252,21 +252,22 @@ impl Build<'_> {
         })
     }
 
-    /// Removes a candidate image. An engine may still hold a container removed a moment ago
-    /// (Podman releases its storage after answering): an image "in use" is asked again, a
-    /// few times within a second, before the failure counts.
+    /// Removes a candidate image. An engine may still hold a container removed a moment ago:
+    /// an image "in use" is asked again, a few times within a second. Then the removal is
+    /// forced: a candidate is gbb's own, only this step's checks ran from it, and Podman
+    /// can keep a container whose removal failed halfway in its storage, unlisted, holding
+    /// the image for good (what [`Engine::force_remove_image`] clears).
     fn remove_candidate(&self, candidate: &ImageRef) -> Result<(), EngineError> {
         let reference = candidate.to_string();
-        let mut attempts = 0;
-        loop {
+        for _ in 0..4 {
             match self.engine.remove_image(&reference) {
-                Err(EngineError::InUse { .. }) if attempts < 4 => {
-                    attempts += 1;
+                Err(EngineError::InUse { .. }) => {
                     std::thread::sleep(std::time::Duration::from_millis(250));
                 }
                 outcome => return outcome,
             }
         }
+        self.engine.force_remove_image(&reference)
     }
 
     /// Removes the tag of a builder state its image no longer keeps (nothing in the stack
