@@ -272,8 +272,21 @@ pub(crate) fn render_checked(
     })
 }
 
-/// Reads, checks and renders an image's template: what phase 2 builds with, and what
-/// preflight checks before anything runs.
+/// An image's `Dockerfile.template` as phase 2 carries it out: read, rendered and checked
+/// once, in preflight, and kept with the prepared build. Phase 2 and `gbb verify` take it from
+/// there and never read the file again, so an image is written from the template its content
+/// key was made from, even when the file is edited while the build runs.
+#[derive(Clone, Debug)]
+pub(crate) struct PreparedTemplate {
+    /// The rendered text. Phase 2 parses it once more, with the parent image's environment
+    /// (`$NAME` expansion), which is known only once the parent is built.
+    pub(crate) text: String,
+    /// Whether it builds on the image's parent (`FROM ${IMAGE_PARENT}`), not on `scratch`.
+    pub(crate) on_parent: bool,
+}
+
+/// Reads, checks and renders an image's template: what preflight turns into a
+/// [`PreparedTemplate`] before anything runs.
 pub(crate) fn render_image(
     definition: &Definition,
     parent_image: &str,

@@ -532,6 +532,42 @@ fn a_candidate_in_use_is_removed_by_force_or_reported_with_the_failure() {
     }
 }
 
+/// Phase 2 writes the image from the template as preflight read it: an edit made while the
+/// build runs (here, between preparing and running it) does not reach an image whose key was
+/// made before it.
+#[test]
+fn phase_2_writes_the_template_preflight_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let stack = stack(dir.path());
+    let template = dir
+        .path()
+        .join("stack/dock/ns/images/app/Dockerfile.template");
+    let with_label =
+        |said: &str| format!("FROM ${{IMAGE_PARENT}}\nADD rootfs.tar /\nLABEL said={said}\n");
+    std::fs::write(&template, with_label("before")).unwrap();
+    let plan = BuildPlan::new(&stack, &Request::default()).unwrap();
+    let options = options(&stack, dir.path());
+    let engine = FakeEngine::default();
+    let build = Build::prepare(
+        &stack,
+        &plan,
+        &engine,
+        &options,
+        &Silent,
+        ContainerRegistry::new(),
+    )
+    .unwrap();
+    std::fs::write(&template, with_label("after")).unwrap();
+    let summary = build.run().unwrap();
+    assert!(summary.succeeded(), "{:?}", summary.failures);
+    let labels = engine
+        .inspect_image("ns/app:latest")
+        .unwrap()
+        .unwrap()
+        .labels;
+    assert_eq!(labels.get("said").map(String::as_str), Some("before"));
+}
+
 /// The stage3 import's tag is a key of its own; read it back from the engine.
 fn engine_stage3_tag(engine: &FakeEngine) -> String {
     engine

@@ -36,6 +36,7 @@ use gbb_stack::{Definition, PortageTree, Stack, Stage3};
 
 use crate::key::{KEY_INPUTS_LABEL, KeyInputs};
 use crate::mounts::EngineSettings;
+use crate::template::PreparedTemplate;
 use crate::{BuildError, ContainerRegistry, ContentKey, KEY_LABEL, outputs, template};
 
 pub use log::LogEvent;
@@ -69,8 +70,21 @@ struct Prepared {
     stack_identity: String,
     /// Each definition's engine settings (by position in the stack), checked in preflight.
     settings: HashMap<usize, EngineSettings>,
+    /// Each image's template (by the definition's position), rendered and checked in
+    /// preflight: what phase 2 writes the image from.
+    templates: HashMap<usize, PreparedTemplate>,
     inputs: ResolvedInputs,
     keys: Keys,
+}
+
+impl Prepared {
+    /// The template of the image defined at `definition`; preflight prepared one for every
+    /// image step of the plan, and steps come from that plan.
+    fn template(&self, definition: usize) -> &PreparedTemplate {
+        self.templates
+            .get(&definition)
+            .expect("preflight prepares the template of every image step of the plan")
+    }
 }
 
 impl<'a> Build<'a> {
@@ -182,38 +196,52 @@ fn prepare(
     options: &BuildOptions,
     reporter: &dyn Reporter,
 ) -> Result<Prepared, BuildError> {
-    let settings = preflight(stack, plan, options)?;
+    let Preflight {
+        settings,
+        templates,
+    } = preflight(stack, plan, options)?;
     let inputs = ResolvedInputs::resolve(plan, engine, options, reporter)?;
     let keys = Keys::compute(plan, stack, &inputs)?;
     Ok(Prepared {
         stack_identity: crate::stack_identity(&stack.root),
         settings,
+        templates,
         inputs,
         keys,
     })
 }
 
+/// What preflight read and checked, by definition (position in the stack).
+struct Preflight {
+    settings: HashMap<usize, EngineSettings>,
+    templates: HashMap<usize, PreparedTemplate>,
+}
+
 /// Checks what can be checked before any container starts: templates, local inputs, engine
-/// settings. Returns each definition's settings.
+/// settings. Returns each definition's settings and each image's template.
 fn preflight(
     stack: &Stack,
     plan: &BuildPlan,
     options: &BuildOptions,
-) -> Result<HashMap<usize, EngineSettings>, BuildError> {
+) -> Result<Preflight, BuildError> {
     let mut settings = HashMap::new();
+    let mut templates = HashMap::new();
     let mut checked = std::collections::HashSet::new();
     for step in &plan.steps {
         if let Step::Image(image) = step {
             let definition = &stack.definitions()[image.definition];
-            let rendered = template::render_image(definition, &steps::image::parent_image(image))?;
+            let text = template::render_image(definition, &steps::image::parent_image(image))?;
             // Every line gbb carries out in phase 2, and its FROM, checked before anything runs.
-            crate::dockerfile::parse(&rendered, &[])
-                .and_then(|parsed| steps::image_phase2::parent_of(image, &parsed).map(drop))
+            let on_parent = crate::dockerfile::parse(&text, &[])
+                .and_then(|parsed| {
+                    steps::image_phase2::parent_of(image, &parsed).map(|p| p.is_some())
+                })
                 .map_err(|e| BuildError::TemplateInstruction {
                     template: definition.dir.join("Dockerfile.template"),
                     line: e.line,
                     problem: e.problem,
                 })?;
+            templates.insert(image.definition, PreparedTemplate { text, on_parent });
         }
         // A core's inputs are checked once, however many steps start from it.
         if let Some(core) = step.core()
@@ -239,7 +267,10 @@ fn preflight(
             settings.insert(index, read);
         }
     }
-    Ok(settings)
+    Ok(Preflight {
+        settings,
+        templates,
+    })
 }
 
 /// A result as the engine has it: its key and what the key was made of.

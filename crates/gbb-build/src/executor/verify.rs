@@ -16,11 +16,11 @@ use gbb_image::BlobStore;
 use gbb_plan::{Reason, Step};
 
 use super::Build;
-use super::steps::image::{parent_image, run_image};
+use super::steps::image::run_image;
 use super::steps::image_phase2::ImageTarget;
 use crate::error::image_error;
 use crate::image_store::kept_image;
-use crate::{BuildError, Paths, names, template};
+use crate::{BuildError, Paths, names};
 
 /// What `gbb verify` found for one image.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -91,11 +91,11 @@ impl Build<'_> {
 
             // Phase 2, into the scratch store, on the parent as it was kept.
             self.reporter.started(&id, "verify: phase 2");
-            let rendered = template::render_image(definition, &parent_image(step))?;
+            let template = self.prepared.template(step.definition);
             let written = self.write_phase2_image(
                 step,
                 definition,
-                &rendered,
+                template,
                 &phase1.rootfs,
                 &ImageTarget {
                     store: &scratch_store,

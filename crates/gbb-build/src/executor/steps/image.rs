@@ -17,7 +17,7 @@ use crate::binpkg_index::{self, IndexStamp};
 use crate::error::io;
 use crate::outputs::{self, KEPT_OUTPUTS, Owner, RunDir, TEXT_LIMIT};
 use crate::packages_md::{self, Installed};
-use crate::{BuildError, ContentKey, Why, loader_check, names, template};
+use crate::{BuildError, ContentKey, Why, loader_check, names};
 
 /// What an image step's template sees as `IMAGE_PARENT`.
 pub(crate) fn parent_image(step: &ImageStep) -> String {
@@ -162,7 +162,7 @@ impl Build<'_> {
         // Where this image's phase 1 outputs are: this run's folder, or the kept ones.
         let outputs_dir = phase1.map_or(output.clone(), |(run, _)| run.path().to_owned());
         self.reporter.started(&id, "phase 2");
-        let dockerfile = template::render_image(definition, &parent_image(step))?;
+        let template = self.prepared.template(step.definition);
         // Written by gbb (`image_phase2.rs`) and loaded under a candidate tag first: the
         // image's own tags move only once it passed its tests, so a failure leaves the
         // previous image tagged as it was.
@@ -171,7 +171,7 @@ impl Build<'_> {
         let written = self.write_phase2_image(
             step,
             definition,
-            &dockerfile,
+            template,
             &outputs_dir.join("rootfs.tar"),
             &super::image_phase2::ImageTarget {
                 store: &store,

@@ -47,6 +47,7 @@ use crate::dockerfile::{self, CopyArgs, Instruction};
 use crate::error::image_error;
 use crate::labels::{container_labels, result_labels};
 use crate::outputs::RunDir;
+use crate::template::PreparedTemplate;
 use crate::{BuildError, names};
 
 /// What phase 2 wrote: the image in the store, whose digest the step records
@@ -73,12 +74,12 @@ impl Build<'_> {
         &self,
         step: &ImageStep,
         definition: &Definition,
-        rendered: &str,
+        template: &PreparedTemplate,
         rootfs: &Path,
         target: &ImageTarget<'_>,
     ) -> Result<WrittenImage, BuildError> {
         let id = definition.id.to_string();
-        let template = definition.dir.join("Dockerfile.template");
+        let template_path = definition.dir.join("Dockerfile.template");
         let image_error = image_error(&id);
         let store = target.store;
         let epoch = SourceDateEpoch::new(self.options.source_date_epoch).map_err(&image_error)?;
@@ -87,7 +88,7 @@ impl Build<'_> {
             ..LayerOptions::default()
         };
         let at = |line: usize| {
-            let template = template.clone();
+            let template = template_path.clone();
             move |problem: String| BuildError::TemplateInstruction {
                 template,
                 line,
@@ -95,8 +96,8 @@ impl Build<'_> {
             }
         };
 
-        let parsed = dockerfile::parse(rendered, &[]).map_err(|e| at(e.line)(e.problem))?;
-        let parent = match parent_of(step, &parsed).map_err(|e| at(e.line)(e.problem))? {
+        // Preflight checked that the template's FROM is the parent or `scratch`.
+        let parent = match step.parent.as_ref().filter(|_| template.on_parent) {
             None => None,
             Some(parent_id) => {
                 let parent_id = parent_id.to_string();
@@ -124,7 +125,7 @@ impl Build<'_> {
             .and_then(|c| c.env().clone())
             .unwrap_or_default();
         let instructions_list =
-            dockerfile::parse(rendered, &parent_env).map_err(|e| at(e.line)(e.problem))?;
+            dockerfile::parse(&template.text, &parent_env).map_err(|e| at(e.line)(e.problem))?;
 
         let mut layers: Vec<NewLayer> = Vec::new();
         let mut instructions = ImageInstructions::default();
