@@ -48,6 +48,8 @@ pub struct Docker {
     cancel: tokio_util::sync::CancellationToken,
     /// The cancellable operations running now (a name may run twice at once, hence counts).
     running: Mutex<BTreeMap<String, usize>>,
+    /// How a running call checks that the engine still answers (`watchdog.rs`).
+    pub(crate) watchdog: crate::watchdog::Watchdog,
     /// An engine behind ssh: the ssh process forwarding its socket, ended when this engine is
     /// dropped (`ssh.rs`). Last, so the client goes before the forward it talks through.
     pub(crate) tunnel: Option<crate::ssh::Tunnel>,
@@ -236,6 +238,7 @@ impl Docker {
             version,
             cancel: tokio_util::sync::CancellationToken::new(),
             running: Mutex::new(BTreeMap::new()),
+            watchdog: crate::watchdog::Watchdog::default(),
             tunnel: None,
         })
     }
@@ -281,20 +284,33 @@ impl Docker {
             () = self.cancel.cancelled() => Err(EngineError::Cancelled {
                 operation: operation.to_owned(),
             }),
-            result = work => result.map_err(|error| self.ssh_ended(operation).unwrap_or(error)),
+            result = self.watched(operation, work) => result,
         }
     }
 
-    /// Runs `work` on the engine's runtime; a failure of an engine behind ssh whose ssh has
-    /// ended says so ([`Docker::ssh_ended`]).
+    /// Runs `work` on the engine's runtime, watched ([`Docker::watched`]).
     fn on_engine<T>(
         &self,
         operation: &str,
         work: impl std::future::Future<Output = Result<T, EngineError>>,
     ) -> Result<T, EngineError> {
-        self.runtime
-            .block_on(work)
-            .map_err(|error| self.ssh_ended(operation).unwrap_or(error))
+        self.runtime.block_on(self.watched(operation, work))
+    }
+
+    /// Runs `work` until it ends or the engine stops answering pings (`watchdog.rs`); a
+    /// failure of an engine behind ssh whose ssh has ended says so ([`Docker::ssh_ended`]).
+    async fn watched<T>(
+        &self,
+        operation: &str,
+        work: impl std::future::Future<Output = Result<T, EngineError>>,
+    ) -> Result<T, EngineError> {
+        let result = tokio::select! {
+            result = work => result,
+            error = self.watchdog.stopped_answering(&self.client, &self.host, operation) => {
+                Err(error)
+            }
+        };
+        result.map_err(|error| self.ssh_ended(operation).unwrap_or(error))
     }
 
     /// When the engine is behind ssh and ssh has ended: the error that says so, in place of
@@ -357,14 +373,15 @@ impl Docker {
     /// Podman: the container's health as gbb's own run of its HEALTHCHECK says (see
     /// `podman.rs`): `exited` once it stopped, `None` without a check.
     fn podman_health(&self, id: &str) -> Result<Option<String>, EngineError> {
-        let inspected = self.runtime.block_on(async {
-            self.client
+        let inspected = self.on_engine(&format!("inspecting container `{id}`"), async {
+            Ok(self
+                .client
                 .inspect_container(
                     id,
                     None::<bollard::query_parameters::InspectContainerOptions>,
                 )
-                .await
-        });
+                .await)
+        })?;
         let container = match inspected {
             Ok(container) => container,
             // Podman names an ended container's state `stopped`, which is not one of the

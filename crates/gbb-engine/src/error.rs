@@ -24,6 +24,18 @@ pub enum EngineError {
         cause: String,
     },
 
+    /// The engine gave no answer to a ping while a call ran (`watchdog.rs`): it stopped
+    /// answering without closing the connection, which would otherwise hold the call for the
+    /// client's one-hour timeout.
+    #[error(
+        "the container engine at `{host}` stopped answering while {operation}: a ping got no answer within {answer} s"
+    )]
+    NotAnswering {
+        host: String,
+        operation: String,
+        answer: f64,
+    },
+
     /// No Podman service answers on any of the sockets Podman's clients look for.
     #[error("no Podman service answers (tried {tried})\n  hint: {hint}")]
     PodmanUnreachable { tried: String, hint: String },

@@ -14,6 +14,7 @@ mod remote;
 mod rootless;
 mod spec;
 mod ssh;
+mod watchdog;
 
 pub use docker::Docker;
 pub use error::EngineError;
