@@ -302,13 +302,10 @@ impl BuildError {
     /// read or written, a full disk (on the host, or inside a build container, as its log
     /// says). The command line exits 3 for these.
     pub fn is_environment(&self) -> bool {
-        match self {
+        match self.cause() {
             Self::Io { .. } | Self::NoSpace { .. } => true,
             Self::Sbom { source, .. } => matches!(source, gbb_sbom::SbomError::Io { .. }),
             Self::StepFailed { tail, .. } => tail.iter().any(|l| l.contains(NO_SPACE_IN_LOG)),
-            Self::CleanupFailed { error, .. } | Self::CandidateLeft { error, .. } => {
-                error.is_environment()
-            }
             _ => false,
         }
     }

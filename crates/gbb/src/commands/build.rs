@@ -4,7 +4,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use comfy_table::{Table, presets};
-use gbb_build::{BuildOptions, ContainerRegistry, Force, Outcome, Reporter, StackLock};
+use gbb_build::{BuildOptions, ContainerRegistry, Force, Outcome, Reporter};
 use gbb_engine::Engine;
 
 use super::plan_for;
@@ -179,12 +179,7 @@ pub(crate) fn run(
     }
     let plan = split.build;
     let paths = context.paths(&stack);
-    let _lock = StackLock::acquire(&paths.state, !no_wait, |holder| {
-        printer.note(&format!(
-            "waiting for another gbb build on this stack{} to finish...",
-            holder.map(|p| format!(" (pid {p})")).unwrap_or_default()
-        ));
-    })?;
+    let _lock = super::lock_stack(&paths.state, !no_wait, "another gbb build", printer)?;
     // One plan per engine (Docker's, then Podman's), each on its own engine with its own
     // container registry, all run in one worker pool. Every engine is reached before anything
     // runs, so one that does not answer fails the build at once.

@@ -1,8 +1,6 @@
 use std::process::ExitCode;
 
-use gbb_build::{
-    StackLock, dangling_images, files_to_clean, images_to_clean, remove_files, stack_identity,
-};
+use gbb_build::{dangling_images, files_to_clean, images_to_clean, remove_files, stack_identity};
 use gbb_engine::{Engine, EngineError};
 use gbb_plan::{BuildPlan, Request};
 
@@ -35,12 +33,7 @@ pub(crate) fn run(
     let named = (!ids.is_empty()).then_some(&plan);
     let paths = context.paths(&stack);
     // Not while a build of this stack runs.
-    let _lock = StackLock::acquire(&paths.state, true, |holder| {
-        printer.note(&format!(
-            "waiting for a gbb build on this stack{} to finish...",
-            holder.map(|p| format!(" (pid {p})")).unwrap_or_default()
-        ));
-    })?;
+    let _lock = super::lock_stack(&paths.state, true, "a gbb build", printer)?;
     let identity = stack_identity(&stack.root);
     // The engines are needed for images (each engine the stack's namespaces build on); for
     // files alone, an engine that does not answer only means the containers of killed runs

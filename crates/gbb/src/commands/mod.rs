@@ -102,6 +102,23 @@ pub(crate) fn display_path(path: &Path) -> String {
     }
 }
 
+/// Takes the lock of the stack whose state folder is `state` (`gbb_build::StackLock`), or
+/// fails at once when `wait` is false; while waiting, says so once, naming what holds it as
+/// `holder` ("another gbb build") and its pid.
+pub(crate) fn lock_stack(
+    state: &Path,
+    wait: bool,
+    holder: &str,
+    printer: &Printer,
+) -> Result<gbb_build::StackLock, gbb_build::BuildError> {
+    gbb_build::StackLock::acquire(state, wait, |pid| {
+        printer.note(&format!(
+            "waiting for {holder} on this stack{} to finish...",
+            pid.map(|p| format!(" (pid {p})")).unwrap_or_default()
+        ));
+    })
+}
+
 /// Prunes the stack's image store to the blobs its kept images use (`gbb build`, `gbb
 /// clean`). A failure is a warning: what was built or removed stays done, and the next run
 /// prunes again.

@@ -67,12 +67,7 @@ pub(crate) fn run(
     let paths = context.paths(&stack);
     // Not while a build of this stack runs: it may replace an image being sent, and its end
     // prunes the replaced image's blobs from the stack's store.
-    let _lock = gbb_build::StackLock::acquire(&paths.state, true, |holder| {
-        printer.note(&format!(
-            "waiting for a gbb build on this stack{} to finish...",
-            holder.map(|p| format!(" (pid {p})")).unwrap_or_default()
-        ));
-    })?;
+    let _lock = super::lock_stack(&paths.state, true, "a gbb build", printer)?;
     let routes: Vec<Route<'_>> = plan
         .steps
         .iter()

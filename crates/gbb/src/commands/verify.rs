@@ -4,7 +4,7 @@
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use gbb_build::{Build, ContainerRegistry, Paths, StackLock, VerifyOutcome};
+use gbb_build::{Build, ContainerRegistry, Paths, VerifyOutcome};
 use gbb_engine::Engine;
 
 use super::plan_for;
@@ -27,12 +27,7 @@ pub(crate) fn run(
     let plan = plan_for(&stack, selection, printer)?;
     let kept = context.paths(&stack);
     // Kept files must not change under the comparison: a build waits, and so does this.
-    let _lock = StackLock::acquire(&kept.state, !no_wait, |holder| {
-        printer.note(&format!(
-            "waiting for another gbb run on this stack{} to finish...",
-            holder.map(|p| format!(" (pid {p})")).unwrap_or_default()
-        ));
-    })?;
+    let _lock = super::lock_stack(&kept.state, !no_wait, "another gbb run", printer)?;
     let scratch = Paths {
         state: kept.state.join("verify"),
         cache: kept.cache.clone(),
