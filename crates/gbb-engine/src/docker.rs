@@ -462,9 +462,22 @@ impl Docker {
         })
     }
 
+    /// A call that writes or removes image layers, made again when Podman lost a layer to a
+    /// concurrent removal: see [`again_on_lost_layer`].
+    fn again_on_lost_layer<T>(
+        &self,
+        call: impl FnMut() -> Result<T, EngineError>,
+    ) -> Result<T, EngineError> {
+        again_on_lost_layer(self.dialect, std::time::Duration::from_millis(250), call)
+    }
+
     /// `DELETE /images/{reference}`, with `force` or not: what [`Engine::remove_image`] and
     /// [`Engine::force_remove_image`] share.
     fn removing_image(&self, reference: &str, force: bool) -> Result<(), EngineError> {
+        self.again_on_lost_layer(|| self.removing_image_once(reference, force))
+    }
+
+    fn removing_image_once(&self, reference: &str, force: bool) -> Result<(), EngineError> {
         self.on_engine(&format!("removing image `{reference}`"), async {
             let options = RemoveImageOptions {
                 force,
@@ -490,6 +503,28 @@ impl Docker {
                 Err(e) => Err(api(format!("removing image `{reference}`"))(e)),
             }
         })
+    }
+}
+
+/// `call`, made again (up to 4 times, `pause` apart) when Podman lost a layer to a
+/// concurrent removal ("layer not known", see `podman.rs`): the call failed as a whole and
+/// left nothing, and the next attempt writes the layer anew. Docker's calls do not fail that
+/// way, and other errors are returned at once.
+fn again_on_lost_layer<T>(
+    dialect: Dialect,
+    pause: std::time::Duration,
+    mut call: impl FnMut() -> Result<T, EngineError>,
+) -> Result<T, EngineError> {
+    let mut attempts = 0;
+    loop {
+        let result = call();
+        let lost = matches!(&result, Err(EngineError::Api { message, .. })
+            if crate::podman::lost_layer(message));
+        if !lost || dialect != Dialect::Podman || attempts >= 4 {
+            return result;
+        }
+        attempts += 1;
+        std::thread::sleep(pause);
     }
 }
 
@@ -546,30 +581,32 @@ impl Engine for Docker {
     fn import_image(&self, tarball: &Path, reference: &ImageRef) -> Result<(), EngineError> {
         let (repo, tag) = (reference.repository(), reference.tag());
         let operation = format!("importing `{}`", tarball.display());
-        self.runtime.block_on(self.cancellable(&operation, async {
-            let body = bollard::body_try_stream(file_stream(tarball).await?);
-            let options = match self.dialect {
-                Dialect::Docker => CreateImageOptions {
-                    from_src: Some("-".to_owned()),
-                    repo: Some(repo.to_owned()),
-                    tag: Some(tag.to_owned()),
-                    ..Default::default()
-                },
-                // Podman ignores `tag` on import; it takes the tag as part of `repo`.
-                Dialect::Podman => CreateImageOptions {
-                    from_src: Some("-".to_owned()),
-                    repo: Some(reference.to_string()),
-                    ..Default::default()
-                },
-            };
-            let mut stream = self.client.create_image(Some(options), Some(body), None);
-            let operation = format!("importing `{}`", tarball.display());
-            while let Some(info) = stream.next().await {
-                let info = info.map_err(api(operation.clone()))?;
-                streamed(&operation, info.error_detail)?;
-            }
-            Ok(())
-        }))
+        self.again_on_lost_layer(|| {
+            self.runtime.block_on(self.cancellable(&operation, async {
+                let body = bollard::body_try_stream(file_stream(tarball).await?);
+                let options = match self.dialect {
+                    Dialect::Docker => CreateImageOptions {
+                        from_src: Some("-".to_owned()),
+                        repo: Some(repo.to_owned()),
+                        tag: Some(tag.to_owned()),
+                        ..Default::default()
+                    },
+                    // Podman ignores `tag` on import; it takes the tag as part of `repo`.
+                    Dialect::Podman => CreateImageOptions {
+                        from_src: Some("-".to_owned()),
+                        repo: Some(reference.to_string()),
+                        ..Default::default()
+                    },
+                };
+                let mut stream = self.client.create_image(Some(options), Some(body), None);
+                let operation = format!("importing `{}`", tarball.display());
+                while let Some(info) = stream.next().await {
+                    let info = info.map_err(api(operation.clone()))?;
+                    streamed(&operation, info.error_detail)?;
+                }
+                Ok(())
+            }))
+        })
     }
 
     fn build_image(
@@ -856,13 +893,15 @@ impl Engine for Docker {
             labels: Some(labels.clone().into_iter().collect()),
             ..Default::default()
         };
-        let committed = self.on_engine(&format!("committing `{id}`"), async {
-            let response = self
-                .client
-                .commit_container(options, config)
-                .await
-                .map_err(api(operation.clone()))?;
-            Ok::<_, EngineError>(response.id)
+        let committed = self.again_on_lost_layer(|| {
+            self.on_engine(&format!("committing `{id}`"), async {
+                let response = self
+                    .client
+                    .commit_container(options.clone(), config.clone())
+                    .await
+                    .map_err(api(operation.clone()))?;
+                Ok::<_, EngineError>(response.id)
+            })
         })?;
         if changes.is_some() {
             // A label Podman read differently would be a wrong content key: compare.
@@ -1033,19 +1072,21 @@ impl Engine for Docker {
 
     fn load_image(&self, archive: &Path) -> Result<(), EngineError> {
         let operation = format!("loading `{}`", archive.display());
-        self.runtime.block_on(self.cancellable(&operation, async {
-            let body = bollard::body_try_stream(file_stream(archive).await?);
-            let options = bollard::query_parameters::ImportImageOptions {
-                quiet: true,
-                ..Default::default()
-            };
-            let mut stream = self.client.import_image(options, body, None);
-            while let Some(info) = stream.next().await {
-                let info = info.map_err(api(operation.clone()))?;
-                streamed(&operation, info.error_detail)?;
-            }
-            Ok(())
-        }))
+        self.again_on_lost_layer(|| {
+            self.runtime.block_on(self.cancellable(&operation, async {
+                let body = bollard::body_try_stream(file_stream(archive).await?);
+                let options = bollard::query_parameters::ImportImageOptions {
+                    quiet: true,
+                    ..Default::default()
+                };
+                let mut stream = self.client.import_image(options, body, None);
+                while let Some(info) = stream.next().await {
+                    let info = info.map_err(api(operation.clone()))?;
+                    streamed(&operation, info.error_detail)?;
+                }
+                Ok(())
+            }))
+        })
     }
 
     fn save_image(&self, reference: &str, to: &Path) -> Result<(), EngineError> {
@@ -1065,5 +1106,60 @@ impl Engine for Docker {
             file.flush().await.map_err(io_error)?;
             Ok(())
         }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    /// The message Podman 4.3 gave in CI when another stack's clean-up removed a layer the
+    /// load of an image with the same content was about to use.
+    const LOST: &str = "payload does not match any of the supported image formats:\n * docker-archive: committing the finished image: creating image \"297373c1\": layer not known";
+
+    fn failing(message: &str) -> EngineError {
+        EngineError::Api {
+            operation: "loading `image.tar`".to_owned(),
+            message: message.to_owned(),
+        }
+    }
+
+    #[test]
+    fn podman_calls_that_lost_a_layer_are_made_again() {
+        let mut calls = 0;
+        let result = again_on_lost_layer(Dialect::Podman, Duration::ZERO, || {
+            calls += 1;
+            if calls < 3 {
+                Err(failing(LOST))
+            } else {
+                Ok(calls)
+            }
+        });
+        assert_eq!(result.unwrap(), 3);
+
+        let mut calls = 0;
+        let result: Result<(), _> = again_on_lost_layer(Dialect::Podman, Duration::ZERO, || {
+            calls += 1;
+            Err(failing(LOST))
+        });
+        assert_eq!(calls, 5, "four more attempts, then the error");
+        assert!(result.unwrap_err().to_string().contains("layer not known"));
+    }
+
+    #[test]
+    fn other_errors_and_docker_are_not_asked_again() {
+        for (dialect, message) in [
+            (Dialect::Podman, "no space left on device"),
+            (Dialect::Docker, LOST),
+        ] {
+            let mut calls = 0;
+            let result: Result<(), _> = again_on_lost_layer(dialect, Duration::ZERO, || {
+                calls += 1;
+                Err(failing(message))
+            });
+            assert_eq!(calls, 1, "{dialect:?}: {message}");
+            assert!(result.is_err());
+        }
     }
 }

@@ -43,6 +43,13 @@
 //!   one of them is removed while the listing is made, as another build on the engine may do
 //!   at any time; so does inspecting one image while another is removed. gbb asks again
 //!   (a few times, [`lost_race`]; a 404 is an answer, not a race).
+//! - **Layers lost to a removal.** Images with the same content share their layers, and
+//!   Podman 4.3 takes a layer it already has without holding it: when another image that
+//!   has the layer is removed meanwhile (another build, another stack's clean-up), a load,
+//!   import or commit fails at its end with "creating image …: layer not known", and so
+//!   may the removal of an image. A known race of Podman's storage (podman#18449,
+//!   buildah#5674); the call left nothing behind, and made again it writes the layer anew,
+//!   so gbb makes it again a few times ([`lost_layer`]).
 //! - **Container states.** Podman names a container that ended and is not cleaned up yet
 //!   `stopped`, which is not one of the Docker API's states (bollard refuses the answer):
 //!   listings are asked again until it is `exited` ([`not_cleaned_up`]); the health check
@@ -174,6 +181,12 @@ pub(crate) fn lost_race(message: &str) -> bool {
     message.contains("image not known")
         || message.contains("no such container")
         || message.contains("no such image")
+}
+
+/// Whether a call that writes or removes image layers failed because another image's
+/// removal took a layer it was using ("layer not known"): made again, it succeeds.
+pub(crate) fn lost_layer(message: &str) -> bool {
+    message.contains("layer not known")
 }
 
 /// Security options as Podman takes them: a `seccomp=<profile JSON>` becomes
