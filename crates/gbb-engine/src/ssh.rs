@@ -310,13 +310,16 @@ impl Tunnel {
     /// Why ssh is gone, once it has ended mid-build (its last line, or that it gave none);
     /// `None` while it runs, when a failure was the engine's own.
     pub(crate) fn ended(&self) -> Option<String> {
-        // A running ssh takes connections on its socket (the probe's channel is dropped).
-        if std::os::unix::net::UnixStream::connect(&self.socket).is_ok() {
+        // A live ssh forwards a ping to the engine and back. A connection alone proves
+        // nothing: a SIGKILLed ssh's sockets close one by one, in the order of their file
+        // descriptors, and the client's connection may go before the listening socket,
+        // which then still takes connections for a moment (CI saw that once).
+        if !self.has_exited() && self.forwards_a_ping() {
             return None;
         }
         // The kernel closes a dying process's sockets before it marks the process ended, so
         // the client may see the connection go a moment before ssh is a zombie.
-        let deadline = Instant::now() + Duration::from_secs(1);
+        let deadline = Instant::now() + Duration::from_secs(2);
         while !self.has_exited() {
             if Instant::now() > deadline {
                 return None;
@@ -331,6 +334,27 @@ impl Tunnel {
             self.last_line()
                 .unwrap_or_else(|| "ssh ended without a message (killed?)".to_owned()),
         )
+    }
+
+    /// Whether a `GET /_ping` through the forward gets an HTTP answer within 2 s: ssh is up
+    /// and forwarding (the engine's answer may be an error; it is still an answer).
+    fn forwards_a_ping(&self) -> bool {
+        use std::io::{Read, Write};
+        let Ok(mut stream) = std::os::unix::net::UnixStream::connect(&self.socket) else {
+            return false;
+        };
+        let within = Some(Duration::from_secs(2));
+        if stream.set_read_timeout(within).is_err() || stream.set_write_timeout(within).is_err() {
+            return false;
+        }
+        if stream
+            .write_all(b"GET /_ping HTTP/1.0\r\nHost: engine\r\n\r\n")
+            .is_err()
+        {
+            return false;
+        }
+        let mut answer = [0u8; 5];
+        stream.read_exact(&mut answer).is_ok() && &answer == b"HTTP/"
     }
 
     /// Whether ssh has exited: a zombie (gbb has not waited for it) or gone. Read from
@@ -446,6 +470,61 @@ mod live {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A tunnel whose "ssh" is `sleep` and whose local socket is served by `serve`, which
+    /// gets each connection: what [`Tunnel::ended`] sees of ssh, without ssh.
+    fn tunnel_served_by(serve: fn(std::os::unix::net::UnixStream)) -> (Tunnel, tempfile::TempDir) {
+        let folder = tempfile::tempdir().unwrap();
+        let socket = folder.path().join("engine.sock");
+        let listener = std::os::unix::net::UnixListener::bind(&socket).unwrap();
+        std::thread::spawn(move || {
+            for stream in listener.incoming().flatten() {
+                serve(stream);
+            }
+        });
+        let child = Command::new("sleep").arg("60").spawn().unwrap();
+        let tunnel = Tunnel {
+            child,
+            folder: None,
+            socket,
+            stderr: Arc::default(),
+            reader: None,
+            keeper: None,
+        };
+        (tunnel, folder)
+    }
+
+    fn answers(mut stream: std::os::unix::net::UnixStream) {
+        use std::io::{Read, Write};
+        let mut request = [0u8; 64];
+        let _ = stream.read(&mut request);
+        let _ = stream.write_all(b"HTTP/1.0 200 OK\r\n\r\nOK");
+    }
+
+    fn hangs_up(stream: std::os::unix::net::UnixStream) {
+        drop(stream);
+    }
+
+    #[test]
+    fn a_killed_ssh_whose_socket_still_takes_connections_has_ended() {
+        // The moment CI met: ssh is SIGKILLed, the client's connection is gone, and the
+        // listening socket still takes (and drops) connections.
+        let (mut tunnel, _folder) = tunnel_served_by(hangs_up);
+        tunnel.child.kill().unwrap();
+        assert_eq!(
+            tunnel.ended().as_deref(),
+            Some("ssh ended without a message (killed?)")
+        );
+    }
+
+    #[test]
+    fn a_live_ssh_has_not_ended_whether_or_not_the_engine_answers() {
+        let (tunnel, _folder) = tunnel_served_by(answers);
+        assert_eq!(tunnel.ended(), None);
+        // ssh up, the remote socket not there: ssh drops the channel, and keeps running.
+        let (tunnel, _folder) = tunnel_served_by(hangs_up);
+        assert_eq!(tunnel.ended(), None);
+    }
 
     #[track_caller]
     fn case(value: &str, user: Option<&str>, host: &str, port: Option<u16>, socket: &str) {
