@@ -108,6 +108,8 @@ pub(crate) struct E2eStack {
     root: PathBuf,
     pub(crate) ns: String,
     build_root: PathBuf,
+    /// Repositories of shared images this test alone made (see [`E2eStack::remove_on_drop`]).
+    shared: Vec<String>,
 }
 
 /// What a run of gbb showed.
@@ -194,7 +196,15 @@ impl E2eStack {
             root,
             ns,
             build_root,
+            shared: Vec::new(),
         }
+    }
+
+    /// Have the drop also remove the images of `repository`, after the stack's own: for
+    /// shared images (cores, stage3 imports) that this test alone made and that `gbb clean`
+    /// rightly leaves.
+    pub(crate) fn remove_on_drop(&mut self, repository: String) {
+        self.shared.push(repository);
     }
 
     /// The stack's folder.
@@ -442,6 +452,18 @@ impl Drop for E2eStack {
             let mut args = vec!["rmi", "-f"];
             args.extend(images.iter().map(String::as_str));
             let _ = Command::new("docker").args(&args).output();
+        }
+        // After the stack's images, which are built on them.
+        let shared: Vec<String> = docker(&["images", "--format", "{{.Repository}}:{{.Tag}}"])
+            .lines()
+            .filter(|name| {
+                name.rsplit_once(':')
+                    .is_some_and(|(repository, _)| self.shared.iter().any(|r| r == repository))
+            })
+            .map(str::to_owned)
+            .collect();
+        if !shared.is_empty() {
+            let _ = Command::new("docker").arg("rmi").args(&shared).output();
         }
     }
 }

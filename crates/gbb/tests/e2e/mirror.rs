@@ -9,25 +9,35 @@ use crate::harness::{E2eStack, docker};
 
 /// The example stack on a stage3 release served by a mirror on 127.0.0.1 (signed with a key
 /// made here, written to `keys.asc` in the stack), with an empty cache of its own.
+///
+/// The release is named after the test's namespace (`stage3-amd64-<ns>`), so the core and
+/// the stage3 import made from it are this test's alone, and the stack's drop removes them.
+/// They are shared images, which `gbb clean` leaves, and a release signed with a new key on
+/// each run has new content keys: each run would add two images to the engine for good.
 struct ReleaseStack {
     stack: E2eStack,
     _mirror: Mirror,
     cache: tempfile::TempDir,
+    /// The release's `STAGE3_BASE`.
+    base: String,
     /// The release's file name.
     name: String,
 }
 
 impl ReleaseStack {
     fn new() -> Self {
-        let stack = E2eStack::new();
+        let mut stack = E2eStack::new();
+        let base = format!("stage3-amd64-{}", stack.ns);
+        stack.remove_on_drop(format!("gbb-core/{base}-latest"));
+        stack.remove_on_drop(format!("gbb-stage3/{base}-latest"));
         let tarball = std::fs::read(stack.build_root()).unwrap();
         let (key, public) = test_key("Test Release Engineering <releng@example.org>");
         let mirror = Mirror::start();
         let date = "20261101T000000Z";
-        let name = format!("stage3-amd64-testroot-{date}.tar");
+        let name = format!("{base}-{date}.tar");
         let autobuilds = "releases/amd64/autobuilds";
         mirror.put(
-            &format!("{autobuilds}/latest-stage3-amd64-testroot.txt"),
+            &format!("{autobuilds}/latest-{base}.txt"),
             Behaviour::Serve(
                 clearsign(&key, &format!("{date}/{name} {}\n", tarball.len())).into_bytes(),
             ),
@@ -59,7 +69,7 @@ impl ReleaseStack {
         std::fs::write(
             &global,
             format!(
-                "{}STAGE3_BASE=stage3-amd64-testroot\nMIRROR=\"{}\"{}",
+                "{}STAGE3_BASE={base}\nMIRROR=\"{}\"{}",
                 &text[..start],
                 mirror.url,
                 &text[end..]
@@ -72,6 +82,7 @@ impl ReleaseStack {
             stack,
             _mirror: mirror,
             cache,
+            base,
             name,
         }
     }
@@ -93,6 +104,7 @@ fn a_downloaded_stage3_is_verified_imported_and_built_on() {
         stack,
         _mirror,
         cache,
+        base,
         name,
     } = ReleaseStack::new();
     let hello = stack.id("hello");
@@ -119,10 +131,7 @@ fn a_downloaded_stage3_is_verified_imported_and_built_on() {
         .unwrap();
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(output.status.success(), "{stderr}");
-    assert!(
-        stderr.contains("core:stage3-amd64-testroot-latest"),
-        "{stderr}"
-    );
+    assert!(stderr.contains(&format!("core:{base}-latest")), "{stderr}");
     assert!(
         cache.path().join("stage3").join(&name).is_file(),
         "verified into the cache under its name"
