@@ -398,6 +398,24 @@ fn options(stack: &Stack, dir: &Path) -> BuildOptions {
     }
 }
 
+/// `Build::prepare` as every test here makes it: silent, with a container registry of its
+/// own.
+fn prepare<'a>(
+    stack: &'a Stack,
+    plan: &'a BuildPlan,
+    engine: &'a FakeEngine,
+    options: &'a BuildOptions,
+) -> Result<Build<'a>, BuildError> {
+    Build::prepare(
+        stack,
+        plan,
+        engine,
+        options,
+        &Silent,
+        ContainerRegistry::new(),
+    )
+}
+
 fn build(
     stack: &Stack,
     engine: &FakeEngine,
@@ -414,15 +432,7 @@ fn build(
         force,
         ..options(stack, dir)
     };
-    Build::prepare(
-        stack,
-        &plan,
-        engine,
-        &options,
-        &Silent,
-        ContainerRegistry::new(),
-    )
-    .and_then(|build| build.run())
+    prepare(stack, &plan, engine, &options).and_then(|build| build.run())
 }
 
 #[test]
@@ -548,15 +558,7 @@ fn phase_2_writes_the_template_preflight_read() {
     let plan = BuildPlan::new(&stack, &Request::default()).unwrap();
     let options = options(&stack, dir.path());
     let engine = FakeEngine::default();
-    let build = Build::prepare(
-        &stack,
-        &plan,
-        &engine,
-        &options,
-        &Silent,
-        ContainerRegistry::new(),
-    )
-    .unwrap();
+    let build = prepare(&stack, &plan, &engine, &options).unwrap();
     std::fs::write(&template, with_label("after")).unwrap();
     let summary = build.run().unwrap();
     assert!(summary.succeeded(), "{:?}", summary.failures);
@@ -665,16 +667,9 @@ fn only_given_ids_need_their_parents_built() {
     };
     let plan = BuildPlan::new(&stack, &request).unwrap();
     let options = options(&stack, dir.path());
-    let error = Build::prepare(
-        &stack,
-        &plan,
-        &engine,
-        &options,
-        &Silent,
-        ContainerRegistry::new(),
-    )
-    .and_then(|build| build.run())
-    .unwrap_err();
+    let error = prepare(&stack, &plan, &engine, &options)
+        .and_then(|build| build.run())
+        .unwrap_err();
     assert_eq!(
         error.to_string(),
         "`ns/base` is needed but not built, and -n keeps gbb from building it: build it first, or drop -n"
@@ -721,16 +716,9 @@ fn run_with(
         fail_fast,
         ..options(stack, dir)
     };
-    Build::prepare(
-        stack,
-        &plan,
-        engine,
-        &options,
-        &Silent,
-        ContainerRegistry::new(),
-    )
-    .and_then(|build| build.run())
-    .unwrap()
+    prepare(stack, &plan, engine, &options)
+        .and_then(|build| build.run())
+        .unwrap()
 }
 
 fn outcome<'s>(summary: &'s BuildSummary, id: &str) -> &'s Outcome {
@@ -842,16 +830,9 @@ fn stage3_releases_are_downloaded_verified_and_imported() {
     };
 
     // Without a key (and without -s), nothing is fetched or run.
-    let error = Build::prepare(
-        &stack,
-        &plan,
-        &engine,
-        &options(GentooInputs::default()),
-        &Silent,
-        ContainerRegistry::new(),
-    )
-    .and_then(|build| build.run())
-    .unwrap_err();
+    let error = prepare(&stack, &plan, &engine, &options(GentooInputs::default()))
+        .and_then(|build| build.run())
+        .unwrap_err();
     assert!(matches!(error, BuildError::NoKeyring), "{error}");
     assert!(mirror.requests.lock().unwrap().is_empty());
 
@@ -859,32 +840,18 @@ fn stage3_releases_are_downloaded_verified_and_imported() {
         keyring: Some(gbb_gentoo::Keyring::from_armor(&public).unwrap()),
         skip_signatures: false,
     };
-    let summary = Build::prepare(
-        &stack,
-        &plan,
-        &engine,
-        &options(gentoo.clone()),
-        &Silent,
-        ContainerRegistry::new(),
-    )
-    .and_then(|build| build.run())
-    .unwrap();
+    let summary = prepare(&stack, &plan, &engine, &options(gentoo.clone()))
+        .and_then(|build| build.run())
+        .unwrap();
     assert!(summary.succeeded());
     let imported = engine.imported.lock().unwrap().clone();
     assert_eq!(imported, [dir.path().join("cache/stage3").join(name)]);
     assert_eq!(std::fs::read(&imported[0]).unwrap(), tarball);
 
     // A second build finds everything up to date; the stage3 is not downloaded again.
-    let summary = Build::prepare(
-        &stack,
-        &plan,
-        &engine,
-        &options(gentoo),
-        &Silent,
-        ContainerRegistry::new(),
-    )
-    .and_then(|build| build.run())
-    .unwrap();
+    let summary = prepare(&stack, &plan, &engine, &options(gentoo))
+        .and_then(|build| build.run())
+        .unwrap();
     assert!(
         summary
             .reports
@@ -949,16 +916,9 @@ fn portage_snapshots_are_downloaded_verified_unpacked_and_mounted() {
         },
         ..options(&stack, dir.path())
     };
-    let summary = Build::prepare(
-        &stack,
-        &plan,
-        &engine,
-        &options,
-        &Silent,
-        ContainerRegistry::new(),
-    )
-    .and_then(|build| build.run())
-    .unwrap();
+    let summary = prepare(&stack, &plan, &engine, &options)
+        .and_then(|build| build.run())
+        .unwrap();
     assert!(summary.succeeded());
     let tree = dir.path().join("cache/portage/gentoo-20261101");
     assert_eq!(

@@ -474,34 +474,33 @@ impl Docker {
     /// `DELETE /images/{reference}`, with `force` or not: what [`Engine::remove_image`] and
     /// [`Engine::force_remove_image`] share.
     fn removing_image(&self, reference: &str, force: bool) -> Result<(), EngineError> {
-        self.again_on_lost_layer(|| self.removing_image_once(reference, force))
-    }
-
-    fn removing_image_once(&self, reference: &str, force: bool) -> Result<(), EngineError> {
-        self.on_engine(&format!("removing image `{reference}`"), async {
-            let options = RemoveImageOptions {
-                force,
-                noprune: false,
-                ..Default::default()
-            };
-            match self
-                .client
-                .remove_image(reference, Some(options), None)
-                .await
-            {
-                Ok(_) => Ok(()),
-                Err(bollard::errors::Error::DockerResponseServerError {
-                    status_code: 404, ..
-                }) => Ok(()),
-                Err(bollard::errors::Error::DockerResponseServerError {
-                    status_code: 409,
-                    message,
-                }) => Err(EngineError::InUse {
-                    operation: format!("removing image `{reference}`"),
-                    message,
-                }),
-                Err(e) => Err(api(format!("removing image `{reference}`"))(e)),
-            }
+        self.again_on_lost_layer(|| {
+            self.on_engine(&format!("removing image `{reference}`"), async {
+                let options = RemoveImageOptions {
+                    force,
+                    noprune: false,
+                    ..Default::default()
+                };
+                match self
+                    .client
+                    .remove_image(reference, Some(options), None)
+                    .await
+                {
+                    Ok(_) => Ok(()),
+                    Err(bollard::errors::Error::DockerResponseServerError {
+                        status_code: 404,
+                        ..
+                    }) => Ok(()),
+                    Err(bollard::errors::Error::DockerResponseServerError {
+                        status_code: 409,
+                        message,
+                    }) => Err(EngineError::InUse {
+                        operation: format!("removing image `{reference}`"),
+                        message,
+                    }),
+                    Err(e) => Err(api(format!("removing image `{reference}`"))(e)),
+                }
+            })
         })
     }
 }
@@ -599,7 +598,6 @@ impl Engine for Docker {
                     },
                 };
                 let mut stream = self.client.create_image(Some(options), Some(body), None);
-                let operation = format!("importing `{}`", tarball.display());
                 while let Some(info) = stream.next().await {
                     let info = info.map_err(api(operation.clone()))?;
                     streamed(&operation, info.error_detail)?;

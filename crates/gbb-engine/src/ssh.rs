@@ -337,7 +337,10 @@ impl Tunnel {
     }
 
     /// Whether a `GET /_ping` through the forward gets an HTTP answer within 2 s: ssh is up
-    /// and forwarding (the engine's answer may be an error; it is still an answer).
+    /// and forwarding (the engine's answer may be an error; it is still an answer). Written
+    /// on the socket by hand, not with the engine client's ping: the tunnel sits below the
+    /// client (which is made on its socket), and this is asked from inside the client's
+    /// runtime, where a blocking call of the client cannot run.
     fn forwards_a_ping(&self) -> bool {
         use std::io::{Read, Write};
         let Ok(mut stream) = std::os::unix::net::UnixStream::connect(&self.socket) else {

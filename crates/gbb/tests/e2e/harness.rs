@@ -443,27 +443,25 @@ impl Drop for E2eStack {
                 .to_owned();
             let _ = Command::new("docker").args(["rm", "-f", &id]).output();
         }
-        let images: Vec<String> = docker(&["images", "--format", "{{.Repository}}:{{.Tag}}"])
-            .lines()
-            .filter(|r| r.starts_with(&prefix))
-            .map(str::to_owned)
-            .collect();
-        if !images.is_empty() {
-            let mut args = vec!["rmi", "-f"];
-            args.extend(images.iter().map(String::as_str));
-            let _ = Command::new("docker").args(&args).output();
-        }
-        // After the stack's images, which are built on them.
-        let shared: Vec<String> = docker(&["images", "--format", "{{.Repository}}:{{.Tag}}"])
+        let listed = docker(&["images", "--format", "{{.Repository}}:{{.Tag}}"]);
+        let (own, shared): (Vec<&str>, Vec<&str>) = listed
             .lines()
             .filter(|name| {
-                name.rsplit_once(':')
-                    .is_some_and(|(repository, _)| self.shared.iter().any(|r| r == repository))
+                name.starts_with(&prefix)
+                    || name
+                        .rsplit_once(':')
+                        .is_some_and(|(repository, _)| self.shared.iter().any(|r| r == repository))
             })
-            .map(str::to_owned)
-            .collect();
-        if !shared.is_empty() {
-            let _ = Command::new("docker").arg("rmi").args(&shared).output();
+            .partition(|name| name.starts_with(&prefix));
+        // The stack's images first: the shared ones are their ancestors.
+        for (force, images) in [(true, own), (false, shared)] {
+            if !images.is_empty() {
+                let _ = Command::new("docker")
+                    .arg("rmi")
+                    .args(force.then_some("-f"))
+                    .args(&images)
+                    .output();
+            }
         }
     }
 }
